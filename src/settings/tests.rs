@@ -425,6 +425,12 @@ fn a_local_sessions_folder_is_the_default() {
     assert_eq!(s.sessions_dir(), Path::new("sessions"));
 }
 
+#[test]
+fn settings_can_be_shared_between_tasks() {
+    fn shareable<T: Send + Sync + Clone>() {}
+    shareable::<Settings>();
+}
+
 // ---- the config file itself ----
 
 #[test]
