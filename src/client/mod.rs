@@ -16,7 +16,7 @@ use crate::message::{FinishReason, Message, Usage};
 use crate::secret::{ApiKey, KeySource};
 
 pub use error::ApiError;
-pub use retry::{MAX_RETRY_AFTER, RetryPolicy, parse_retry_after};
+pub use retry::RetryPolicy;
 
 /// Where and how to reach the server.
 #[derive(Clone, Debug)]

@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 /// The longest wait a `Retry-After` header can impose; longer values are capped to this.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 
 /// How often and how patiently a request is retried.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl RetryPolicy {
 /// Parses a `Retry-After` value: delay-seconds (fractions accepted) or an HTTP-date, measured
 /// from `now`. A date in the past means "now"; anything unparseable is `None`. Capped at
 /// [`MAX_RETRY_AFTER`].
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     let wait = if let Ok(secs) = value.parse::<f64>() {
         if !secs.is_finite() || secs < 0.0 {
@@ -61,7 +61,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 }
 
 /// Parses OpenAI's `retry-after-ms` header (milliseconds), capped like `Retry-After`.
-pub fn parse_retry_after_ms(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after_ms(value: &str) -> Option<Duration> {
     let ms = value
         .trim()
         .parse::<f64>()
