@@ -12,7 +12,8 @@ use tokio::time::timeout;
 
 use crate::message::FinishReason;
 
-use super::error::{self, ApiError, RequestFacts};
+use super::classify::{self, RequestFacts};
+use super::error::{self, ApiError};
 use super::retry::{parse_retry_after, parse_retry_after_ms};
 use super::sse::{Answer, Assembler, Step};
 use super::wire::{ChatResponse, StreamOptions, WireRequest};
@@ -98,7 +99,7 @@ impl ChatClient {
             let text = read_body(response, idle, ERROR_BODY_LIMIT)
                 .await
                 .unwrap_or_default();
-            if with_options && error::rejects_stream_options(status, &text) {
+            if with_options && classify::rejects_stream_options(status, &text) {
                 return Err(Failure::StreamOptionsRejected);
             }
             let facts = RequestFacts {
@@ -107,7 +108,7 @@ impl ChatClient {
                 key_source: &self.endpoint.key_source,
                 prompt_tokens: req.prompt_tokens,
             };
-            return Err(error::classify(status, retry_after, &text, &facts).into());
+            return Err(classify::classify(status, retry_after, &text, &facts).into());
         }
 
         let content_type = response
@@ -190,7 +191,7 @@ fn whole_answer(status: u16, text: &str, on_event: &mut OnEvent<'_>) -> Result<A
     let parsed = serde_json::from_str::<ChatResponse>(text).ok();
     let Some((choice, usage)) = parsed.and_then(|r| Some((r.choices.into_iter().next()?, r.usage)))
     else {
-        return Err(error::unexpected_body(status, text));
+        return Err(classify::unexpected_body(status, text));
     };
     let content = choice.message.content.unwrap_or_default();
     if !content.is_empty() {

@@ -1,6 +1,7 @@
 //! A typed, streaming client for OpenAI-compatible `POST /chat/completions`, with timeouts
 //! and retries. It prints nothing: answer text and retries are reported through a callback.
 
+mod classify;
 mod error;
 mod exchange;
 mod retry;

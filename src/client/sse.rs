@@ -9,7 +9,8 @@ use eventsource_stream::Event;
 
 use crate::message::{FinishReason, Usage};
 
-use super::error::{ApiError, stream_error, truncate};
+use super::classify::stream_error;
+use super::error::{ApiError, truncate};
 use super::wire::ChatChunk;
 
 /// What one event meant.
