@@ -9,6 +9,7 @@ mod time;
 
 pub use codec::{FORMAT_VERSION, ParseError};
 pub use model::{
-    AnswerStatus, Coverage, Meta, ReplayOf, SessionStatus, Transcript, Turn, TurnInfo, TurnKind, now,
+    AnswerStatus, Coverage, Meta, ReplayOf, SessionStatus, Transcript, Turn, TurnInfo, TurnKind,
+    now,
 };
 pub use store::StoreError;

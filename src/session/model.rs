@@ -16,7 +16,10 @@ impl Transcript {
     pub fn messages(&self) -> Vec<Message> {
         self.turns
             .iter()
-            .map(|t| Message { role: t.role, content: t.text.clone() })
+            .map(|t| Message {
+                role: t.role,
+                content: t.text.clone(),
+            })
             .collect()
     }
 }

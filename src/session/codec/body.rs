@@ -7,8 +7,8 @@
 //! file). A closing marker written right after text on the same line ends the block there,
 //! with nothing removed. Everything outside blocks is ignored.
 
-use super::lines::Line;
 use super::lines::Document;
+use super::lines::Line;
 use super::{ParseError, fence, marker, turn_info};
 use crate::message::Role;
 use crate::session::model::{AnswerStatus, Transcript, Turn, TurnKind};
@@ -19,7 +19,10 @@ pub fn render(t: &Transcript, boundary: &str, out: &mut String) {
     out.push('\n');
     for (i, turn) in t.turns.iter().enumerate() {
         out.push_str(&format!("\n## {}. {}\n\n", i + 1, heading(turn)));
-        out.push_str(&marker::open(boundary, &turn_info::to_attrs(turn.role, &turn.info)));
+        out.push_str(&marker::open(
+            boundary,
+            &turn_info::to_attrs(turn.role, &turn.info),
+        ));
         out.push('\n');
         out.push_str(&turn.text);
         out.push('\n');
@@ -42,7 +45,9 @@ fn heading(turn: &Turn) -> String {
             None => "You".to_string(),
         },
         Role::Assistant => match turn.info.status {
-            Some(status) if status != AnswerStatus::Complete => format!("Assistant ({})", status.as_str()),
+            Some(status) if status != AnswerStatus::Complete => {
+                format!("Assistant ({})", status.as_str())
+            }
             _ => "Assistant".to_string(),
         },
         Role::System => "System".to_string(),
@@ -51,9 +56,16 @@ fn heading(turn: &Turn) -> String {
 
 /// `s` with control characters as spaces, for a heading; `fallback` when that leaves nothing.
 fn one_line(s: &str, fallback: &str) -> String {
-    let s: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let s = s.trim();
-    if s.is_empty() { fallback.to_string() } else { s.to_string() }
+    if s.is_empty() {
+        fallback.to_string()
+    } else {
+        s.to_string()
+    }
 }
 
 /// An opening marker whose block is being read.
@@ -80,11 +92,21 @@ pub fn parse(doc: &Document<'_>, boundary: &str) -> Result<Vec<Turn>, ParseError
         match (open.take(), m.kind) {
             (None, marker::Kind::Turn) => {
                 if !prefix.trim().is_empty() {
-                    return Err(ParseError::new(line.number, "a turn marker must start its own line; move the text before it to another line"));
+                    return Err(ParseError::new(
+                        line.number,
+                        "a turn marker must start its own line; move the text before it to another line",
+                    ));
                 }
-                let (role, info) = turn_info::from_attrs(m.attrs).map_err(|e| ParseError::new(line.number, e))?;
+                let (role, info) =
+                    turn_info::from_attrs(m.attrs).map_err(|e| ParseError::new(line.number, e))?;
                 let crlf = line.text.ends_with('\r');
-                open = Some(Open { line: line.number, role, info, content_start: line.end, crlf });
+                open = Some(Open {
+                    line: line.number,
+                    role,
+                    info,
+                    content_start: line.end,
+                    crlf,
+                });
             }
             (None, marker::Kind::End) => {
                 return Err(ParseError::new(
@@ -100,7 +122,11 @@ pub fn parse(doc: &Document<'_>, boundary: &str) -> Result<Vec<Turn>, ParseError
                 } else {
                     &doc.text[o.content_start..line.start + at]
                 };
-                turns.push(Turn { role: o.role, text: text.to_string(), info: o.info });
+                turns.push(Turn {
+                    role: o.role,
+                    text: text.to_string(),
+                    info: o.info,
+                });
             }
         }
     }
@@ -115,13 +141,19 @@ fn strip_line_ending(content: &str, crlf: bool) -> &str {
     let Some(s) = content.strip_suffix('\n') else {
         return content;
     };
-    if crlf { s.strip_suffix('\r').unwrap_or(s) } else { s }
+    if crlf {
+        s.strip_suffix('\r').unwrap_or(s)
+    } else {
+        s
+    }
 }
 
 fn unclosed(o: &Open, boundary: &str, next: Option<usize>) -> ParseError {
     let close = marker::close(boundary);
     let message = match next {
-        Some(n) => format!("this turn is not closed before the next turn marker on line {n}; add `{close}` after its text"),
+        Some(n) => format!(
+            "this turn is not closed before the next turn marker on line {n}; add `{close}` after its text"
+        ),
         None => format!("this turn is never closed; add `{close}` after its text"),
     };
     ParseError::new(o.line, message)

@@ -21,7 +21,9 @@ pub fn unclosed(text: &str) -> Option<String> {
         let after = &rest[run..];
         match open {
             None if c == '~' || !after.contains('`') => open = Some((c, run)),
-            Some((oc, olen)) if c == oc && run >= olen && after.trim_matches([' ', '\t']).is_empty() => {
+            Some((oc, olen))
+                if c == oc && run >= olen && after.trim_matches([' ', '\t']).is_empty() =>
+            {
                 open = None
             }
             _ => {}

@@ -68,7 +68,9 @@ pub fn version(doc: &Document<'_>) -> Result<(i64, usize), ParseError> {
         Some(v) => Ok((*v.get_ref(), doc.front_matter_line_at(v.span().start))),
         None => Err(ParseError::new(
             doc.front_matter_line - 1,
-            format!("the front matter has no `format_version`; add `format_version = {FORMAT_VERSION}`"),
+            format!(
+                "the front matter has no `format_version`; add `format_version = {FORMAT_VERSION}`"
+            ),
         )),
     }
 }
@@ -78,7 +80,10 @@ pub fn parse(doc: &Document<'_>) -> Result<(Meta, String), ParseError> {
     let fm: FrontMatterV1 = toml::from_str(doc.front_matter).map_err(|e| toml_error(doc, &e))?;
     let boundary_line = doc.front_matter_line_at(fm.boundary.span().start);
     let boundary = fm.boundary.into_inner();
-    if boundary.is_empty() || boundary.len() > 64 || !boundary.chars().all(|c| c.is_ascii_alphanumeric()) {
+    if boundary.is_empty()
+        || boundary.len() > 64
+        || !boundary.chars().all(|c| c.is_ascii_alphanumeric())
+    {
         return Err(ParseError::new(
             boundary_line,
             "`boundary` must be 1 to 64 ASCII letters and digits; put back the token the turn markers use",
@@ -98,7 +103,11 @@ pub fn parse(doc: &Document<'_>) -> Result<(Meta, String), ParseError> {
             prompt_tokens: fm.usage.prompt_tokens,
             completion_tokens: fm.usage.completion_tokens,
         },
-        replay_of: fm.replay_of.map(|r| ReplayOf { file: r.file, model: r.model, turns: r.turns }),
+        replay_of: fm.replay_of.map(|r| ReplayOf {
+            file: r.file,
+            model: r.model,
+            turns: r.turns,
+        }),
     };
     Ok((meta, boundary))
 }
@@ -148,7 +157,7 @@ fn de_time<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
     let s = String::deserialize(d)?;
     humantime::parse_rfc3339(&s).map_err(|_| {
         serde::de::Error::custom(format!(
-            "`{s}` is not a UTC time; write it like \"2026-11-27T04:35:12Z\""
+            "`{s}` is not a UTC time like \"2026-11-27T04:35:12Z\""
         ))
     })
 }
@@ -157,7 +166,7 @@ fn de_status<'de, D: Deserializer<'de>>(d: D) -> Result<SessionStatus, D::Error>
     let s = String::deserialize(d)?;
     SessionStatus::parse(&s).ok_or_else(|| {
         let all: Vec<&str> = SessionStatus::ALL.iter().map(|v| v.as_str()).collect();
-        serde::de::Error::custom(format!("unknown status `{s}`; use one of {}", all.join(", ")))
+        serde::de::Error::custom(format!("unknown status `{s}` (known: {})", all.join(", ")))
     })
 }
 
@@ -167,7 +176,10 @@ fn toml_error(doc: &Document<'_>, e: &toml::de::Error) -> ParseError {
         None => doc.front_matter_line - 1,
     };
     let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
-    ParseError::new(line, format!("bad front matter: {message}; fix the TOML between the `+++` lines"))
+    ParseError::new(
+        line,
+        format!("bad front matter: {message}; fix the TOML between the `+++` lines"),
+    )
 }
 
 /// A TOML basic string on one line: quotes, backslashes and control characters escaped.
@@ -207,7 +219,9 @@ pub fn base_url(endpoint: &str) -> String {
     };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
-    let host = authority.rfind('@').map_or(authority, |i| &authority[i + 1..]);
+    let host = authority
+        .rfind('@')
+        .map_or(authority, |i| &authority[i + 1..]);
     format!("{scheme}{host}{path}")
 }
 
@@ -217,9 +231,18 @@ mod tests {
 
     #[test]
     fn base_url_drops_credentials_query_and_fragment() {
-        assert_eq!(base_url("https://api.openai.com/v1"), "https://api.openai.com/v1");
-        assert_eq!(base_url("https://u:sk-123@gw.example:8443/v1?api-key=sk-9#x"), "https://gw.example:8443/v1");
-        assert_eq!(base_url("http://localhost:11434/v1/"), "http://localhost:11434/v1/");
+        assert_eq!(
+            base_url("https://api.openai.com/v1"),
+            "https://api.openai.com/v1"
+        );
+        assert_eq!(
+            base_url("https://u:sk-123@gw.example:8443/v1?api-key=sk-9#x"),
+            "https://gw.example:8443/v1"
+        );
+        assert_eq!(
+            base_url("http://localhost:11434/v1/"),
+            "http://localhost:11434/v1/"
+        );
         assert_eq!(base_url("gw.example/v1?key=1"), "gw.example/v1");
     }
 

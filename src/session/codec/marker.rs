@@ -54,7 +54,8 @@ pub fn find_own(line: &str, boundary: &str) -> Option<usize> {
             let mut from = 0;
             while let Some(i) = line[from..].find(&needle) {
                 let at = from + i;
-                let longer = line[at + needle.len()..].starts_with(|c: char| c.is_ascii_alphanumeric());
+                let longer =
+                    line[at + needle.len()..].starts_with(|c: char| c.is_ascii_alphanumeric());
                 if !longer {
                     return Some(line[..at].rfind("<!--").unwrap_or(at));
                 }
@@ -86,7 +87,9 @@ pub fn parse(s: &str) -> Result<Marker<'_>, String> {
         }
     };
     let rest = rest[name_len..].strip_prefix(':').unwrap_or("");
-    let token_len = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
+    let token_len = rest
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(rest.len());
     let (boundary, mut rest) = rest.split_at(token_len);
     if boundary.is_empty() {
         return Err("the marker has no boundary token; write the front matter's `boundary` after `deepdive:turn:` or `deepdive:end:`".into());
@@ -104,16 +107,26 @@ pub fn parse(s: &str) -> Result<Marker<'_>, String> {
             return Err("the marker is not closed; end it with ` -->` on the same line".into());
         }
         if trimmed.len() == rest.len() {
-            return Err(format!("expected a space before `{}` in the marker", snippet(trimmed)));
+            return Err(format!(
+                "expected a space before `{}` in the marker",
+                snippet(trimmed)
+            ));
         }
         let (key, value, after) = attribute(trimmed)?;
         attrs.push((key, value));
         rest = after;
     }
     if kind == Kind::End && !attrs.is_empty() {
-        return Err("a closing marker takes no attributes; write it as `<!-- deepdive:end:TOKEN -->`".into());
+        return Err(
+            "a closing marker takes no attributes; write it as `<!-- deepdive:end:TOKEN -->`"
+                .into(),
+        );
     }
-    Ok(Marker { kind, boundary, attrs })
+    Ok(Marker {
+        kind,
+        boundary,
+        attrs,
+    })
 }
 
 /// One `key=value` at the start of `s`; returns the rest after it.
@@ -123,7 +136,10 @@ fn attribute(s: &str) -> Result<(&str, String, &str), String> {
         .unwrap_or(s.len());
     let key = &s[..key_len];
     let Some(rest) = s[key_len..].strip_prefix('=').filter(|_| !key.is_empty()) else {
-        return Err(format!("expected an attribute like `key=value` at `{}`", snippet(s)));
+        return Err(format!(
+            "expected an attribute like `key=value` at `{}`",
+            snippet(s)
+        ));
     };
     if let Some(quoted) = rest.strip_prefix('"') {
         let (value, after) = unquote(quoted).map_err(|e| format!("attribute `{key}`: {e}"))?;
@@ -134,7 +150,9 @@ fn attribute(s: &str) -> Result<(&str, String, &str), String> {
         .unwrap_or(rest.len())
         .min(rest.find("-->").unwrap_or(rest.len()));
     if end == 0 {
-        return Err(format!("attribute `{key}` has no value; write {key}=VALUE or {key}=\"\""));
+        return Err(format!(
+            "attribute `{key}` has no value; write {key}=VALUE or {key}=\"\""
+        ));
     }
     Ok((key, rest[..end].to_string(), &rest[end..]))
 }
@@ -188,7 +206,8 @@ fn unquote(s: &str) -> Result<(String, &str), String> {
 }
 
 fn unicode_escape(chars: &mut std::str::CharIndices<'_>) -> Result<char, String> {
-    const BAD: &str = "bad \\u escape; write it as \\u{HEX} with 1 to 6 hex digits of a valid character";
+    const BAD: &str =
+        "bad \\u escape; write it as \\u{HEX} with 1 to 6 hex digits of a valid character";
     if chars.next().map(|(_, c)| c) != Some('{') {
         return Err(BAD.into());
     }
@@ -217,7 +236,16 @@ mod tests {
 
     #[test]
     fn values_survive_quoting() {
-        for v in ["gpt-4o", "", "a b", "x-->y", "<!--", "\"q\" \\", "é\n\r\t\u{0}\u{2028}", "topic:a b"] {
+        for v in [
+            "gpt-4o",
+            "",
+            "a b",
+            "x-->y",
+            "<!--",
+            "\"q\" \\",
+            "é\n\r\t\u{0}\u{2028}",
+            "topic:a b",
+        ] {
             let line = open("b1", &[("model", v.to_string())]);
             assert!(!line[..line.len() - 3].contains("-->"), "{line}");
             let m = parse(&line).unwrap();
@@ -229,7 +257,10 @@ mod tests {
     fn tolerates_spacing_and_crlf() {
         let m = parse("<!--deepdive:turn:b1  role=user   kind=priming-->\r").unwrap();
         assert_eq!(m.kind, Kind::Turn);
-        assert_eq!(m.attrs, vec![("role", "user".into()), ("kind", "priming".into())]);
+        assert_eq!(
+            m.attrs,
+            vec![("role", "user".into()), ("kind", "priming".into())]
+        );
         assert_eq!(parse("<!-- deepdive:end:b1 -->").unwrap().kind, Kind::End);
     }
 

@@ -90,7 +90,10 @@ pub fn from_attrs(attrs: Vec<(&str, String)>) -> Result<(Role, TurnInfo), String
         }
     }
     info.usage = match (prompt, completion) {
-        (Some(prompt_tokens), Some(completion_tokens)) => Some(Usage { prompt_tokens, completion_tokens }),
+        (Some(prompt_tokens), Some(completion_tokens)) => Some(Usage {
+            prompt_tokens,
+            completion_tokens,
+        }),
         (None, None) => None,
         _ => return Err("give both prompt_tokens and completion_tokens, or neither".into()),
     };
@@ -111,7 +114,9 @@ fn parse_kind(value: &str) -> Result<TurnKind, String> {
         "followup" => Ok(TurnKind::Followup),
         _ => match value.strip_prefix("topic:") {
             Some(slug) if !slug.is_empty() => Ok(TurnKind::Topic(slug.to_string())),
-            _ => Err(format!("unknown kind `{value}`; use priming, followup or topic:SLUG")),
+            _ => Err(format!(
+                "unknown kind `{value}`; use priming, followup or topic:SLUG"
+            )),
         },
     }
 }
@@ -128,7 +133,9 @@ fn parse_coverage(value: &str) -> Result<Coverage, String> {
     let covered: u32 = covered.parse().map_err(|_| bad())?;
     let total: u32 = total.parse().map_err(|_| bad())?;
     if covered > total {
-        return Err(format!("`coverage={value}` covers more points than there are; fix the numbers"));
+        return Err(format!(
+            "`coverage={value}` covers more points than there are; fix the numbers"
+        ));
     }
     Ok(Coverage { covered, total })
 }
@@ -143,9 +150,15 @@ mod tests {
             kind: Some(TurnKind::Topic("health checks".into())),
             status: Some(AnswerStatus::Truncated),
             finish_reason: Some("length".into()),
-            usage: Some(Usage { prompt_tokens: 812, completion_tokens: 640 }),
+            usage: Some(Usage {
+                prompt_tokens: 812,
+                completion_tokens: 640,
+            }),
             usage_counted: true,
-            coverage: Some(Coverage { covered: 6, total: 7 }),
+            coverage: Some(Coverage {
+                covered: 6,
+                total: 7,
+            }),
             model: Some("gpt-4o".into()),
         };
         let attrs = to_attrs(Role::Assistant, &info);
@@ -159,12 +172,25 @@ mod tests {
             (vec![("kind", "priming")], "no `role`"),
             (vec![("role", "robot")], "unknown role"),
             (vec![("role", "user"), ("role", "user")], "twice"),
-            (vec![("role", "user"), ("colour", "red")], "unknown attribute"),
+            (
+                vec![("role", "user"), ("colour", "red")],
+                "unknown attribute",
+            ),
             (vec![("role", "user"), ("kind", "topic:")], "unknown kind"),
             (vec![("role", "user"), ("prompt_tokens", "12")], "both"),
-            (vec![("role", "user"), ("prompt_tokens", "-1"), ("completion_tokens", "1")], "whole number"),
+            (
+                vec![
+                    ("role", "user"),
+                    ("prompt_tokens", "-1"),
+                    ("completion_tokens", "1"),
+                ],
+                "whole number",
+            ),
             (vec![("role", "user"), ("coverage", "8/7")], "more points"),
-            (vec![("role", "user"), ("coverage", "6 of 7")], "COVERED/TOTAL"),
+            (
+                vec![("role", "user"), ("coverage", "6 of 7")],
+                "COVERED/TOTAL",
+            ),
             (vec![("role", "user"), ("status", "done")], "unknown status"),
         ] {
             let attrs = attrs.into_iter().map(|(k, v)| (k, v.to_string())).collect();
