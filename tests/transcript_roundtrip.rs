@@ -131,6 +131,27 @@ fn hand_edited_crlf_file_reads_as_it_now_says() {
 }
 
 #[test]
+fn the_documented_example_parses() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/transcript-format.md"),
+    )
+    .unwrap();
+    let start = doc.find("```markdown\n").unwrap() + "```markdown\n".len();
+    let end = start + doc[start..].find("\n```\n").unwrap() + 1;
+    let t = parse(&doc[start..end]).unwrap();
+    assert_eq!(t.meta.topics, vec!["health-checks"]);
+    assert_eq!(t.turns.len(), 2);
+    assert_eq!(
+        t.turns[1].info.coverage,
+        Some(Coverage {
+            covered: 6,
+            total: 7
+        })
+    );
+    assert!(t.turns[1].text.starts_with("## Three probes"));
+}
+
+#[test]
 fn malformed_files_report_the_exact_line() {
     let cases = [
         ("bad-no-front-matter.md", 1, "missing front matter"),

@@ -7,11 +7,10 @@
 //! file). A closing marker written right after text on the same line ends the block there,
 //! with nothing removed. Everything outside blocks is ignored.
 
-use super::lines::Document;
-use super::lines::Line;
+use super::lines::{Document, Line};
 use super::{ParseError, fence, marker, turn_info};
 use crate::message::Role;
-use crate::session::model::{AnswerStatus, Transcript, Turn, TurnKind};
+use crate::session::model::{AnswerStatus, Transcript, Turn, TurnInfo, TurnKind};
 
 pub fn render(t: &Transcript, boundary: &str, out: &mut String) {
     out.push_str("\n# ");
@@ -72,7 +71,7 @@ fn one_line(s: &str, fallback: &str) -> String {
 struct Open {
     line: usize,
     role: Role,
-    info: crate::session::model::TurnInfo,
+    info: TurnInfo,
     content_start: usize,
     crlf: bool,
 }

@@ -7,7 +7,7 @@
 
 use std::time::UNIX_EPOCH;
 
-use crate::session::model::Transcript;
+use crate::session::model::{Transcript, TurnKind};
 
 /// Tokens are 8 base-36 digits: 40 bits.
 const BITS: u32 = 40;
@@ -49,7 +49,7 @@ fn strings(t: &Transcript) -> Vec<&str> {
         all.push(&turn.text);
         all.extend(turn.info.finish_reason.as_deref());
         all.extend(turn.info.model.as_deref());
-        if let Some(crate::session::model::TurnKind::Topic(slug)) = &turn.info.kind {
+        if let Some(TurnKind::Topic(slug)) = &turn.info.kind {
             all.push(slug);
         }
     }
