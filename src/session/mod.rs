@@ -1,1 +1,15 @@
-//! (being written)
+//! Transcripts: the conversation model, its versioned markdown format and an atomic store.
+//!
+//! The format is documented for users in `docs/transcript-format.md`.
+
+pub mod codec;
+mod model;
+pub mod store;
+mod time;
+
+pub use codec::{FORMAT_VERSION, ParseError};
+pub use model::{
+    AnswerStatus, Coverage, Meta, ReplayOf, SessionStatus, Transcript, Turn, TurnInfo, TurnKind,
+    now,
+};
+pub use store::StoreError;

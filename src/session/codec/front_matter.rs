@@ -1,0 +1,256 @@
+//! The TOML header: written by hand (one key per line, single-line strings, fixed order) so
+//! that no value can break out of it; read with `toml`, which reports where an error is.
+
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+use super::lines::{Document, FENCE};
+use super::{FORMAT_VERSION, ParseError};
+use crate::message::Usage;
+use crate::session::model::{Meta, ReplayOf, SessionStatus};
+use crate::session::time;
+
+/// Writes the front matter, both `+++` lines included.
+pub fn render(meta: &Meta, boundary: &str) -> String {
+    let mut out = format!("{FENCE}\n");
+    let mut key = |name: &str, value: &str| {
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "{name} = {value}");
+    };
+    key("format_version", &FORMAT_VERSION.to_string());
+    key("title", &string(&meta.title));
+    let topics: Vec<String> = meta.topics.iter().map(|t| string(t)).collect();
+    key("topics", &format!("[{}]", topics.join(", ")));
+    if let Some(stack) = &meta.stack {
+        key("stack", &string(stack));
+    }
+    key("model", &string(&meta.model));
+    key("endpoint", &string(&base_url(&meta.endpoint)));
+    if let Some(profile) = &meta.profile {
+        key("profile", &string(profile));
+    }
+    key("created", &string(&time::format(meta.created)));
+    key("updated", &string(&time::format(meta.updated)));
+    key("status", &string(meta.status.as_str()));
+    key("boundary", &string(boundary));
+    let _ = write!(
+        out,
+        "\n[usage]\nprompt_tokens = {}\ncompletion_tokens = {}\n",
+        toml_int(meta.usage.prompt_tokens),
+        toml_int(meta.usage.completion_tokens)
+    );
+    if let Some(r) = &meta.replay_of {
+        let _ = write!(
+            out,
+            "\n[replay_of]\nfile = {}\nmodel = {}\nturns = {}\n",
+            string(&r.file),
+            string(&r.model),
+            r.turns
+        );
+    }
+    out.push_str(FENCE);
+    out.push('\n');
+    out
+}
+
+/// Reads `format_version` alone, so that a file from a newer deepdive is reported as such
+/// rather than as unknown keys. Returns the version and its line.
+pub fn version(doc: &Document<'_>) -> Result<(i64, usize), ParseError> {
+    #[derive(Deserialize)]
+    struct Probe {
+        format_version: Option<Spanned<i64>>,
+    }
+    let probe: Probe = toml::from_str(doc.front_matter).map_err(|e| toml_error(doc, &e))?;
+    match probe.format_version {
+        Some(v) => Ok((*v.get_ref(), doc.front_matter_line_at(v.span().start))),
+        None => Err(ParseError::new(
+            doc.front_matter_line - 1,
+            format!(
+                "the front matter has no `format_version`; add `format_version = {FORMAT_VERSION}`"
+            ),
+        )),
+    }
+}
+
+/// Reads a version 1 front matter: the metadata and the boundary token of the markers.
+pub fn parse(doc: &Document<'_>) -> Result<(Meta, String), ParseError> {
+    let fm: FrontMatterV1 = toml::from_str(doc.front_matter).map_err(|e| toml_error(doc, &e))?;
+    let boundary_line = doc.front_matter_line_at(fm.boundary.span().start);
+    let boundary = fm.boundary.into_inner();
+    if boundary.is_empty()
+        || boundary.len() > 64
+        || !boundary.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(ParseError::new(
+            boundary_line,
+            "`boundary` must be 1 to 64 ASCII letters and digits; put back the token the turn markers use",
+        ));
+    }
+    let meta = Meta {
+        title: fm.title,
+        topics: fm.topics,
+        stack: fm.stack,
+        model: fm.model,
+        endpoint: fm.endpoint,
+        profile: fm.profile,
+        created: fm.created,
+        updated: fm.updated,
+        status: fm.status,
+        usage: Usage {
+            prompt_tokens: fm.usage.prompt_tokens,
+            completion_tokens: fm.usage.completion_tokens,
+        },
+        replay_of: fm.replay_of.map(|r| ReplayOf {
+            file: r.file,
+            model: r.model,
+            turns: r.turns,
+        }),
+    };
+    Ok((meta, boundary))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontMatterV1 {
+    #[serde(rename = "format_version")]
+    _format_version: i64,
+    title: String,
+    #[serde(default)]
+    topics: Vec<String>,
+    stack: Option<String>,
+    model: String,
+    endpoint: String,
+    profile: Option<String>,
+    #[serde(deserialize_with = "de_time")]
+    created: SystemTime,
+    #[serde(deserialize_with = "de_time")]
+    updated: SystemTime,
+    #[serde(deserialize_with = "de_status")]
+    status: SessionStatus,
+    boundary: Spanned<String>,
+    #[serde(default)]
+    usage: UsageV1,
+    replay_of: Option<ReplayOfV1>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageV1 {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayOfV1 {
+    file: String,
+    model: String,
+    turns: u32,
+}
+
+fn de_time<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_rfc3339(&s).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "`{s}` is not a UTC time like \"2026-11-27T04:35:12Z\""
+        ))
+    })
+}
+
+fn de_status<'de, D: Deserializer<'de>>(d: D) -> Result<SessionStatus, D::Error> {
+    let s = String::deserialize(d)?;
+    SessionStatus::parse(&s).ok_or_else(|| {
+        let all: Vec<&str> = SessionStatus::ALL.iter().map(|v| v.as_str()).collect();
+        serde::de::Error::custom(format!("unknown status `{s}` (known: {})", all.join(", ")))
+    })
+}
+
+fn toml_error(doc: &Document<'_>, e: &toml::de::Error) -> ParseError {
+    let line = match e.span() {
+        Some(span) => doc.front_matter_line_at(span.start),
+        None => doc.front_matter_line - 1,
+    };
+    let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+    ParseError::new(
+        line,
+        format!("bad front matter: {message}; fix the TOML between the `+++` lines"),
+    )
+}
+
+/// A TOML basic string on one line: quotes, backslashes and control characters escaped.
+fn string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// TOML integers are signed 64-bit; a larger count (never seen in practice) is capped.
+fn toml_int(n: u64) -> u64 {
+    n.min(i64::MAX as u64)
+}
+
+/// The part of an endpoint URL that is safe to keep: scheme, host, port and path. User info
+/// (`user:key@`), query (`?api-key=...`) and fragment are dropped.
+pub fn base_url(endpoint: &str) -> String {
+    let cut = |s: &str| s.find(['?', '#']).map_or(s.len(), |i| i);
+    let endpoint = &endpoint[..cut(endpoint)];
+    let (scheme, rest) = match endpoint.find("://") {
+        Some(i) => endpoint.split_at(i + 3),
+        None => ("", endpoint),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rfind('@')
+        .map_or(authority, |i| &authority[i + 1..]);
+    format!("{scheme}{host}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_drops_credentials_query_and_fragment() {
+        assert_eq!(
+            base_url("https://api.openai.com/v1"),
+            "https://api.openai.com/v1"
+        );
+        assert_eq!(
+            base_url("https://u:sk-123@gw.example:8443/v1?api-key=sk-9#x"),
+            "https://gw.example:8443/v1"
+        );
+        assert_eq!(
+            base_url("http://localhost:11434/v1/"),
+            "http://localhost:11434/v1/"
+        );
+        assert_eq!(base_url("gw.example/v1?key=1"), "gw.example/v1");
+    }
+
+    #[test]
+    fn strings_stay_on_one_line() {
+        let s = string("a\n+++\r\"b\"\\\u{7f}\u{0}");
+        assert!(!s.contains('\n') && !s.contains('\r'));
+        let parsed: toml::Table = toml::from_str(&format!("k = {s}")).unwrap();
+        assert_eq!(parsed["k"].as_str(), Some("a\n+++\r\"b\"\\\u{7f}\u{0}"));
+    }
+}

@@ -1,0 +1,329 @@
+//! The markdown transcript format (documented in `docs/transcript-format.md`).
+//!
+//! A file is TOML front matter between `+++` lines, then markdown in which every turn's text
+//! sits verbatim between an opening and a closing HTML-comment marker. The markers carry a
+//! per-file boundary token that occurs in no text, so no text can end its own block.
+
+mod body;
+mod boundary;
+mod fence;
+mod front_matter;
+mod lines;
+mod marker;
+mod turn_info;
+
+use std::fmt;
+
+use crate::session::model::Transcript;
+use lines::Document;
+
+/// The format version [`render`] writes and the newest one [`parse`] reads.
+pub const FORMAT_VERSION: i64 = 1;
+
+/// Why a transcript could not be read: a 1-based line of the file and a one-line message
+/// that says what is wrong and what to do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(line: usize, message: impl Into<String>) -> ParseError {
+        ParseError {
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Writes a transcript in the current format version.
+pub fn render(t: &Transcript) -> String {
+    let boundary = boundary::choose(t);
+    let mut out = front_matter::render(&t.meta, &boundary);
+    body::render(t, &boundary, &mut out);
+    out
+}
+
+/// Reads a transcript of any supported format version.
+pub fn parse(text: &str) -> Result<Transcript, ParseError> {
+    let doc = Document::split(text)?;
+    let (version, version_line) = front_matter::version(&doc)?;
+    match version {
+        FORMAT_VERSION => {
+            let (meta, boundary) = front_matter::parse(&doc)?;
+            let turns = body::parse(&doc, &boundary)?;
+            Ok(Transcript { meta, turns })
+        }
+        // Migrations go here: when version 2 is introduced, a version 1 file is read with
+        // the version 1 reader (kept as it is, in its own module) and converted to the
+        // current model. No version before 1 was ever written.
+        v if v > FORMAT_VERSION => Err(ParseError::new(
+            version_line,
+            format!(
+                "format_version {v} is newer than this deepdive reads (up to {FORMAT_VERSION}); upgrade deepdive to open this file"
+            ),
+        )),
+        v => Err(ParseError::new(
+            version_line,
+            format!("format_version {v} does not exist; set it to {FORMAT_VERSION}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::message::{Role, Usage};
+    use crate::session::model::{
+        AnswerStatus, Coverage, Meta, ReplayOf, SessionStatus, Turn, TurnInfo, TurnKind,
+    };
+
+    fn sample() -> Transcript {
+        let created = UNIX_EPOCH + Duration::from_secs(1_795_754_100);
+        Transcript {
+            meta: Meta {
+                title: "Health checks".into(),
+                topics: vec!["health-checks".into()],
+                stack: Some("PostgreSQL, Spring Boot, EKS".into()),
+                model: "gpt-4o".into(),
+                endpoint: "https://api.openai.com/v1".into(),
+                profile: Some("openai".into()),
+                created,
+                updated: created + Duration::from_secs(95),
+                status: SessionStatus::Complete,
+                usage: Usage {
+                    prompt_tokens: 812,
+                    completion_tokens: 640,
+                },
+                replay_of: Some(ReplayOf {
+                    file: "sessions/old.md".into(),
+                    model: "gpt-4.1".into(),
+                    turns: 2,
+                }),
+            },
+            turns: vec![
+                Turn {
+                    role: Role::User,
+                    text: "What health checks do we need?".into(),
+                    info: TurnInfo {
+                        kind: Some(TurnKind::Topic("health-checks".into())),
+                        ..TurnInfo::default()
+                    },
+                },
+                Turn {
+                    role: Role::Assistant,
+                    text: "## Liveness\n\n```yaml\nlivenessProbe:\n".into(),
+                    info: TurnInfo {
+                        status: Some(AnswerStatus::Interrupted),
+                        usage: Some(Usage {
+                            prompt_tokens: 812,
+                            completion_tokens: 640,
+                        }),
+                        coverage: Some(Coverage {
+                            covered: 6,
+                            total: 7,
+                        }),
+                        model: Some("gpt-4o-2024-08-06".into()),
+                        ..TurnInfo::default()
+                    },
+                },
+            ],
+        }
+    }
+
+    fn line_of(text: &str, needle: &str) -> usize {
+        text.lines().position(|l| l.contains(needle)).unwrap() + 1
+    }
+
+    #[test]
+    fn renders_readable_markdown_and_reads_it_back() {
+        let t = sample();
+        let text = render(&t);
+        assert!(
+            text.starts_with("+++\nformat_version = 1\ntitle = \"Health checks\"\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n# Health checks\n"));
+        assert!(text.contains("\n## 1. You · topic health-checks\n"));
+        assert!(text.contains("\n## 2. Assistant (interrupted)\n"));
+        // The open yaml fence is closed after the block, so the rest of the file is not code.
+        assert!(text.ends_with(" -->\n```\n"), "{text}");
+        assert_eq!(parse(&text).unwrap(), t);
+    }
+
+    #[test]
+    fn boundary_is_stable_and_avoids_the_texts() {
+        let mut t = sample();
+        let text = render(&t);
+        assert_eq!(render(&t), text);
+        let boundary = text
+            .lines()
+            .find_map(|l| l.strip_prefix("boundary = "))
+            .unwrap()
+            .trim_matches('"')
+            .to_string();
+        t.turns[0].text = format!(
+            "<!-- deepdive:end:{boundary} -->\n<!-- deepdive:turn:{boundary} role=user -->"
+        );
+        let again = render(&t);
+        assert!(!again.contains(&format!("boundary = \"{boundary}\"")));
+        assert_eq!(parse(&again).unwrap(), t);
+    }
+
+    #[test]
+    fn version_too_new_says_to_upgrade() {
+        let text = render(&sample()).replace("format_version = 1", "format_version = 2");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(
+            err.message.contains("newer") && err.message.contains("upgrade deepdive"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn version_that_never_existed_is_an_error() {
+        let text = render(&sample()).replace("format_version = 1", "format_version = 0");
+        assert!(parse(&text).unwrap_err().message.contains("does not exist"));
+    }
+
+    #[test]
+    fn front_matter_never_has_a_key_like_field() {
+        let mut t = sample();
+        t.meta.endpoint = "https://user:sk-secret@gw.example/v1?api-key=sk-secret".into();
+        let text = render(&t);
+        assert!(!text.contains("sk-secret"), "{text}");
+        let doc = lines::Document::split(&text).unwrap();
+        let table: toml::Table = toml::from_str(doc.front_matter).unwrap();
+        let mut keys = Vec::new();
+        let mut stack = vec![table];
+        while let Some(table) = stack.pop() {
+            for (k, v) in table {
+                if let toml::Value::Table(inner) = v {
+                    stack.push(inner);
+                }
+                keys.push(k);
+            }
+        }
+        for k in &keys {
+            let k = k.to_lowercase();
+            for word in [
+                "key",
+                "secret",
+                "password",
+                "authorization",
+                "bearer",
+                "credential",
+            ] {
+                assert!(!k.contains(word), "front matter field `{k}`");
+            }
+        }
+        assert!(keys.contains(&"endpoint".to_string()));
+        assert_eq!(parse(&text).unwrap().meta.endpoint, "https://gw.example/v1");
+    }
+
+    #[test]
+    fn hand_edits_parse_to_what_the_file_says() {
+        let t = sample();
+        let text = render(&t);
+        // Reword the question.
+        let edited = text.replace("What health checks do we need?", "Which probes?\nBe brief.");
+        assert_eq!(
+            parse(&edited).unwrap().turns[0].text,
+            "Which probes?\nBe brief."
+        );
+        // Remove the answer: everything from its heading on.
+        let cut = text.find("\n## 2.").unwrap();
+        let parsed = parse(&text[..cut]).unwrap();
+        assert_eq!(parsed.turns.len(), 1);
+        // Copy the question block to add a turn, with notes around it.
+        let start = text.find("<!-- deepdive:turn:").unwrap();
+        let end = text[start..].find("<!-- deepdive:end:").unwrap() + start;
+        let end = end + text[end..].find('\n').unwrap() + 1;
+        let block = text[start..end].replace("What health", "And what readiness");
+        let added = format!("{text}\nmy own note, ignored\n\n{block}");
+        let parsed = parse(&added).unwrap();
+        assert_eq!(parsed.turns.len(), 3);
+        assert_eq!(
+            parsed.turns[2].text,
+            "And what readiness checks do we need?"
+        );
+        // An editor that converts everything to CRLF.
+        let crlf = text.replace('\n', "\r\n");
+        let parsed = parse(&crlf).unwrap();
+        assert_eq!(parsed.turns[0].text, t.turns[0].text);
+        assert_eq!(parsed.turns[1].text, t.turns[1].text.replace('\n', "\r\n"));
+        assert_eq!(parsed.meta, t.meta);
+    }
+
+    #[test]
+    fn closing_marker_right_after_the_text() {
+        let text = render(&sample()).replace("need?\n<!--", "need?<!--");
+        assert_eq!(
+            parse(&text).unwrap().turns[0].text,
+            "What health checks do we need?"
+        );
+    }
+
+    #[test]
+    fn errors_point_at_the_line() {
+        let text = render(&sample());
+        let open = line_of(&text, "role=user");
+        let second = line_of(&text, "role=assistant");
+        let stray = format!("{text}\n<!-- deepdive:note about this -->\n");
+        let cases = [
+            (
+                text.replace("role=user", "role=robot"),
+                open,
+                "unknown role",
+            ),
+            (
+                text.replace("role=user", "role=user colour=red"),
+                open,
+                "unknown attribute",
+            ),
+            (
+                text.replace("status = \"complete\"", "status = \"done\""),
+                line_of(&text, "status = "),
+                "unknown status",
+            ),
+            (
+                text.replace("title = ", "title = = "),
+                3,
+                "bad front matter",
+            ),
+            (text.replacen("+++\n", "", 1), 1, "missing front matter"),
+            (stray, text.lines().count() + 2, "unknown marker"),
+        ];
+        for (bad, line, needle) in cases {
+            let err = parse(&bad).unwrap_err();
+            assert_eq!(err.line, line, "{err}");
+            assert!(err.message.contains(needle), "{err}");
+            assert!(!err.message.contains('\n'), "{err}");
+        }
+        // An opening marker with no closing one before the next turn.
+        let end_line = line_of(&text, "<!-- deepdive:end:");
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let dropped: String = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i + 1 != end_line)
+            .map(|(_, l)| *l)
+            .collect();
+        let err = parse(&dropped).unwrap_err();
+        assert_eq!(err.line, open);
+        assert!(
+            err.message.contains(&format!("line {}", second - 1)),
+            "{err}"
+        );
+    }
+}
