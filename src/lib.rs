@@ -3,9 +3,16 @@
 //!
 //! See `docs/architecture.md` for how the modules fit together.
 
+pub mod cli;
 pub mod client;
+pub mod commands;
+pub mod conversation;
+pub mod exit;
 pub mod message;
 pub mod prompts;
+pub mod render;
+pub mod runner;
 pub mod secret;
 pub mod session;
 pub mod settings;
+pub mod tokens;

@@ -1,1 +1,16 @@
-fn main() {}
+use clap::Parser;
+
+use deepdive::cli::Cli;
+use deepdive::commands;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code.into(),
+        Err(failure) if failure.is_broken_pipe() => std::process::ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            failure.code.into()
+        }
+    }
+}

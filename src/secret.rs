@@ -11,11 +11,7 @@ impl ApiKey {
     pub fn new(raw: impl Into<String>) -> Option<ApiKey> {
         let raw = raw.into();
         let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            None
-        } else {
-            Some(ApiKey(trimmed.to_string()))
-        }
+        if trimmed.is_empty() { None } else { Some(ApiKey(trimmed.to_string())) }
     }
 
     /// The key itself, for the `Authorization` header only.

@@ -20,12 +20,7 @@ const KEY: &str = "sk-test-SECRET-1234";
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
     Delta(String),
-    Retrying {
-        attempt: u32,
-        max_attempts: u32,
-        wait: Duration,
-        reason: String,
-    },
+    Retrying { attempt: u32, max_attempts: u32, wait: Duration, reason: String },
     Restart,
 }
 
@@ -60,17 +55,9 @@ async fn run(client: &ChatClient, req: &ChatRequest) -> (Result<Completion, ApiE
     let mut on_event = |event: ClientEvent<'_>| {
         seen.push(match event {
             ClientEvent::Delta(text) => Seen::Delta(text.to_string()),
-            ClientEvent::Retrying {
-                attempt,
-                max_attempts,
-                wait,
-                reason,
-            } => Seen::Retrying {
-                attempt,
-                max_attempts,
-                wait,
-                reason,
-            },
+            ClientEvent::Retrying { attempt, max_attempts, wait, reason } => {
+                Seen::Retrying { attempt, max_attempts, wait, reason }
+            }
             ClientEvent::Restart => Seen::Restart,
         })
     };
@@ -94,28 +81,17 @@ async fn exchange(
 
 fn deltas(seen: &[Seen]) -> String {
     seen.iter()
-        .filter_map(|s| {
-            if let Seen::Delta(d) = s {
-                Some(d.as_str())
-            } else {
-                None
-            }
-        })
+        .filter_map(|s| if let Seen::Delta(d) = s { Some(d.as_str()) } else { None })
         .collect()
 }
 
 fn retries_of(seen: &[Seen]) -> Vec<&Seen> {
-    seen.iter()
-        .filter(|s| matches!(s, Seen::Retrying { .. }))
-        .collect()
+    seen.iter().filter(|s| matches!(s, Seen::Retrying { .. })).collect()
 }
 
 fn assert_no_key(err: &ApiError) {
     let shown = format!("{err} {err:?}");
-    assert!(
-        !shown.contains(KEY) && !shown.contains("SECRET"),
-        "the key leaked: {shown}"
-    );
+    assert!(!shown.contains(KEY) && !shown.contains("SECRET"), "the key leaked: {shown}");
 }
 
 #[tokio::test]
@@ -153,12 +129,9 @@ async fn done_ends_the_answer_without_waiting_for_the_body_to_close() {
 
 #[tokio::test]
 async fn finish_reason_then_clean_end_without_done_is_complete() {
-    let (_server, result, _) = exchange(
-        Script::replies([Reply::stream("no marker").no_done()]),
-        fast_retries(1),
-        |_| {},
-    )
-    .await;
+    let (_server, result, _) =
+        exchange(Script::replies([Reply::stream("no marker").no_done()]), fast_retries(1), |_| {})
+            .await;
     assert_eq!(result.unwrap().text, "no marker");
 }
 
@@ -178,19 +151,10 @@ async fn stream_ending_without_finish_reason_is_an_error() {
 
 #[tokio::test]
 async fn usage_is_requested_and_recorded() {
-    let (server, result, _) = exchange(
-        Script::replies([Reply::stream("counted").usage(42, 7)]),
-        fast_retries(1),
-        |_| {},
-    )
-    .await;
-    assert_eq!(
-        result.unwrap().usage,
-        Some(Usage {
-            prompt_tokens: 42,
-            completion_tokens: 7
-        })
-    );
+    let (server, result, _) =
+        exchange(Script::replies([Reply::stream("counted").usage(42, 7)]), fast_retries(1), |_| {})
+            .await;
+    assert_eq!(result.unwrap().usage, Some(Usage { prompt_tokens: 42, completion_tokens: 7 }));
     let sent = &server.requests()[0];
     assert_eq!(sent.path, "/v1/chat/completions");
     assert!(sent.is_stream() && sent.wants_usage(), "{:?}", sent.body);
@@ -198,12 +162,8 @@ async fn usage_is_requested_and_recorded() {
 
 #[tokio::test]
 async fn a_server_that_ignores_include_usage_just_gives_no_usage() {
-    let (_server, result, _) = exchange(
-        Script::replies([Reply::stream("no usage")]),
-        fast_retries(1),
-        |_| {},
-    )
-    .await;
+    let (_server, result, _) =
+        exchange(Script::replies([Reply::stream("no usage")]), fast_retries(1), |_| {}).await;
     let completion = result.unwrap();
     assert_eq!(completion.usage, None);
     assert_eq!(completion.text, "no usage");
@@ -235,10 +195,7 @@ async fn rejected_stream_options_are_dropped_for_the_client_lifetime() {
     let (result, seen) = run(&client, &request("first")).await;
     let completion = result.unwrap();
     assert_eq!(completion.text, "answer to: first");
-    assert_eq!(
-        completion.attempts, 1,
-        "the rejection is not a failed attempt"
-    );
+    assert_eq!(completion.attempts, 1, "the rejection is not a failed attempt");
     assert!(retries_of(&seen).is_empty(), "{seen:?}");
     let (again, _) = run(&client, &request("second")).await;
     assert_eq!(again.unwrap().text, "answer to: second");
@@ -246,27 +203,15 @@ async fn rejected_stream_options_are_dropped_for_the_client_lifetime() {
     let sent = server.requests();
     assert_eq!(sent.len(), 3);
     assert!(sent[0].wants_usage());
-    assert!(
-        sent[1].body.get("stream_options").is_none(),
-        "{:?}",
-        sent[1].body
-    );
-    assert!(
-        sent[2].body.get("stream_options").is_none(),
-        "remembered: {:?}",
-        sent[2].body
-    );
+    assert!(sent[1].body.get("stream_options").is_none(), "{:?}", sent[1].body);
+    assert!(sent[2].body.get("stream_options").is_none(), "remembered: {:?}", sent[2].body);
 }
 
 #[tokio::test]
 async fn retry_after_seconds_is_used_instead_of_the_backoff() {
-    let limited = Reply::error_with(
-        429,
-        "Rate limit reached",
-        "requests",
-        Some("rate_limit_exceeded"),
-    )
-    .header("Retry-After", "1");
+    let limited =
+        Reply::error_with(429, "Rate limit reached", "requests", Some("rate_limit_exceeded"))
+            .header("Retry-After", "1");
     let (server, result, seen) =
         exchange(Script::replies([limited]), fast_retries(3), |_| {}).await;
     assert_eq!(result.unwrap().attempts, 2);
@@ -293,13 +238,7 @@ async fn retry_after_zero_retries_at_once_even_with_a_long_backoff() {
     let (_server, result, seen) = exchange(Script::replies([busy]), slow_backoff, |_| {}).await;
     assert!(result.is_ok());
     assert!(
-        matches!(
-            retries_of(&seen)[..],
-            [Seen::Retrying {
-                wait: Duration::ZERO,
-                ..
-            }]
-        ),
+        matches!(retries_of(&seen)[..], [Seen::Retrying { wait: Duration::ZERO, .. }]),
         "{seen:?}"
     );
 }
@@ -315,10 +254,7 @@ async fn insufficient_quota_is_not_retried() {
     .header("Retry-After", "0");
     let (server, result, _) = exchange(Script::replies([quota]), fast_retries(5), |_| {}).await;
     let err = result.unwrap_err();
-    assert!(
-        err.to_string().contains("quota or billing is exhausted"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("quota or billing is exhausted"), "{err}");
     assert!(err.is_fatal_for_endpoint());
     assert_eq!(server.hits(), 1);
 }
@@ -326,12 +262,8 @@ async fn insufficient_quota_is_not_retried() {
 #[tokio::test]
 async fn html_500_is_retried_then_succeeds() {
     let page = "<!DOCTYPE html>\n<html><body><h1>Internal Server Error</h1></body></html>";
-    let (server, result, seen) = exchange(
-        Script::replies([Reply::html(500, page)]),
-        fast_retries(3),
-        |_| {},
-    )
-    .await;
+    let (server, result, seen) =
+        exchange(Script::replies([Reply::html(500, page)]), fast_retries(3), |_| {}).await;
     let completion = result.unwrap();
     assert_eq!(completion.attempts, 2);
     assert!(
@@ -351,10 +283,7 @@ async fn json_503_until_attempts_run_out() {
         shown.contains("after 3 attempts") && shown.contains("currently overloaded"),
         "{shown}"
     );
-    assert!(matches!(
-        err,
-        ApiError::RetriesExhausted { attempts: 3, .. }
-    ));
+    assert!(matches!(err, ApiError::RetriesExhausted { attempts: 3, .. }));
     assert_eq!(server.hits(), 3);
     assert_eq!(retries_of(&seen).len(), 2);
 }
@@ -371,11 +300,7 @@ async fn unauthorized_names_the_key_source_and_never_the_key() {
     let (server, result, _) = exchange(Script::replies([echo]), fast_retries(3), |_| {}).await;
     let err = result.unwrap_err();
     assert!(matches!(err, ApiError::Auth { status: 401, .. }), "{err:?}");
-    assert!(
-        err.to_string()
-            .contains("environment variable DEEPDIVE_TEST_KEY"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("environment variable DEEPDIVE_TEST_KEY"), "{err}");
     assert_no_key(&err);
     assert_eq!(server.hits(), 1);
 }
@@ -389,10 +314,7 @@ async fn not_found_names_the_url_and_the_model() {
     )
     .await;
     let err = result.unwrap_err().to_string();
-    assert!(
-        err.contains(&format!("{}/chat/completions", server.url())),
-        "{err}"
-    );
+    assert!(err.contains(&format!("{}/chat/completions", server.url())), "{err}");
     assert!(err.contains("test-model") && err.contains("/v1"), "{err}");
     assert_eq!(server.hits(), 1);
 }
@@ -407,10 +329,7 @@ async fn context_length_error_says_what_was_sent_and_the_limit() {
     );
     let server = TestServer::start(Script::replies([too_long]));
     let client = ChatClient::new(endpoint(&server.url()), fast_retries(3)).unwrap();
-    let req = ChatRequest {
-        prompt_tokens: Some(9100),
-        ..request("long")
-    };
+    let req = ChatRequest { prompt_tokens: Some(9100), ..request("long") };
     let (result, _) = run(&client, &req).await;
     let err = result.unwrap_err();
     let shown = err.to_string();
@@ -426,39 +345,24 @@ async fn context_length_error_says_what_was_sent_and_the_limit() {
 async fn html_page_with_status_200_is_reported_with_its_first_line() {
     let page =
         "\n<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Welcome</body></html>";
-    let (server, result, _) = exchange(
-        Script::replies([Reply::html(200, page)]),
-        fast_retries(3),
-        |_| {},
-    )
-    .await;
+    let (server, result, _) =
+        exchange(Script::replies([Reply::html(200, page)]), fast_retries(3), |_| {}).await;
     let err = result.unwrap_err();
     let shown = err.to_string();
-    assert!(
-        shown.contains("HTML page") && shown.contains("`<!DOCTYPE html>`"),
-        "{shown}"
-    );
+    assert!(shown.contains("HTML page") && shown.contains("`<!DOCTYPE html>`"), "{shown}");
     assert!(err.is_fatal_for_endpoint());
     assert_eq!(server.hits(), 1);
 }
 
 #[tokio::test]
 async fn dropped_stream_restarts_and_succeeds_on_retry() {
-    let broken = Reply::stream("this answer breaks off halfway")
-        .chunks(4)
-        .abort_after(3);
+    let broken = Reply::stream("this answer breaks off halfway").chunks(4).abort_after(3);
     let (server, result, seen) = exchange(Script::replies([broken]), fast_retries(3), |_| {}).await;
     let completion = result.unwrap();
     assert_eq!(completion.text, "answer to: What is a readiness probe?");
     assert_eq!(completion.attempts, 2);
-    let restart = seen
-        .iter()
-        .position(|s| *s == Seen::Restart)
-        .expect("a Restart event");
-    assert!(
-        !deltas(&seen[..restart]).is_empty(),
-        "partial text came before the restart"
-    );
+    let restart = seen.iter().position(|s| *s == Seen::Restart).expect("a Restart event");
+    assert!(!deltas(&seen[..restart]).is_empty(), "partial text came before the restart");
     assert!(
         matches!(&seen[restart + 1], Seen::Retrying { reason, .. } if reason == "stream broke off"),
         "{seen:?}"
@@ -476,14 +380,9 @@ async fn stalled_stream_hits_the_idle_timeout() {
         })
         .await;
     let err = result.unwrap_err();
-    let ApiError::RetriesExhausted { last, .. } = &err else {
-        panic!("{err:?}")
-    };
+    let ApiError::RetriesExhausted { last, .. } = &err else { panic!("{err:?}") };
     assert!(matches!(**last, ApiError::Stalled { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains("nothing arrived for 300ms"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("nothing arrived for 300ms"), "{err}");
     assert!(
         matches!(retries_of(&seen)[..], [Seen::Retrying { reason, .. }] if reason == "stream stalled for 300ms"),
         "{seen:?}"
@@ -521,11 +420,7 @@ async fn error_object_inside_the_stream_is_an_error_with_its_message() {
     let (_server, result, _) = exchange(Script::replies([failing]), fast_retries(1), |_| {}).await;
     let err = result.unwrap_err();
     assert!(matches!(err, ApiError::Reported { .. }), "{err:?}");
-    assert!(
-        err.to_string()
-            .contains("The server had an error while processing"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("The server had an error while processing"), "{err}");
 }
 
 #[tokio::test]
@@ -547,14 +442,8 @@ async fn refused_connection_names_the_base_url() {
     let (result, seen) = run(&client, &request("anyone there?")).await;
     let err = result.unwrap_err();
     let shown = err.to_string();
-    assert!(
-        shown.contains(&url) && shown.contains("is the server running"),
-        "{shown}"
-    );
-    assert!(
-        shown.contains("after 2 attempts"),
-        "connect errors are retried: {shown}"
-    );
+    assert!(shown.contains(&url) && shown.contains("is the server running"), "{shown}");
+    assert!(shown.contains("after 2 attempts"), "connect errors are retried: {shown}");
     assert_eq!(retries_of(&seen).len(), 1);
     assert_no_key(&err);
 }
@@ -598,18 +487,12 @@ async fn requests_carry_the_key_and_the_extra_headers() {
     result.unwrap();
     let sent = &server.requests()[0];
     assert_eq!(sent.path, "/v1/chat/completions");
-    assert_eq!(
-        sent.header("authorization"),
-        Some(format!("Bearer {KEY}").as_str())
-    );
+    assert_eq!(sent.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
     assert_eq!(sent.header("x-title"), Some("deepdive tests"));
     assert_eq!(sent.header("api-version"), Some("2024-06-01"));
     assert_eq!(sent.header("content-type"), Some("application/json"));
     assert_eq!(sent.body["model"], "test-model");
-    assert_eq!(
-        sent.body["messages"][0]["content"],
-        "What is a readiness probe?"
-    );
+    assert_eq!(sent.body["messages"][0]["content"], "What is a readiness probe?");
 }
 
 #[test]
@@ -635,11 +518,7 @@ fn the_test_server_works_from_a_plain_test() {
     use std::io::{Read, Write};
     let server = TestServer::start(Script::echo());
     let body = r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":false}"#;
-    let addr = server
-        .url()
-        .trim_start_matches("http://")
-        .trim_end_matches("/v1")
-        .to_string();
+    let addr = server.url().trim_start_matches("http://").trim_end_matches("/v1").to_string();
     let mut conn = std::net::TcpStream::connect(addr).unwrap();
     write!(
         conn,
@@ -651,13 +530,7 @@ fn the_test_server_works_from_a_plain_test() {
     let mut response = String::new();
     conn.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(
-        response.contains(r#""content":"answer to: hi""#),
-        "{response}"
-    );
+    assert!(response.contains(r#""content":"answer to: hi""#), "{response}");
     assert_eq!(server.hits(), 1);
-    assert_eq!(
-        server.requests()[0].last_user_message().as_deref(),
-        Some("hi")
-    );
+    assert_eq!(server.requests()[0].last_user_message().as_deref(), Some("hi"));
 }

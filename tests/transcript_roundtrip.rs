@@ -13,9 +13,7 @@ use deepdive::session::{
 use proptest::prelude::*;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/transcripts")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/transcripts").join(name)
 }
 
 const PRIMING: &str = "I am an experienced technical architect with a background in traditional Unix and PC server deployments. I'm responsible for taking a microservices application that was developed and tested using docker-compose with single replicas of each service, and deploying it to production on a managed Kubernetes service in the cloud.\n\nMy goals are to:\n- Ensure the application scales with load\n- Make it robust under non-ideal conditions  \n- Achieve data durability (resilient to application and hardware failures)\n- Provide predictable, manageable operations for our Tier 2 operations team";
@@ -38,10 +36,7 @@ fn normal() -> Transcript {
             created,
             updated: created + Duration::from_secs(154),
             status: SessionStatus::Interrupted,
-            usage: Usage {
-                prompt_tokens: 2210,
-                completion_tokens: 431,
-            },
+            usage: Usage { prompt_tokens: 2210, completion_tokens: 431 },
             replay_of: None,
         },
         turns: vec![
@@ -54,22 +49,13 @@ fn normal() -> Transcript {
                 info: TurnInfo {
                     status: Some(AnswerStatus::Complete),
                     finish_reason: Some("stop".into()),
-                    usage: Some(Usage {
-                        prompt_tokens: 1050,
-                        completion_tokens: 402,
-                    }),
-                    coverage: Some(Coverage {
-                        covered: 2,
-                        total: 3,
-                    }),
+                    usage: Some(Usage { prompt_tokens: 1050, completion_tokens: 402 }),
+                    coverage: Some(Coverage { covered: 2, total: 3 }),
                     model: Some("gpt-4o-2024-08-06".into()),
                     ..TurnInfo::default()
                 },
             },
-            user(
-                "What are the most common mistakes with health checks?",
-                Some(TurnKind::Followup),
-            ),
+            user("What are the most common mistakes with health checks?", Some(TurnKind::Followup)),
             Turn {
                 role: Role::Assistant,
                 text:
@@ -77,10 +63,7 @@ fn normal() -> Transcript {
                         .into(),
                 info: TurnInfo {
                     status: Some(AnswerStatus::Interrupted),
-                    usage: Some(Usage {
-                        prompt_tokens: 1160,
-                        completion_tokens: 29,
-                    }),
+                    usage: Some(Usage { prompt_tokens: 1160, completion_tokens: 29 }),
                     usage_counted: true,
                     ..TurnInfo::default()
                 },
@@ -90,14 +73,7 @@ fn normal() -> Transcript {
 }
 
 fn user(text: &str, kind: Option<TurnKind>) -> Turn {
-    Turn {
-        role: Role::User,
-        text: text.into(),
-        info: TurnInfo {
-            kind,
-            ..TurnInfo::default()
-        },
-    }
+    Turn { role: Role::User, text: text.into(), info: TurnInfo { kind, ..TurnInfo::default() } }
 }
 
 // ---- fixtures ----
@@ -106,11 +82,7 @@ fn user(text: &str, kind: Option<TurnKind>) -> Turn {
 fn normal_session_is_rendered_exactly_and_reads_back() {
     let path = fixture("normal-session.md");
     let on_disk = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(
-        render(&normal()),
-        on_disk,
-        "the version 1 rendering changed"
-    );
+    assert_eq!(render(&normal()), on_disk, "the version 1 rendering changed");
     assert_eq!(store::load(&path).unwrap(), normal());
 }
 
@@ -141,13 +113,7 @@ fn the_documented_example_parses() {
     let t = parse(&doc[start..end]).unwrap();
     assert_eq!(t.meta.topics, vec!["health-checks"]);
     assert_eq!(t.turns.len(), 2);
-    assert_eq!(
-        t.turns[1].info.coverage,
-        Some(Coverage {
-            covered: 6,
-            total: 7
-        })
-    );
+    assert_eq!(t.turns[1].info.coverage, Some(Coverage { covered: 6, total: 7 }));
     assert!(t.turns[1].text.starts_with("## Three probes"));
 }
 
@@ -164,18 +130,10 @@ fn malformed_files_report_the_exact_line() {
         ("bad-boundary.md", 9, "`boundary` must be"),
         ("bad-unknown-role.md", 16, "unknown role `robot`"),
         ("bad-unterminated-marker.md", 16, "marker is not closed"),
-        (
-            "bad-unclosed-block.md",
-            16,
-            "not closed before the next turn marker on line 21",
-        ),
+        ("bad-unclosed-block.md", 16, "not closed before the next turn marker on line 21"),
         ("bad-attribute.md", 22, "not COVERED/TOTAL"),
         ("bad-unclosed-at-end.md", 22, "never closed"),
-        (
-            "bad-stray-closing-marker.md",
-            26,
-            "closing marker without an opening one",
-        ),
+        ("bad-stray-closing-marker.md", 26, "closing marker without an opening one"),
         ("bad-foreign-boundary.md", 28, "change it to `k2v9x0aa`"),
     ];
     for (name, line, needle) in cases {
@@ -239,19 +197,13 @@ fn info() -> impl Strategy<Value = TurnInfo> {
     let kind = prop_oneof![
         Just(TurnKind::Priming),
         Just(TurnKind::Followup),
-        chars()
-            .prop_filter("a slug is not empty", |s| !s.is_empty())
-            .prop_map(TurnKind::Topic),
+        chars().prop_filter("a slug is not empty", |s| !s.is_empty()).prop_map(TurnKind::Topic),
     ];
     let status = proptest::sample::select(AnswerStatus::ALL.to_vec());
-    let usage = (any::<u64>(), any::<u64>()).prop_map(|(p, c)| Usage {
-        prompt_tokens: p,
-        completion_tokens: c,
-    });
-    let coverage = (0u32..50, 0u32..50).prop_map(|(a, b)| Coverage {
-        covered: a.min(b),
-        total: a.max(b),
-    });
+    let usage = (any::<u64>(), any::<u64>())
+        .prop_map(|(p, c)| Usage { prompt_tokens: p, completion_tokens: c });
+    let coverage =
+        (0u32..50, 0u32..50).prop_map(|(a, b)| Coverage { covered: a.min(b), total: a.max(b) });
     (
         proptest::option::of(kind),
         proptest::option::of(status),
@@ -260,16 +212,20 @@ fn info() -> impl Strategy<Value = TurnInfo> {
         any::<bool>(),
         proptest::option::of(coverage),
         proptest::option::of(text()),
+        proptest::option::of(text()),
     )
         .prop_map(
-            |(kind, status, finish_reason, usage, usage_counted, coverage, model)| TurnInfo {
-                kind,
-                status,
-                finish_reason,
-                usage,
-                usage_counted,
-                coverage,
-                model,
+            |(kind, status, finish_reason, usage, usage_counted, coverage, model, error)| {
+                TurnInfo {
+                    kind,
+                    status,
+                    finish_reason,
+                    usage,
+                    usage_counted,
+                    coverage,
+                    model,
+                    error,
+                }
             },
         )
 }
@@ -292,19 +248,10 @@ fn meta() -> impl Strategy<Value = Meta> {
         turns,
     });
     (
-        (
-            text(),
-            proptest::collection::vec(text(), 0..4),
-            proptest::option::of(text()),
-            text(),
-        ),
+        (text(), proptest::collection::vec(text(), 0..4), proptest::option::of(text()), text()),
         "https?://[a-z0-9.-]{1,20}(:[0-9]{1,5})?(/[a-zA-Z0-9._~-]{0,10}){0,3}",
         (proptest::option::of(text()), time(), time()),
-        (
-            proptest::sample::select(SessionStatus::ALL.to_vec()),
-            tokens.clone(),
-            tokens,
-        ),
+        (proptest::sample::select(SessionStatus::ALL.to_vec()), tokens.clone(), tokens),
         proptest::option::of(replay),
     )
         .prop_map(
@@ -325,10 +272,7 @@ fn meta() -> impl Strategy<Value = Meta> {
                     created,
                     updated,
                     status,
-                    usage: Usage {
-                        prompt_tokens: p,
-                        completion_tokens: c,
-                    },
+                    usage: Usage { prompt_tokens: p, completion_tokens: c },
                     replay_of,
                 }
             },

@@ -54,15 +54,8 @@ pub(crate) fn classify(
             model: facts.model.to_string(),
             message,
         },
-        429 => ApiError::RateLimited {
-            message,
-            retry_after,
-        },
-        408 | 500.. => ApiError::Server {
-            status,
-            message,
-            retry_after,
-        },
+        429 => ApiError::RateLimited { message, retry_after },
+        408 | 500.. => ApiError::Server { status, message, retry_after },
         _ => ApiError::BadRequest { status, message },
     }
 }
@@ -70,22 +63,15 @@ pub(crate) fn classify(
 /// The error for a 2xx body that is neither the expected answer nor an error object.
 pub(crate) fn unexpected_body(status: u16, body: &str) -> ApiError {
     match parse_error(body) {
-        Some(err) => ApiError::Reported {
-            message: describe(Some(&err), body),
-        },
-        None => ApiError::NotJson {
-            status,
-            body: describe_raw(body),
-        },
+        Some(err) => ApiError::Reported { message: describe(Some(&err), body) },
+        None => ApiError::NotJson { status, body: describe_raw(body) },
     }
 }
 
 /// The error for an `event: error` or `data: {"error":...}` inside a stream.
 pub(crate) fn stream_error(data: &str) -> ApiError {
     let error = parse_error(data);
-    ApiError::Reported {
-        message: describe(error.as_ref(), data),
-    }
+    ApiError::Reported { message: describe(error.as_ref(), data) }
 }
 
 /// True for the 400/422 a server sends when it does not know `stream_options`.
@@ -99,12 +85,8 @@ fn parse_error(body: &str) -> Option<WireError> {
 
 /// The server's own message, or a description of a body that carries none.
 fn describe(error: Option<&WireError>, body: &str) -> String {
-    let from_error = error.and_then(|e| {
-        e.message
-            .as_deref()
-            .filter(|m| !m.trim().is_empty())
-            .or(e.kind.as_deref())
-    });
+    let from_error = error
+        .and_then(|e| e.message.as_deref().filter(|m| !m.trim().is_empty()).or(e.kind.as_deref()));
     match from_error {
         Some(m) => truncate(&one_line(m), SHOWN_CHARS),
         None => describe_raw(body),
@@ -137,14 +119,9 @@ fn context_numbers(error: Option<&WireError>) -> Option<(Option<u64>, Option<u64
     let text = error.message.as_deref().unwrap_or("").to_ascii_lowercase();
     let by_name =
         error.names("context_length_exceeded") || error.names("exceed_context_size_error");
-    let by_text = [
-        "context length",
-        "maximum context",
-        "context window",
-        "context size",
-    ]
-    .iter()
-    .any(|p| text.contains(p));
+    let by_text = ["context length", "maximum context", "context window", "context size"]
+        .iter()
+        .any(|p| text.contains(p));
     if !by_name && !by_text {
         return None;
     }
@@ -172,11 +149,7 @@ fn context_numbers(error: Option<&WireError>) -> Option<(Option<u64>, Option<u64
 fn number_after(text: &str, phrases: &[&str]) -> Option<u64> {
     phrases.iter().find_map(|p| {
         let rest = &text[text.find(p)? + p.len()..];
-        let start = rest
-            .char_indices()
-            .take(12)
-            .find(|(_, c)| c.is_ascii_digit())?
-            .0;
+        let start = rest.char_indices().take(12).find(|(_, c)| c.is_ascii_digit())?.0;
         let digits: String = rest[start..]
             .chars()
             .take_while(|c| c.is_ascii_digit() || *c == ',')
@@ -203,19 +176,10 @@ mod tests {
     fn openai_context_length() {
         let body = r#"{"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
         let err = classify(400, None, body, &facts());
-        let ApiError::ContextLength {
-            sent,
-            server_count,
-            limit,
-            ..
-        } = &err
-        else {
+        let ApiError::ContextLength { sent, server_count, limit, .. } = &err else {
             panic!("{err:?}")
         };
-        assert_eq!(
-            (*sent, *server_count, *limit),
-            (Some(9100), Some(9000), Some(8192))
-        );
+        assert_eq!((*sent, *server_count, *limit), (Some(9100), Some(9000), Some(8192)));
         let shown = err.to_string();
         assert!(
             shown.contains("9100 tokens were sent") && shown.contains("limit is 8192"),
@@ -227,21 +191,15 @@ mod tests {
     #[test]
     fn vllm_and_llamacpp_context_length() {
         let vllm = r#"{"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion).","type":"BadRequestError","code":400}"#;
-        let ApiError::ContextLength {
-            limit,
-            server_count,
-            ..
-        } = classify(400, None, vllm, &facts())
+        let ApiError::ContextLength { limit, server_count, .. } =
+            classify(400, None, vllm, &facts())
         else {
             panic!()
         };
         assert_eq!((limit, server_count), (Some(4096), Some(5000)));
         let llama = r#"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":5123,"n_ctx":4096}}"#;
-        let ApiError::ContextLength {
-            limit,
-            server_count,
-            ..
-        } = classify(400, None, llama, &facts())
+        let ApiError::ContextLength { limit, server_count, .. } =
+            classify(400, None, llama, &facts())
         else {
             panic!()
         };
@@ -283,16 +241,9 @@ mod tests {
             "\n\n  <!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head></html>";
         let err = classify(502, None, body, &facts());
         assert!(err.is_retryable());
-        assert!(
-            err.to_string()
-                .contains("an HTML page (first line: `<!DOCTYPE html>`)"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("an HTML page (first line: `<!DOCTYPE html>`)"), "{err}");
         let ok_page = unexpected_body(200, "<html><body>Welcome to nginx!</body></html>");
-        assert!(
-            ok_page.to_string().contains("HTTP 200 with an HTML page"),
-            "{ok_page}"
-        );
+        assert!(ok_page.to_string().contains("HTTP 200 with an HTML page"), "{ok_page}");
         assert!(!ok_page.is_retryable());
     }
 
@@ -306,56 +257,23 @@ mod tests {
     #[test]
     fn status_classes() {
         let f = facts();
-        assert!(matches!(
-            classify(401, None, "{}", &f),
-            ApiError::Auth { .. }
-        ));
-        assert!(matches!(
-            classify(404, None, "", &f),
-            ApiError::NotFound { .. }
-        ));
+        assert!(matches!(classify(401, None, "{}", &f), ApiError::Auth { .. }));
+        assert!(matches!(classify(404, None, "", &f), ApiError::NotFound { .. }));
         let bad = classify(422, None, r#"{"detail":"temperature must be <= 2"}"#, &f);
-        assert!(
-            bad.to_string().contains("temperature must be <= 2"),
-            "{bad}"
-        );
+        assert!(bad.to_string().contains("temperature must be <= 2"), "{bad}");
         assert!(!bad.is_retryable() && bad.is_fatal_for_endpoint());
-        let ollama = classify(
-            500,
-            None,
-            r#"{"error":"llama runner process has terminated"}"#,
-            &f,
-        );
+        let ollama = classify(500, None, r#"{"error":"llama runner process has terminated"}"#, &f);
         assert_eq!(ollama.reason(), "HTTP 500 Internal Server Error");
-        assert!(
-            ollama
-                .to_string()
-                .contains("llama runner process has terminated")
-        );
+        assert!(ollama.to_string().contains("llama runner process has terminated"));
     }
 
     #[test]
     fn auth_names_the_key_source() {
         let source = KeySource::Env("MY_KEY".into());
-        let f = RequestFacts {
-            key_source: &source,
-            ..facts()
-        };
-        let err = classify(
-            401,
-            None,
-            r#"{"error":{"message":"Incorrect API key provided"}}"#,
-            &f,
-        );
-        assert!(
-            err.to_string().contains("environment variable MY_KEY"),
-            "{err}"
-        );
-        assert!(
-            classify(403, None, "", &facts())
-                .to_string()
-                .contains("set OPENAI_API_KEY")
-        );
+        let f = RequestFacts { key_source: &source, ..facts() };
+        let err = classify(401, None, r#"{"error":{"message":"Incorrect API key provided"}}"#, &f);
+        assert!(err.to_string().contains("environment variable MY_KEY"), "{err}");
+        assert!(classify(403, None, "", &facts()).to_string().contains("set OPENAI_API_KEY"));
     }
 
     #[test]
@@ -364,10 +282,7 @@ mod tests {
             400,
             r#"{"error":{"message":"Unrecognized request argument supplied: stream_options"}}"#
         ));
-        assert!(rejects_stream_options(
-            422,
-            r#"{"detail":[{"loc":["body","stream_options"]}]}"#
-        ));
+        assert!(rejects_stream_options(422, r#"{"detail":[{"loc":["body","stream_options"]}]}"#));
         assert!(!rejects_stream_options(500, "stream_options"));
         assert!(!rejects_stream_options(400, "bad temperature"));
     }
@@ -379,10 +294,6 @@ mod tests {
         );
         assert!(err.to_string().contains("The server had an error"));
         assert!(err.is_retryable());
-        assert!(
-            stream_error("overloaded")
-                .to_string()
-                .contains("`overloaded`")
-        );
+        assert!(stream_error("overloaded").to_string().contains("`overloaded`"));
     }
 }

@@ -14,26 +14,14 @@ pub enum ApiError {
     #[error("invalid endpoint setting: {0}")]
     InvalidEndpoint(String),
 
-    #[error(
-        "{url} rejected the API key (HTTP {status}): {message}; {}",
-        auth_hint(key_source)
-    )]
-    Auth {
-        status: u16,
-        url: String,
-        key_source: KeySource,
-        message: String,
-    },
+    #[error("{url} rejected the API key (HTTP {status}): {message}; {}", auth_hint(key_source))]
+    Auth { status: u16, url: String, key_source: KeySource, message: String },
 
     #[error(
         "{url} answered 404 Not Found for model `{model}`: {message}; check the base URL (it often \
          needs to end in /v1) and the model name"
     )]
-    NotFound {
-        url: String,
-        model: String,
-        message: String,
-    },
+    NotFound { url: String, model: String, message: String },
 
     #[error(
         "could not connect to {base_url} ({detail}); is the server running and is the base URL right?"
@@ -77,21 +65,14 @@ pub enum ApiError {
     #[error(
         "the endpoint is rate-limiting requests (HTTP 429): {message}; wait, or lower the concurrency"
     )]
-    RateLimited {
-        message: String,
-        retry_after: Option<Duration>,
-    },
+    RateLimited { message: String, retry_after: Option<Duration> },
 
     #[error(
         "the server failed with HTTP {status} {}: {message}; this is usually temporary, try again \
          later",
         reason_phrase(*status)
     )]
-    Server {
-        status: u16,
-        message: String,
-        retry_after: Option<Duration>,
-    },
+    Server { status: u16, message: String, retry_after: Option<Duration> },
 
     #[error(
         "the endpoint refused the request (HTTP {status}): {message}; check the model name and the \
@@ -184,20 +165,11 @@ impl ApiError {
 
     fn texts_mut(&mut self) -> Vec<&mut String> {
         match self {
-            ApiError::Auth {
-                url,
-                message,
-                key_source,
-                ..
-            } => match key_source {
+            ApiError::Auth { url, message, key_source, .. } => match key_source {
                 KeySource::Env(s) | KeySource::Command(s) => vec![url, message, s],
                 KeySource::None => vec![url, message],
             },
-            ApiError::NotFound {
-                url,
-                model,
-                message,
-            } => vec![url, model, message],
+            ApiError::NotFound { url, model, message } => vec![url, model, message],
             ApiError::Connect { base_url, detail } => vec![base_url, detail],
             ApiError::InvalidEndpoint(message)
             | ApiError::ContextLength { message, .. }
@@ -275,10 +247,7 @@ fn context_message(
 }
 
 fn reason_phrase(status: u16) -> &'static str {
-    reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("")
+    reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
 }
 
 /// Newlines and runs of whitespace collapsed to single spaces.
@@ -309,9 +278,6 @@ mod tests {
             }),
         };
         let shown = err.redact("sk-abc").to_string();
-        assert!(
-            !shown.contains("sk-abc") && shown.contains("<redacted>"),
-            "{shown}"
-        );
+        assert!(!shown.contains("sk-abc") && shown.contains("<redacted>"), "{shown}");
     }
 }

@@ -68,9 +68,7 @@ impl ChatClient {
             temperature: req.temperature,
             max_tokens: req.max_tokens,
             stream,
-            stream_options: with_options.then_some(StreamOptions {
-                include_usage: true,
-            }),
+            stream_options: with_options.then_some(StreamOptions { include_usage: true }),
         };
         let body = serde_json::to_vec(&body)
             .map_err(|e| ApiError::InvalidEndpoint(format!("could not encode the request: {e}")))?;
@@ -78,14 +76,7 @@ impl ChatClient {
             .http
             .post(&self.url)
             .header(CONTENT_TYPE, "application/json")
-            .header(
-                ACCEPT,
-                if stream {
-                    "text/event-stream"
-                } else {
-                    "application/json"
-                },
-            )
+            .header(ACCEPT, if stream { "text/event-stream" } else { "application/json" })
             .body(body);
         let response = match timeout(idle, request.send()).await {
             Err(_) => return Err(ApiError::NoResponse { after: idle }.into()),
@@ -96,9 +87,7 @@ impl ChatClient {
         let status = response.status().as_u16();
         if !response.status().is_success() {
             let retry_after = retry_after(response.headers());
-            let text = read_body(response, idle, ERROR_BODY_LIMIT)
-                .await
-                .unwrap_or_default();
+            let text = read_body(response, idle, ERROR_BODY_LIMIT).await.unwrap_or_default();
             if with_options && classify::rejects_stream_options(status, &text) {
                 return Err(Failure::StreamOptionsRejected);
             }
@@ -129,19 +118,11 @@ impl ChatClient {
         let base_url = self.endpoint.base_url.clone();
         if e.is_connect() && e.is_timeout() {
             let after = humantime::format_duration(self.endpoint.connect_timeout);
-            ApiError::Connect {
-                base_url,
-                detail: format!("no connection within {after}"),
-            }
+            ApiError::Connect { base_url, detail: format!("no connection within {after}") }
         } else if e.is_connect() {
-            ApiError::Connect {
-                base_url,
-                detail: root_cause(e),
-            }
+            ApiError::Connect { base_url, detail: root_cause(e) }
         } else {
-            ApiError::Transport {
-                detail: root_cause(e),
-            }
+            ApiError::Transport { detail: root_cause(e) }
         }
     }
 }
@@ -155,16 +136,13 @@ async fn read_stream(
     let mut events = response.bytes_stream().eventsource();
     let mut answer = Assembler::default();
     loop {
-        let next = timeout(idle, events.next())
-            .await
-            .map_err(|_| ApiError::Stalled { after: idle })?;
+        let next =
+            timeout(idle, events.next()).await.map_err(|_| ApiError::Stalled { after: idle })?;
         let event = match next {
             None => break,
             Some(Ok(event)) => event,
             Some(Err(EventStreamError::Transport(e))) => {
-                return Err(ApiError::Broken {
-                    detail: root_cause(&e),
-                });
+                return Err(ApiError::Broken { detail: root_cause(&e) });
             }
             Some(Err(EventStreamError::Utf8(_))) => {
                 return Err(ApiError::Malformed {
@@ -172,9 +150,7 @@ async fn read_stream(
                 });
             }
             Some(Err(EventStreamError::Parser(e))) => {
-                return Err(ApiError::Malformed {
-                    snippet: error::truncate(&e.input, 80),
-                });
+                return Err(ApiError::Malformed { snippet: error::truncate(&e.input, 80) });
             }
         };
         match answer.push(&event)? {
@@ -217,9 +193,7 @@ async fn read_body(response: Response, idle: Duration, limit: usize) -> Result<S
             Err(_) => return Err(ApiError::Stalled { after: idle }),
             Ok(None) => break,
             Ok(Some(Err(e))) => {
-                return Err(ApiError::Broken {
-                    detail: root_cause(&e),
-                });
+                return Err(ApiError::Broken { detail: root_cause(&e) });
             }
             Ok(Some(Ok(piece))) => bytes.extend_from_slice(&piece),
         }

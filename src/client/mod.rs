@@ -85,12 +85,7 @@ pub enum ClientEvent<'a> {
     Delta(&'a str),
     /// A failed attempt will be retried after `wait`; `attempt` is the number of the attempt
     /// about to be made (2 for the first retry).
-    Retrying {
-        attempt: u32,
-        max_attempts: u32,
-        wait: Duration,
-        reason: String,
-    },
+    Retrying { attempt: u32, max_attempts: u32, wait: Duration, reason: String },
     /// The failed attempt had already sent deltas: discard the partial text, the next
     /// attempt starts the answer again. Sent just before `Retrying`.
     Restart,
@@ -108,19 +103,14 @@ pub struct ChatClient {
 
 impl std::fmt::Debug for ChatClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatClient")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
+        f.debug_struct("ChatClient").field("url", &self.url).finish_non_exhaustive()
     }
 }
 
 impl ChatClient {
     /// Checks the endpoint's headers and builds the HTTP client; nothing is sent yet.
     pub fn new(endpoint: Endpoint, retry: RetryPolicy) -> Result<ChatClient, ApiError> {
-        let url = format!(
-            "{}/chat/completions",
-            endpoint.base_url.trim_end_matches('/')
-        );
+        let url = format!("{}/chat/completions", endpoint.base_url.trim_end_matches('/'));
         reqwest::Url::parse(&url).map_err(|e| {
             ApiError::InvalidEndpoint(format!(
                 "base URL `{}` is not a valid URL ({e}); use e.g. http://localhost:8080/v1",
@@ -134,13 +124,7 @@ impl ChatClient {
             .map_err(|e| {
                 ApiError::InvalidEndpoint(format!("could not set up the HTTP client: {e}"))
             })?;
-        Ok(ChatClient {
-            http,
-            endpoint,
-            url,
-            retry,
-            no_stream_options: AtomicBool::new(false),
-        })
+        Ok(ChatClient { http, endpoint, url, retry, no_stream_options: AtomicBool::new(false) })
     }
 
     /// The full URL requests go to.
@@ -185,27 +169,17 @@ impl ChatClient {
             }
             if attempt >= max_attempts {
                 return Err(if attempt > 1 {
-                    ApiError::RetriesExhausted {
-                        attempts: attempt,
-                        last: Box::new(error),
-                    }
+                    ApiError::RetriesExhausted { attempts: attempt, last: Box::new(error) }
                 } else {
                     error
                 });
             }
-            let wait = error
-                .retry_after()
-                .unwrap_or_else(|| self.retry.backoff(attempt));
+            let wait = error.retry_after().unwrap_or_else(|| self.retry.backoff(attempt));
             if emitted {
                 on_event(ClientEvent::Restart);
             }
             attempt += 1;
-            on_event(ClientEvent::Retrying {
-                attempt,
-                max_attempts,
-                wait,
-                reason: error.reason(),
-            });
+            on_event(ClientEvent::Retrying { attempt, max_attempts, wait, reason: error.reason() });
             tokio::time::sleep(wait).await;
         }
     }

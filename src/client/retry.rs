@@ -37,9 +37,7 @@ impl RetryPolicy {
 
     fn backoff_cap(&self, attempt: u32) -> Duration {
         let doublings = attempt.saturating_sub(1).min(31);
-        self.initial_backoff
-            .saturating_mul(1u32 << doublings)
-            .min(self.max_backoff)
+        self.initial_backoff.saturating_mul(1u32 << doublings).min(self.max_backoff)
     }
 }
 
@@ -62,16 +60,8 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
 
 /// Parses OpenAI's `retry-after-ms` header (milliseconds), capped like `Retry-After`.
 pub(crate) fn parse_retry_after_ms(value: &str) -> Option<Duration> {
-    let ms = value
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|ms| ms.is_finite() && *ms >= 0.0)?;
-    Some(
-        Duration::try_from_secs_f64(ms / 1000.0)
-            .unwrap_or(MAX_RETRY_AFTER)
-            .min(MAX_RETRY_AFTER),
-    )
+    let ms = value.trim().parse::<f64>().ok().filter(|ms| ms.is_finite() && *ms >= 0.0)?;
+    Some(Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(MAX_RETRY_AFTER).min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -110,14 +100,8 @@ mod tests {
     fn retry_after_seconds() {
         let now = SystemTime::now();
         assert_eq!(parse_retry_after("0", now), Some(Duration::ZERO));
-        assert_eq!(
-            parse_retry_after(" 20 ", now),
-            Some(Duration::from_secs(20))
-        );
-        assert_eq!(
-            parse_retry_after("1.5", now),
-            Some(Duration::from_millis(1500))
-        );
+        assert_eq!(parse_retry_after(" 20 ", now), Some(Duration::from_secs(20)));
+        assert_eq!(parse_retry_after("1.5", now), Some(Duration::from_millis(1500)));
         assert_eq!(parse_retry_after("86400", now), Some(MAX_RETRY_AFTER));
         assert_eq!(parse_retry_after("-3", now), None);
         assert_eq!(parse_retry_after("soon", now), None);
@@ -130,22 +114,13 @@ mod tests {
             parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
             Some(Duration::from_secs(30))
         );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(
-            parse_retry_after("Thu, 22 Oct 2015 07:28:00 GMT", now),
-            Some(MAX_RETRY_AFTER)
-        );
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("Thu, 22 Oct 2015 07:28:00 GMT", now), Some(MAX_RETRY_AFTER));
     }
 
     #[test]
     fn retry_after_ms() {
-        assert_eq!(
-            parse_retry_after_ms("250"),
-            Some(Duration::from_millis(250))
-        );
+        assert_eq!(parse_retry_after_ms("250"), Some(Duration::from_millis(250)));
         assert_eq!(parse_retry_after_ms("x"), None);
         assert_eq!(parse_retry_after_ms("99999999"), Some(MAX_RETRY_AFTER));
     }

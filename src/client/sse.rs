@@ -53,9 +53,8 @@ impl Assembler {
                 None => Err(ApiError::Unfinished { saw_done: true }),
             };
         }
-        let chunk: ChatChunk = serde_json::from_str(data).map_err(|_| ApiError::Malformed {
-            snippet: truncate(data, 80),
-        })?;
+        let chunk: ChatChunk = serde_json::from_str(data)
+            .map_err(|_| ApiError::Malformed { snippet: truncate(data, 80) })?;
         if chunk.error.is_some() {
             return Err(stream_error(data));
         }
@@ -71,22 +70,14 @@ impl Assembler {
                 self.finish_reason = Some(FinishReason::parse(&reason));
             }
         }
-        Ok(if self.text.len() > start {
-            Step::Delta(&self.text[start..])
-        } else {
-            Step::Nothing
-        })
+        Ok(if self.text.len() > start { Step::Delta(&self.text[start..]) } else { Step::Nothing })
     }
 
     /// The answer, when the stream ended (by `[DONE]` or a clean end of body) after a
     /// finish_reason.
     pub fn finish(self) -> Result<Answer, ApiError> {
         match self.finish_reason {
-            Some(finish_reason) => Ok(Answer {
-                text: self.text,
-                finish_reason,
-                usage: self.usage,
-            }),
+            Some(finish_reason) => Ok(Answer { text: self.text, finish_reason, usage: self.usage }),
             None => Err(ApiError::Unfinished { saw_done: false }),
         }
     }
@@ -97,11 +88,7 @@ mod tests {
     use super::*;
 
     fn data(s: &str) -> Event {
-        Event {
-            event: "message".into(),
-            data: s.into(),
-            ..Event::default()
-        }
+        Event { event: "message".into(), data: s.into(), ..Event::default() }
     }
 
     fn delta(content: &str) -> Event {
@@ -126,29 +113,17 @@ mod tests {
         let answer = a.finish().unwrap();
         assert_eq!(answer.text, "Hello");
         assert_eq!(answer.finish_reason, FinishReason::Stop);
-        assert_eq!(
-            answer.usage,
-            Some(Usage {
-                prompt_tokens: 7,
-                completion_tokens: 2
-            })
-        );
+        assert_eq!(answer.usage, Some(Usage { prompt_tokens: 7, completion_tokens: 2 }));
     }
 
     #[test]
     fn no_finish_reason_is_unfinished() {
         let mut a = Assembler::default();
         a.push(&delta("partial")).unwrap();
-        assert!(matches!(
-            a.push(&data("[DONE]")),
-            Err(ApiError::Unfinished { saw_done: true })
-        ));
+        assert!(matches!(a.push(&data("[DONE]")), Err(ApiError::Unfinished { saw_done: true })));
         let mut b = Assembler::default();
         b.push(&delta("partial")).unwrap();
-        assert!(matches!(
-            b.finish(),
-            Err(ApiError::Unfinished { saw_done: false })
-        ));
+        assert!(matches!(b.finish(), Err(ApiError::Unfinished { saw_done: false })));
     }
 
     #[test]
@@ -164,14 +139,9 @@ mod tests {
     #[test]
     fn bad_chunks_and_errors() {
         let mut a = Assembler::default();
-        assert!(matches!(
-            a.push(&data("{not json")),
-            Err(ApiError::Malformed { .. })
-        ));
+        assert!(matches!(a.push(&data("{not json")), Err(ApiError::Malformed { .. })));
         let err = a
-            .push(&data(
-                r#"{"error":{"message":"overloaded","type":"server_error"}}"#,
-            ))
+            .push(&data(r#"{"error":{"message":"overloaded","type":"server_error"}}"#))
             .unwrap_err();
         assert!(err.to_string().contains("overloaded"));
         let event = Event {

@@ -84,10 +84,7 @@ pub(crate) struct WireUsage {
 
 impl From<WireUsage> for Usage {
     fn from(u: WireUsage) -> Usage {
-        Usage {
-            prompt_tokens: u.prompt_tokens,
-            completion_tokens: u.completion_tokens,
-        }
+        Usage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens }
     }
 }
 
@@ -151,19 +148,15 @@ impl ErrorBody {
     pub fn into_error(self) -> Option<WireError> {
         match self.error {
             Some(ErrorField::Object(e)) => Some(e),
-            Some(ErrorField::Text(message)) => Some(WireError {
-                message: Some(message),
-                ..WireError::default()
-            }),
+            Some(ErrorField::Text(message)) => {
+                Some(WireError { message: Some(message), ..WireError::default() })
+            }
             None => {
                 let message = self.message.or(match self.detail {
                     Some(Detail::Text(t)) => Some(t),
                     _ => None,
                 })?;
-                Some(WireError {
-                    message: Some(message),
-                    ..WireError::default()
-                })
+                Some(WireError { message: Some(message), ..WireError::default() })
             }
         }
     }
@@ -196,10 +189,7 @@ mod tests {
             serde_json::from_str(r#"{"error":{"code":400,"message":"m"}}"#).unwrap();
         assert_eq!(numeric.into_error().unwrap().message.as_deref(), Some("m"));
         let text: ErrorBody = serde_json::from_str(r#"{"error":"model 'x' not found"}"#).unwrap();
-        assert_eq!(
-            text.into_error().unwrap().message.as_deref(),
-            Some("model 'x' not found")
-        );
+        assert_eq!(text.into_error().unwrap().message.as_deref(), Some("model 'x' not found"));
         let detail: ErrorBody =
             serde_json::from_str(r#"{"detail":[{"loc":["body"],"msg":"bad"}]}"#).unwrap();
         assert!(detail.into_error().is_none());

@@ -3,10 +3,7 @@
 /// Builds `(path shown in errors, file text)` for a file under `prompts/`.
 macro_rules! prompt_file {
     ($path:literal) => {
-        (
-            concat!("prompts/", $path),
-            include_str!(concat!("../../prompts/", $path)),
-        )
+        (concat!("prompts/", $path), include_str!(concat!("../../prompts/", $path)))
     };
 }
 

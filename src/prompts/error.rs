@@ -7,20 +7,14 @@ use std::path::PathBuf;
 pub enum PromptError {
     /// No topic has this number, slug or slug prefix.
     #[error("{}", unknown_message(name, suggestions))]
-    UnknownTopic {
-        name: String,
-        suggestions: Vec<String>,
-    },
+    UnknownTopic { name: String, suggestions: Vec<String> },
 
     /// The name is a prefix of several slugs.
     #[error(
         "topic '{name}' is ambiguous: it could be {}; type more of the slug or use the number",
         candidates.join(", ")
     )]
-    AmbiguousTopic {
-        name: String,
-        candidates: Vec<String>,
-    },
+    AmbiguousTopic { name: String, candidates: Vec<String> },
 
     /// The user prompts directory does not exist (or is not a directory).
     #[error(
@@ -31,10 +25,7 @@ pub enum PromptError {
 
     /// A prompt file or directory could not be read.
     #[error("cannot read {}: {error}", path.display())]
-    Read {
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    Read { path: PathBuf, error: std::io::Error },
 
     /// A prompt file was read but its content is not valid.
     #[error("{}: {problem}", path.display())]
@@ -94,11 +85,7 @@ pub enum FileProblem {
     #[error(
         "number {number} is already used by topic '{other}' ({origin}): give this topic a free number"
     )]
-    DuplicateNumber {
-        number: u32,
-        other: String,
-        origin: String,
-    },
+    DuplicateNumber { number: u32, other: String, origin: String },
 
     #[error("slug '{slug}' is also defined in {other}: keep one file per slug")]
     DuplicateSlug { slug: String, other: String },
@@ -151,13 +138,7 @@ mod tests {
             err.to_string(),
             "unknown topic 'helth' (did you mean health-checks, alerting?): run 'deepdive topics' to list them"
         );
-        let err = PromptError::UnknownTopic {
-            name: "zz".into(),
-            suggestions: vec![],
-        };
-        assert_eq!(
-            err.to_string(),
-            "unknown topic 'zz': run 'deepdive topics' to list them"
-        );
+        let err = PromptError::UnknownTopic { name: "zz".into(), suggestions: vec![] };
+        assert_eq!(err.to_string(), "unknown topic 'zz': run 'deepdive topics' to list them");
     }
 }

@@ -46,10 +46,7 @@ impl FollowupTemplate {
             .replace("[topic]", &topic.noun)
             .replace("[concept]", &topic.noun)
             .replace("[your context]", technology.unwrap_or(DEFAULT_CONTEXT))
-            .replace(
-                "[specific technology]",
-                technology.unwrap_or(DEFAULT_TECHNOLOGY),
-            )
+            .replace("[specific technology]", technology.unwrap_or(DEFAULT_TECHNOLOGY))
     }
 }
 
@@ -71,10 +68,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<FollowupTemplate>, FileProblem> {
         if f.text.trim().is_empty() {
             return Err(FileProblem::EmptyFollowup(f.name.clone()));
         }
-        if file.followup[..i]
-            .iter()
-            .any(|earlier| earlier.name == f.name)
-        {
+        if file.followup[..i].iter().any(|earlier| earlier.name == f.name) {
             return Err(FileProblem::DuplicateFollowup(f.name.clone()));
         }
     }
@@ -107,10 +101,7 @@ mod tests {
     fn instantiate(name: &str, topic: &str, technology: Option<&str>) -> String {
         let library = Library::builtin();
         let topic = library.resolve(topic).unwrap();
-        library
-            .followup(name)
-            .unwrap()
-            .instantiate(topic, technology)
+        library.followup(name).unwrap().instantiate(topic, technology)
     }
 
     #[test]
@@ -172,13 +163,7 @@ mod tests {
         let library = Library::builtin();
         let concrete = library.followup("concrete").unwrap();
         assert_eq!(concrete.kind, FollowupKind::Tip);
-        assert!(
-            concrete
-                .guide
-                .as_deref()
-                .unwrap()
-                .starts_with("**Be specific in follow-ups**")
-        );
+        assert!(concrete.guide.as_deref().unwrap().starts_with("**Be specific in follow-ups**"));
     }
 
     #[test]
@@ -190,33 +175,15 @@ mod tests {
         };
         assert_eq!(
             names(FollowupKind::Depth),
-            [
-                "example",
-                "mistakes",
-                "differ",
-                "failure-scenario",
-                "metrics"
-            ]
+            ["example", "mistakes", "differ", "failure-scenario", "metrics"]
         );
         assert_eq!(
             names(FollowupKind::Format),
-            [
-                "step-by-step",
-                "decision-tree",
-                "training",
-                "comparison-table",
-                "example-configs"
-            ]
+            ["step-by-step", "decision-tree", "training", "comparison-table", "example-configs"]
         );
-        assert_eq!(
-            names(FollowupKind::Tip),
-            ["checklist", "scenarios", "concrete"]
-        );
+        assert_eq!(names(FollowupKind::Tip), ["checklist", "scenarios", "concrete"]);
         assert!(
-            library
-                .followups()
-                .iter()
-                .all(|f| (f.kind == FollowupKind::Tip) == f.guide.is_some())
+            library.followups().iter().all(|f| (f.kind == FollowupKind::Tip) == f.guide.is_some())
         );
     }
 
@@ -238,10 +205,7 @@ mod tests {
             Err(FileProblem::EmptyFollowup("why".into()))
         );
         let twice = entry("why", "depth", "Why?") + &entry("why", "tip", "Really?");
-        assert_eq!(
-            parse(&twice),
-            Err(FileProblem::DuplicateFollowup("why".into()))
-        );
+        assert_eq!(parse(&twice), Err(FileProblem::DuplicateFollowup("why".into())));
         assert!(matches!(
             parse("[[followup]]\nname = \"why\"\nkind = \"depth\"\n"),
             Err(FileProblem::Toml { message, .. }) if message.contains("text")
@@ -270,10 +234,7 @@ mod tests {
             stack_line("PostgreSQL, Spring Boot, EKS, Istio"),
             "We're using PostgreSQL, Spring Boot, EKS, Istio."
         );
-        assert_eq!(
-            stack_line("  PostgreSQL, EKS.  \n"),
-            "We're using PostgreSQL, EKS."
-        );
+        assert_eq!(stack_line("  PostgreSQL, EKS.  \n"), "We're using PostgreSQL, EKS.");
         assert_eq!(stack_line("Istio"), "We're using Istio.");
     }
 }

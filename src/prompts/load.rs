@@ -25,11 +25,8 @@ pub(super) fn builtin() -> Result<Library, PromptError> {
     let (followups_path, followups_text) = builtin::FOLLOWUPS;
     let followups =
         followups::parse(followups_text).map_err(|problem| invalid(followups_path, problem))?;
-    let mut library = Library {
-        priming: trim_blank_ends(builtin::PRIMING.1).to_string(),
-        topics,
-        followups,
-    };
+    let mut library =
+        Library { priming: trim_blank_ends(builtin::PRIMING.1).to_string(), topics, followups };
     check(&mut library)?;
     Ok(library)
 }
@@ -37,9 +34,7 @@ pub(super) fn builtin() -> Result<Library, PromptError> {
 /// Applies a user prompts directory on top of `library`.
 pub(super) fn apply_user_dir(library: &mut Library, dir: &Path) -> Result<(), PromptError> {
     if !dir.is_dir() {
-        return Err(PromptError::MissingDir {
-            path: dir.to_path_buf(),
-        });
+        return Err(PromptError::MissingDir { path: dir.to_path_buf() });
     }
     let priming_path = dir.join(PRIMING_FILE);
     if priming_path.is_file() {
@@ -63,13 +58,7 @@ pub(super) fn apply_user_dir(library: &mut Library, dir: &Path) -> Result<(), Pr
             .map_err(|problem| invalid(&path, problem))?;
         if let Some(earlier) = user_topics.iter().find(|t| t.slug == topic.slug) {
             let other = earlier.origin.to_string();
-            return Err(invalid(
-                &path,
-                FileProblem::DuplicateSlug {
-                    slug: topic.slug,
-                    other,
-                },
-            ));
+            return Err(invalid(&path, FileProblem::DuplicateSlug { slug: topic.slug, other }));
         }
         user_topics.push(topic);
     }
@@ -111,15 +100,8 @@ fn check(library: &mut Library) -> Result<(), PromptError> {
         }
     }
     for topic in &library.topics {
-        if let Some(missing) = topic
-            .related
-            .iter()
-            .find(|r| library.topic_by_slug(r).is_none())
-        {
-            return Err(invalid(
-                source_path(topic),
-                FileProblem::UnknownRelated(missing.clone()),
-            ));
+        if let Some(missing) = topic.related.iter().find(|r| library.topic_by_slug(r).is_none()) {
+            return Err(invalid(source_path(topic), FileProblem::UnknownRelated(missing.clone())));
         }
     }
     Ok(())
@@ -135,10 +117,7 @@ fn source_path(topic: &Topic) -> PathBuf {
 
 /// The topic files directly in `dir` (`*.md` except `priming.md` and `README.md`), sorted.
 fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>, PromptError> {
-    let read_error = |error| PromptError::Read {
-        path: dir.to_path_buf(),
-        error,
-    };
+    let read_error = |error| PromptError::Read { path: dir.to_path_buf(), error };
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).map_err(read_error)? {
         let path = entry.map_err(read_error)?.path();
@@ -153,17 +132,11 @@ fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>, PromptError> {
 }
 
 fn read(path: &Path) -> Result<String, PromptError> {
-    fs::read_to_string(path).map_err(|error| PromptError::Read {
-        path: path.to_path_buf(),
-        error,
-    })
+    fs::read_to_string(path).map_err(|error| PromptError::Read { path: path.to_path_buf(), error })
 }
 
 fn invalid(path: impl Into<PathBuf>, problem: FileProblem) -> PromptError {
-    PromptError::InvalidFile {
-        path: path.into(),
-        problem,
-    }
+    PromptError::InvalidFile { path: path.into(), problem }
 }
 
 #[cfg(test)]
@@ -211,19 +184,11 @@ mod tests {
     #[test]
     fn user_topics_override_builtins_by_slug_and_add_custom_ones() {
         let dir = TempDir::new().unwrap();
-        let custom = topic_file(
-            15,
-            "health-checks",
-            "Health Checks for Spring Boot",
-            "\"blue-green\"",
-        );
+        let custom =
+            topic_file(15, "health-checks", "Health Checks for Spring Boot", "\"blue-green\"");
         write(dir.path(), "topics/health.md", &custom);
-        let new = topic_file(
-            21,
-            "feature-flags",
-            "Feature Flags",
-            "\"health-checks\", \"blue-green\"",
-        );
+        let new =
+            topic_file(21, "feature-flags", "Feature Flags", "\"health-checks\", \"blue-green\"");
         write(dir.path(), "flags.md", &new);
         let library = Library::load(Some(dir.path())).unwrap();
 
@@ -231,10 +196,7 @@ mod tests {
         let health = library.resolve("health-checks").unwrap();
         assert_eq!(health.title, "Health Checks for Spring Boot");
         assert_eq!(health.cover, ["One point", "Another point"]);
-        assert_eq!(
-            health.origin,
-            Origin::File(dir.path().join("topics/health.md"))
-        );
+        assert_eq!(health.origin, Origin::File(dir.path().join("topics/health.md")));
         assert_eq!(library.topics()[14].slug, "health-checks");
 
         let flags = library.resolve("21").unwrap();
@@ -260,17 +222,11 @@ mod tests {
         assert_eq!(library.topics().len(), 20);
         let topic = library.resolve("logging").unwrap();
         assert_eq!(
-            library
-                .followup("metrics")
-                .unwrap()
-                .instantiate(topic, None),
+            library.followup("metrics").unwrap().instantiate(topic, None),
             "Which SLOs for logging?"
         );
         assert_eq!(library.followup("audit").unwrap().kind, FollowupKind::Tip);
-        assert_eq!(
-            library.followups().len(),
-            Library::builtin().followups().len() + 1
-        );
+        assert_eq!(library.followups().len(), Library::builtin().followups().len() + 1);
     }
 
     #[test]
@@ -283,31 +239,15 @@ mod tests {
                 "missing front matter",
             ),
             ("unclosed.md", "+++\nnumber = 21\n".into(), "never closed"),
-            (
-                "no-slug.md",
-                good.replace("slug = \"feature-flags\"\n", ""),
-                "missing field `slug`",
-            ),
-            (
-                "bad-toml.md",
-                good.replace("number = 21", "number = twenty"),
-                "line 2:",
-            ),
+            ("no-slug.md", good.replace("slug = \"feature-flags\"\n", ""), "missing field `slug`"),
+            ("bad-toml.md", good.replace("number = 21", "number = twenty"), "line 2:"),
             (
                 "extra-key.md",
                 good.replace("related", "owner = \"ops\"\nrelated"),
                 "unknown field `owner`",
             ),
-            (
-                "no-cover.md",
-                good.replace("Cover:", "Points:"),
-                "no \"Cover:\" list",
-            ),
-            (
-                "no-include.md",
-                good.replace("\nInclude a checklist.\n", ""),
-                "no closing request",
-            ),
+            ("no-cover.md", good.replace("Cover:", "Points:"), "no \"Cover:\" list"),
+            ("no-include.md", good.replace("\nInclude a checklist.\n", ""), "no closing request"),
             (
                 "dup-number.md",
                 topic_file(15, "probes", "Probes", ""),
@@ -337,30 +277,16 @@ mod tests {
     fn two_user_files_with_one_slug_or_number_are_errors() {
         let dir = TempDir::new().unwrap();
         write(dir.path(), "a.md", &topic_file(21, "flags", "Flags", ""));
-        write(
-            dir.path(),
-            "topics/b.md",
-            &topic_file(22, "flags", "Flags again", ""),
-        );
+        write(dir.path(), "topics/b.md", &topic_file(22, "flags", "Flags again", ""));
         let message = load_err(&dir);
-        assert!(
-            message.contains("b.md: slug 'flags' is also defined in"),
-            "{message}"
-        );
+        assert!(message.contains("b.md: slug 'flags' is also defined in"), "{message}");
         assert!(message.contains("a.md"), "{message}");
 
         let dir = TempDir::new().unwrap();
         write(dir.path(), "a.md", &topic_file(21, "flags", "Flags", ""));
-        write(
-            dir.path(),
-            "b.md",
-            &topic_file(21, "toggles", "Toggles", ""),
-        );
+        write(dir.path(), "b.md", &topic_file(21, "toggles", "Toggles", ""));
         let message = load_err(&dir);
-        assert!(
-            message.contains("b.md: number 21 is already used by topic 'flags'"),
-            "{message}"
-        );
+        assert!(message.contains("b.md: number 21 is already used by topic 'flags'"), "{message}");
     }
 
     #[test]
@@ -370,16 +296,9 @@ mod tests {
         assert!(load_err(&dir).contains("priming.md: the file is empty"));
 
         let dir = TempDir::new().unwrap();
-        write(
-            dir.path(),
-            "followups.toml",
-            "[[followup]]\nname = \"x\"\nkind = \"depth\"\n",
-        );
+        write(dir.path(), "followups.toml", "[[followup]]\nname = \"x\"\nkind = \"depth\"\n");
         let message = load_err(&dir);
-        assert!(
-            message.contains("followups.toml: line 1: missing field `text`"),
-            "{message}"
-        );
+        assert!(message.contains("followups.toml: line 1: missing field `text`"), "{message}");
     }
 
     #[test]
@@ -392,13 +311,7 @@ mod tests {
         assert_eq!(library.topics().len(), builtin.topics().len());
         for (loaded, original) in library.topics().iter().zip(builtin.topics()) {
             assert!(matches!(&loaded.origin, Origin::File(path) if path.starts_with(&dir)));
-            assert_eq!(
-                Topic {
-                    origin: Origin::Builtin,
-                    ..loaded.clone()
-                },
-                *original
-            );
+            assert_eq!(Topic { origin: Origin::Builtin, ..loaded.clone() }, *original);
         }
     }
 

@@ -11,19 +11,15 @@ pub(super) fn resolve<'a>(topics: &'a [Topic], name: &str) -> Result<&'a Topic, 
     let name = name.trim();
     let key = name.to_lowercase();
     if let Ok(number) = key.parse::<u32>() {
-        return topics.iter().find(|t| t.number == number).ok_or_else(|| {
-            PromptError::UnknownTopic {
-                name: name.into(),
-                suggestions: vec![],
-            }
-        });
+        return topics
+            .iter()
+            .find(|t| t.number == number)
+            .ok_or_else(|| PromptError::UnknownTopic { name: name.into(), suggestions: vec![] });
     }
     if let Some(topic) = topics.iter().find(|t| t.slug == key) {
         return Ok(topic);
     }
-    let mut matches = topics
-        .iter()
-        .filter(|t| !key.is_empty() && t.slug.starts_with(&key));
+    let mut matches = topics.iter().filter(|t| !key.is_empty() && t.slug.starts_with(&key));
     match (matches.next(), matches.next()) {
         (Some(topic), None) => Ok(topic),
         (None, _) => Err(PromptError::UnknownTopic {
@@ -72,11 +68,7 @@ fn suggestions(topics: &[Topic], key: &str) -> Vec<String> {
     }
     // Stable sort: equal scores stay in topic order.
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored
-        .into_iter()
-        .take(MAX_SUGGESTIONS)
-        .map(|(_, t)| t.slug.clone())
-        .collect()
+    scored.into_iter().take(MAX_SUGGESTIONS).map(|(_, t)| t.slug.clone()).collect()
 }
 
 fn similarity(key: &str, topic: &Topic) -> f64 {
@@ -148,10 +140,7 @@ mod tests {
         assert!(suggestions_for("xyzzy").is_empty());
         assert!(suggestions_for("42").is_empty());
         assert!(suggestions_for("").is_empty());
-        let message = Library::builtin()
-            .resolve("shutdown")
-            .unwrap_err()
-            .to_string();
+        let message = Library::builtin().resolve("shutdown").unwrap_err().to_string();
         assert_eq!(
             message,
             "unknown topic 'shutdown' (did you mean graceful-shutdown?): run 'deepdive topics' to list them"
@@ -163,10 +152,7 @@ mod tests {
         assert_eq!(suggestions_for("probes"), ["health-checks"]);
         assert_eq!(suggestions_for("storage"), ["persistent-storage"]);
         assert_eq!(suggestions_for("database"), ["db-connections"]);
-        assert_eq!(
-            suggestions_for("testing"),
-            ["multi-replica-testing", "load-testing"]
-        );
+        assert_eq!(suggestions_for("testing"), ["multi-replica-testing", "load-testing"]);
     }
 
     #[test]
@@ -177,23 +163,12 @@ mod tests {
     #[test]
     fn resolve_all_keeps_order_and_drops_duplicates() {
         let library = Library::builtin();
-        let names: Vec<String> = ["6", "multi-replica-testing", "load", "chaos"]
-            .map(String::from)
-            .to_vec();
-        let slugs: Vec<&str> = library
-            .resolve_all(&names)
-            .unwrap()
-            .iter()
-            .map(|t| t.slug.as_str())
-            .collect();
-        assert_eq!(
-            slugs,
-            ["load-testing", "multi-replica-testing", "chaos-engineering"]
-        );
+        let names: Vec<String> =
+            ["6", "multi-replica-testing", "load", "chaos"].map(String::from).to_vec();
+        let slugs: Vec<&str> =
+            library.resolve_all(&names).unwrap().iter().map(|t| t.slug.as_str()).collect();
+        assert_eq!(slugs, ["load-testing", "multi-replica-testing", "chaos-engineering"]);
         let bad = ["15".to_string(), "nope".to_string()];
-        assert!(matches!(
-            library.resolve_all(&bad),
-            Err(PromptError::UnknownTopic { .. })
-        ));
+        assert!(matches!(library.resolve_all(&bad), Err(PromptError::UnknownTopic { .. })));
     }
 }

@@ -158,9 +158,8 @@ mod tests {
     ];
 
     /// "Cover:" bullets per topic, counted in the guide.
-    const BULLETS: [usize; 20] = [
-        7, 9, 9, 10, 11, 10, 10, 11, 10, 11, 11, 10, 10, 10, 10, 10, 11, 11, 10, 11,
-    ];
+    const BULLETS: [usize; 20] =
+        [7, 9, 9, 10, 11, 10, 10, 11, 10, 11, 11, 10, 10, 10, 10, 10, 11, 11, 10, 11];
 
     #[test]
     fn builtin_priming_is_the_guides_text_verbatim() {
@@ -191,14 +190,8 @@ mod tests {
             assert_eq!(topic.number as usize, i + 1);
             assert_eq!(topic.origin, Origin::Builtin);
         }
-        assert_eq!(
-            library.topics()[4].title,
-            "Blue/Green Deployment Implementation"
-        );
-        assert_eq!(
-            library.topics()[14].title,
-            "Health Checks and Readiness Probes"
-        );
+        assert_eq!(library.topics()[4].title, "Blue/Green Deployment Implementation");
+        assert_eq!(library.topics()[14].title, "Health Checks and Readiness Probes");
         assert_eq!(library.topics()[14].noun, "health checks");
     }
 
@@ -210,18 +203,10 @@ mod tests {
             assert!(topic.include.starts_with("Include"), "{}", topic.slug);
             assert!(topic.prompt.starts_with("Provide "), "{}", topic.slug);
             assert!(topic.prompt.ends_with(&topic.include), "{}", topic.slug);
-            assert!(
-                topic
-                    .cover
-                    .iter()
-                    .all(|c| !c.is_empty() && !c.starts_with('-'))
-            );
+            assert!(topic.cover.iter().all(|c| !c.is_empty() && !c.starts_with('-')));
         }
         let first = &library.topics()[0];
-        assert_eq!(
-            first.cover[0],
-            "Specific test scenarios that reveal hidden state dependencies"
-        );
+        assert_eq!(first.cover[0], "Specific test scenarios that reveal hidden state dependencies");
         assert_eq!(
             library.topics()[5].cover[2],
             "Progressive load testing (baseline \u{2192} expected \u{2192} peak \u{2192} breaking point)"
@@ -238,12 +223,7 @@ mod tests {
         for topic in library.topics() {
             assert!((2..=4).contains(&topic.related.len()), "{}", topic.slug);
             assert!(!topic.related.contains(&topic.slug), "{}", topic.slug);
-            assert!(
-                topic
-                    .related
-                    .iter()
-                    .all(|r| library.topic_by_slug(r).is_some())
-            );
+            assert!(topic.related.iter().all(|r| library.topic_by_slug(r).is_some()));
         }
         let related = |slug| &library.topic_by_slug(slug).unwrap().related;
         assert!(related("multi-replica-testing").contains(&"load-testing".to_string()));
@@ -259,9 +239,7 @@ mod tests {
                 .starts_with("You can combine related prompts in a single conversation.")
         );
         assert!(
-            library
-                .combining()
-                .contains("1. Use the \"Multi-Replica State Discovery\" prompt\n")
+            library.combining().contains("1. Use the \"Multi-Replica State Discovery\" prompt\n")
         );
         assert!(
             library
@@ -273,11 +251,7 @@ mod tests {
                 .adapting()
                 .starts_with("After the priming prompt, mention your specific technologies:")
         );
-        assert!(
-            library
-                .adapting()
-                .contains("- \"We use Istio as our service mesh\"\n")
-        );
+        assert!(library.adapting().contains("- \"We use Istio as our service mesh\"\n"));
     }
 
     #[test]
@@ -291,9 +265,6 @@ mod tests {
     #[test]
     fn origin_displays_as_built_in_or_the_path() {
         assert_eq!(Origin::Builtin.to_string(), "built-in");
-        assert_eq!(
-            Origin::File(PathBuf::from("my/t.md")).to_string(),
-            "my/t.md"
-        );
+        assert_eq!(Origin::File(PathBuf::from("my/t.md")).to_string(), "my/t.md");
     }
 }

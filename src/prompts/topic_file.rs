@@ -84,11 +84,7 @@ fn split_front_matter(text: &str) -> Result<(&str, &str), FileProblem> {
 pub(super) fn toml_problem(src: &str, err: &toml::de::Error, lines_before: usize) -> FileProblem {
     let line_in_src = err.span().map_or(1, |span| {
         let start = span.start.min(src.len());
-        src.as_bytes()[..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        src.as_bytes()[..start].iter().filter(|&&b| b == b'\n').count() + 1
     });
     FileProblem::Toml {
         line: line_in_src + lines_before,
@@ -114,10 +110,7 @@ fn parse_cover(prompt: &str) -> Result<(Vec<String>, String), FileProblem> {
     let mut lines = lines.peekable();
     while let Some(line) = lines.peek() {
         let trimmed = line.trim();
-        if let Some(item) = trimmed
-            .strip_prefix("- ")
-            .or_else(|| trimmed.strip_prefix("* "))
-        {
+        if let Some(item) = trimmed.strip_prefix("- ").or_else(|| trimmed.strip_prefix("* ")) {
             cover.push(item.trim().to_string());
         } else if trimmed.is_empty() && cover.is_empty() {
             // Blank lines between "Cover:" and the first bullet.
@@ -186,10 +179,7 @@ mod tests {
         assert_eq!(topic.related, ["blue-green"]);
         assert!(topic.prompt.starts_with("Provide detailed guidance"));
         assert!(topic.prompt.ends_with("flag hygiene."));
-        assert_eq!(
-            topic.cover,
-            ["Flag lifecycle", "Kill switches for emergencies"]
-        );
+        assert_eq!(topic.cover, ["Flag lifecycle", "Kill switches for emergencies"]);
         assert_eq!(topic.include, "Include a checklist of flag hygiene.");
     }
 
@@ -208,14 +198,8 @@ mod tests {
 
     #[test]
     fn reports_missing_and_unclosed_front_matter() {
-        assert_eq!(
-            problem("Provide guidance.\n\nCover:\n- a\n"),
-            FileProblem::NoFrontMatter
-        );
-        assert_eq!(
-            problem("+++\nnumber = 1\n"),
-            FileProblem::UnclosedFrontMatter
-        );
+        assert_eq!(problem("Provide guidance.\n\nCover:\n- a\n"), FileProblem::NoFrontMatter);
+        assert_eq!(problem("+++\nnumber = 1\n"), FileProblem::UnclosedFrontMatter);
         assert_eq!(problem("\n  \n"), FileProblem::Empty);
     }
 
@@ -231,39 +215,24 @@ mod tests {
             FileProblem::Toml { line: 5, message } if message.contains("owner")
         ));
         let mistyped = GOOD.replace("number = 21", "number = \"21\"");
-        assert!(matches!(
-            problem(&mistyped),
-            FileProblem::Toml { line: 2, .. }
-        ));
+        assert!(matches!(problem(&mistyped), FileProblem::Toml { line: 2, .. }));
         let broken = GOOD.replace("title = \"Feature Flags\"", "title = Feature");
-        assert!(matches!(
-            problem(&broken),
-            FileProblem::Toml { line: 4, .. }
-        ));
+        assert!(matches!(problem(&broken), FileProblem::Toml { line: 4, .. }));
     }
 
     #[test]
     fn reports_invalid_values() {
-        assert_eq!(
-            problem(&GOOD.replace("number = 21", "number = 0")),
-            FileProblem::ZeroNumber
-        );
+        assert_eq!(problem(&GOOD.replace("number = 21", "number = 0")), FileProblem::ZeroNumber);
         assert_eq!(
             problem(&GOOD.replace("\"feature-flags\"", "\"Feature Flags\"")),
             FileProblem::InvalidSlug("Feature Flags".into())
         );
-        assert_eq!(
-            problem(&GOOD.replace("\"Feature Flags\"", "\" \"")),
-            FileProblem::EmptyTitle
-        );
+        assert_eq!(problem(&GOOD.replace("\"Feature Flags\"", "\" \"")), FileProblem::EmptyTitle);
     }
 
     #[test]
     fn reports_a_missing_cover_list_or_closing_request() {
-        assert_eq!(
-            problem(&GOOD.replace("Cover:", "Topics:")),
-            FileProblem::NoCover
-        );
+        assert_eq!(problem(&GOOD.replace("Cover:", "Topics:")), FileProblem::NoCover);
         let no_bullets = GOOD.replace("- Flag", "Flag").replace("- Kill", "Kill");
         assert_eq!(problem(&no_bullets), FileProblem::NoCover);
         let no_include = GOOD.replace("\nInclude a checklist of flag hygiene.\n", "");
@@ -272,10 +241,7 @@ mod tests {
 
     #[test]
     fn trim_blank_ends_keeps_inner_text_and_leading_indent() {
-        assert_eq!(
-            trim_blank_ends("\n\n  indented\nend  \n\n"),
-            "  indented\nend  "
-        );
+        assert_eq!(trim_blank_ends("\n\n  indented\nend  \n\n"), "  indented\nend  ");
         assert_eq!(trim_blank_ends("text\r\n"), "text");
     }
 }

@@ -14,13 +14,7 @@ pub struct Transcript {
 impl Transcript {
     /// The turns as chat messages, in order, ready to send again.
     pub fn messages(&self) -> Vec<Message> {
-        self.turns
-            .iter()
-            .map(|t| Message {
-                role: t.role,
-                content: t.text.clone(),
-            })
-            .collect()
+        self.turns.iter().map(|t| Message { role: t.role, content: t.text.clone() }).collect()
     }
 }
 
@@ -111,6 +105,8 @@ pub struct TurnInfo {
     pub coverage: Option<Coverage>,
     /// The model that wrote this answer, when it differs from or refines the session's.
     pub model: Option<String>,
+    /// Why a failed answer failed (one line, as shown to the user).
+    pub error: Option<String>,
 }
 
 /// Why a user turn was sent.
@@ -168,8 +164,6 @@ pub struct Coverage {
 /// The current time truncated to whole seconds, so that the file shows tidy timestamps
 /// (the codec keeps sub-second times exactly, but prints all nine digits for them).
 pub fn now() -> SystemTime {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     UNIX_EPOCH + Duration::from_secs(secs)
 }

@@ -17,39 +17,27 @@ pub enum StoreError {
     #[error("{}: cannot save the transcript: {source}; check that the directory is writable and the disk has space", path.display())]
     Write { path: PathBuf, source: io::Error },
     #[error("{}:{line}: {message}", path.display())]
-    Parse {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
+    Parse { path: PathBuf, line: usize, message: String },
 }
 
 /// Writes `t` to `path` atomically: a temporary file in the same directory is written,
 /// flushed to disk and renamed over `path`, so `path` always holds either the old or the new
 /// whole transcript. Creates the directory if needed; keeps an existing file's permissions.
 pub fn save(path: &Path, t: &Transcript) -> Result<(), StoreError> {
-    let err = |source| StoreError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
+    let err = |source| StoreError::Write { path: path.to_path_buf(), source };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     fs::create_dir_all(dir).map_err(err)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(err)?;
     if let Ok(old) = fs::metadata(path) {
-        tmp.as_file()
-            .set_permissions(old.permissions())
-            .map_err(err)?;
+        tmp.as_file().set_permissions(old.permissions()).map_err(err)?;
     }
     tmp.write_all(codec::render(t).as_bytes()).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
@@ -71,22 +59,13 @@ fn sync_dir(dir: &Path) {
 
 /// Reads a transcript; a format error names the file and the line.
 pub fn load(path: &Path) -> Result<Transcript, StoreError> {
-    let bytes = fs::read(path).map_err(|source| StoreError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let parse_err = |line, message| StoreError::Parse {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
+    let bytes =
+        fs::read(path).map_err(|source| StoreError::Read { path: path.to_path_buf(), source })?;
+    let parse_err = |line, message| StoreError::Parse { path: path.to_path_buf(), line, message };
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
-        parse_err(
-            line,
-            "this line is not UTF-8 text; save the file as UTF-8".to_string(),
-        )
+        parse_err(line, "this line is not UTF-8 text; save the file as UTF-8".to_string())
     })?;
     codec::parse(&text).map_err(|e| parse_err(e.line, e.message))
 }
@@ -97,11 +76,8 @@ pub fn load(path: &Path) -> Result<Transcript, StoreError> {
 /// taken, `-2`, `-3`, ... is appended.
 pub fn new_path(dir: &Path, t: &Transcript) -> PathBuf {
     // "2026-11-27T04:35:12Z" -> "2026-11-27T0435Z"
-    let stamp: String = time::format(t.meta.created)
-        .chars()
-        .take(16)
-        .filter(|&c| c != ':')
-        .collect();
+    let stamp: String =
+        time::format(t.meta.created).chars().take(16).filter(|&c| c != ':').collect();
     let mut what = match t.meta.topics.first() {
         Some(first) => slug(first),
         None => slug(&t.meta.title),
@@ -115,11 +91,7 @@ pub fn new_path(dir: &Path, t: &Transcript) -> PathBuf {
     let base = format!("{stamp}Z-{what}");
     let mut n = 1;
     loop {
-        let name = if n == 1 {
-            format!("{base}.md")
-        } else {
-            format!("{base}-{n}.md")
-        };
+        let name = if n == 1 { format!("{base}.md") } else { format!("{base}-{n}.md") };
         let candidate = dir.join(name);
         // A path whose metadata cannot be read counts as free: saving there reports why.
         if fs::symlink_metadata(&candidate).is_err() {
@@ -169,11 +141,7 @@ mod tests {
                 usage: Usage::default(),
                 replay_of: None,
             },
-            turns: vec![Turn {
-                role: Role::User,
-                text: text.into(),
-                info: TurnInfo::default(),
-            }],
+            turns: vec![Turn { role: Role::User, text: text.into(), info: TurnInfo::default() }],
         }
     }
 
@@ -207,10 +175,7 @@ mod tests {
         fs::write(&path, "old").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         save(&path, &transcript(&[], "new")).unwrap();
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o644
-        );
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
     }
 
     #[test]
@@ -220,10 +185,7 @@ mod tests {
         fs::write(&blocker, "").unwrap();
         let path = blocker.join("s.md");
         let err = save(&path, &transcript(&[], "x")).unwrap_err().to_string();
-        assert!(
-            err.starts_with(&format!("{}: cannot save", path.display())),
-            "{err}"
-        );
+        assert!(err.starts_with(&format!("{}: cannot save", path.display())), "{err}");
         assert_eq!(entries(dir.path()), vec!["file"]);
     }
 
@@ -255,10 +217,7 @@ mod tests {
     fn load_of_a_missing_file_names_it() {
         let path = Path::new("/nonexistent/deepdive/x.md");
         let err = load(path).unwrap_err().to_string();
-        assert!(
-            err.starts_with("/nonexistent/deepdive/x.md: cannot read"),
-            "{err}"
-        );
+        assert!(err.starts_with("/nonexistent/deepdive/x.md: cannot read"), "{err}");
     }
 
     #[test]
@@ -266,16 +225,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = transcript(&["health-checks"], "x");
         let first = new_path(dir.path(), &t);
-        assert_eq!(
-            first.file_name().unwrap(),
-            "2026-11-27T0435Z-health-checks.md"
-        );
+        assert_eq!(first.file_name().unwrap(), "2026-11-27T0435Z-health-checks.md");
         save(&first, &t).unwrap();
         let second = new_path(dir.path(), &t);
-        assert_eq!(
-            second.file_name().unwrap(),
-            "2026-11-27T0435Z-health-checks-2.md"
-        );
+        assert_eq!(second.file_name().unwrap(), "2026-11-27T0435Z-health-checks-2.md");
         save(&second, &t).unwrap();
         assert_eq!(
             new_path(dir.path(), &t).file_name().unwrap(),

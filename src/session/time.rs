@@ -17,10 +17,7 @@ mod tests {
 
     #[test]
     fn out_of_range_times_are_clamped() {
-        assert_eq!(
-            format(UNIX_EPOCH - Duration::from_secs(10)),
-            "1970-01-01T00:00:00Z"
-        );
+        assert_eq!(format(UNIX_EPOCH - Duration::from_secs(10)), "1970-01-01T00:00:00Z");
         assert_eq!(
             format(UNIX_EPOCH + Duration::from_secs(400_000_000_000)),
             "9999-12-31T23:59:59Z"

@@ -24,11 +24,7 @@ pub const INCLUDE_USAGE: bool = true;
 /// Matching ignores case and a router prefix (`openai/gpt-4o` is `gpt-4o`). A profile's own
 /// `context_window` always wins over this table.
 pub fn context_window(model: &str) -> Option<u32> {
-    let name = model
-        .rsplit('/')
-        .next()
-        .unwrap_or(model)
-        .to_ascii_lowercase();
+    let name = model.rsplit('/').next().unwrap_or(model).to_ascii_lowercase();
     let prefixes: &[(&str, u32)] = &[
         ("gpt-4o", 128_000),
         ("gpt-4.1", 1_047_576),
@@ -41,10 +37,7 @@ pub fn context_window(model: &str) -> Option<u32> {
         ("o3", 200_000),
         ("o4-mini", 200_000),
     ];
-    prefixes
-        .iter()
-        .find(|(prefix, _)| name.starts_with(prefix))
-        .map(|&(_, window)| window)
+    prefixes.iter().find(|(prefix, _)| name.starts_with(prefix)).map(|&(_, window)| window)
 }
 
 /// The directories deepdive looks in, taken from the platform (or from a test).
@@ -74,9 +67,7 @@ impl Dirs {
 
     /// `deepdive/config.toml` in the config directory.
     pub fn default_config_file(&self) -> Option<PathBuf> {
-        self.config
-            .as_ref()
-            .map(|dir| dir.join("deepdive").join("config.toml"))
+        self.config.as_ref().map(|dir| dir.join("deepdive").join("config.toml"))
     }
 
     /// `./sessions` if it exists, else `deepdive/sessions` in the data directory.
@@ -124,36 +115,18 @@ mod tests {
 
     #[test]
     fn sessions_dir_prefers_a_local_sessions_folder() {
-        let mut dirs = Dirs {
-            data: Some("/data".into()),
-            ..Dirs::default()
-        };
-        assert_eq!(
-            dirs.default_sessions_dir(),
-            PathBuf::from("/data/deepdive/sessions")
-        );
+        let mut dirs = Dirs { data: Some("/data".into()), ..Dirs::default() };
+        assert_eq!(dirs.default_sessions_dir(), PathBuf::from("/data/deepdive/sessions"));
         dirs.local_sessions = Some("sessions".into());
         assert_eq!(dirs.default_sessions_dir(), PathBuf::from("sessions"));
     }
 
     #[test]
     fn tilde_is_the_home_directory() {
-        let dirs = Dirs {
-            home: Some("/home/me".into()),
-            ..Dirs::default()
-        };
-        assert_eq!(
-            dirs.expand_home(Path::new("~/notes")),
-            PathBuf::from("/home/me/notes")
-        );
+        let dirs = Dirs { home: Some("/home/me".into()), ..Dirs::default() };
+        assert_eq!(dirs.expand_home(Path::new("~/notes")), PathBuf::from("/home/me/notes"));
         assert_eq!(dirs.expand_home(Path::new("~")), PathBuf::from("/home/me"));
-        assert_eq!(
-            dirs.expand_home(Path::new("/abs/~")),
-            PathBuf::from("/abs/~")
-        );
-        assert_eq!(
-            dirs.expand_home(Path::new("~other/x")),
-            PathBuf::from("~other/x")
-        );
+        assert_eq!(dirs.expand_home(Path::new("/abs/~")), PathBuf::from("/abs/~"));
+        assert_eq!(dirs.expand_home(Path::new("~other/x")), PathBuf::from("~other/x"));
     }
 }

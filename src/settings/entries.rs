@@ -22,11 +22,7 @@ impl Settings {
     pub fn entries(&self) -> Vec<Entry> {
         let mut rows = Vec::new();
         let mut push = |key: &str, value: String, origin: &Origin| {
-            rows.push(Entry {
-                key: key.to_string(),
-                value,
-                origin: origin.clone(),
-            });
+            rows.push(Entry { key: key.to_string(), value, origin: origin.clone() });
         };
 
         let config_file = match (&self.config_file.value, &self.config_missing) {
@@ -36,85 +32,34 @@ impl Settings {
         };
         push("config_file", config_file, &self.config_file.origin);
         push("profile", self.profile.value.clone(), &self.profile.origin);
-        push(
-            "base_url",
-            self.base_url.value.clone(),
-            &self.base_url.origin,
-        );
+        push("base_url", self.base_url.value.clone(), &self.base_url.origin);
         push("model", self.model.value.clone(), &self.model.origin);
         push("api_key", self.key.describe(), &self.key_origin);
         for (name, value) in self.headers.value.shown() {
-            push(
-                &format!("headers.{name}"),
-                value.to_string(),
-                &self.headers.origin,
-            );
+            push(&format!("headers.{name}"), value.to_string(), &self.headers.origin);
         }
-        push(
-            "temperature",
-            optional(&self.temperature),
-            &self.temperature.origin,
-        );
-        push(
-            "max_tokens",
-            optional(&self.max_tokens),
-            &self.max_tokens.origin,
-        );
+        push("temperature", optional(&self.temperature), &self.temperature.origin);
+        push("max_tokens", optional(&self.max_tokens), &self.max_tokens.origin);
         push("stream", self.stream.value.to_string(), &self.stream.origin);
-        push(
-            "include_usage",
-            self.include_usage.value.to_string(),
-            &self.include_usage.origin,
-        );
-        push(
-            "context_window",
-            optional(&self.context_window),
-            &self.context_window.origin,
-        );
+        push("include_usage", self.include_usage.value.to_string(), &self.include_usage.origin);
+        push("context_window", optional(&self.context_window), &self.context_window.origin);
         let (input, output) = match self.prices.value {
-            Some(prices) => (
-                prices.input_per_mtok.to_string(),
-                prices.output_per_mtok.to_string(),
-            ),
+            Some(prices) => (prices.input_per_mtok.to_string(), prices.output_per_mtok.to_string()),
             None => (NONE.to_string(), NONE.to_string()),
         };
         push("prices.input_per_mtok", input, &self.prices.origin);
         push("prices.output_per_mtok", output, &self.prices.origin);
-        push(
-            "retry.max_attempts",
-            self.max_attempts.value.to_string(),
-            &self.max_attempts.origin,
-        );
+        push("retry.max_attempts", self.max_attempts.value.to_string(), &self.max_attempts.origin);
         push(
             "retry.initial_backoff_ms",
             millis(&self.initial_backoff),
             &self.initial_backoff.origin,
         );
-        push(
-            "retry.max_backoff_ms",
-            millis(&self.max_backoff),
-            &self.max_backoff.origin,
-        );
-        push(
-            "timeouts.connect_secs",
-            secs(&self.connect_timeout),
-            &self.connect_timeout.origin,
-        );
-        push(
-            "timeouts.idle_secs",
-            secs(&self.idle_timeout),
-            &self.idle_timeout.origin,
-        );
-        push(
-            "sessions_dir",
-            display_path(&self.sessions_dir.value),
-            &self.sessions_dir.origin,
-        );
-        let prompts = self
-            .prompts_dir
-            .value
-            .as_deref()
-            .map_or(NONE.to_string(), display_path);
+        push("retry.max_backoff_ms", millis(&self.max_backoff), &self.max_backoff.origin);
+        push("timeouts.connect_secs", secs(&self.connect_timeout), &self.connect_timeout.origin);
+        push("timeouts.idle_secs", secs(&self.idle_timeout), &self.idle_timeout.origin);
+        push("sessions_dir", display_path(&self.sessions_dir.value), &self.sessions_dir.origin);
+        let prompts = self.prompts_dir.value.as_deref().map_or(NONE.to_string(), display_path);
         push("prompts_dir", prompts, &self.prompts_dir.origin);
         push("stack", optional(&self.stack), &self.stack.origin);
         rows
@@ -122,10 +67,7 @@ impl Settings {
 }
 
 fn optional<T: Display>(value: &Sourced<Option<T>>) -> String {
-    value
-        .value
-        .as_ref()
-        .map_or(NONE.to_string(), ToString::to_string)
+    value.value.as_ref().map_or(NONE.to_string(), ToString::to_string)
 }
 
 fn millis(value: &Sourced<Duration>) -> String {

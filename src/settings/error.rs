@@ -51,12 +51,7 @@ pub enum ConfigError {
     #[error(
         "{place}: unknown key '{key}' in {table} (known: {known}); fix the spelling or remove it"
     )]
-    UnknownKey {
-        place: Place,
-        key: String,
-        table: String,
-        known: String,
-    },
+    UnknownKey { place: Place, key: String, table: String, known: String },
 
     /// TOML syntax, a wrong type, a missing required key.
     #[error("{place}: {message}")]
@@ -64,18 +59,10 @@ pub enum ConfigError {
 
     /// A value that parsed but is not allowed; `problem` says what is allowed.
     #[error("{place}: {key} {problem}")]
-    Invalid {
-        place: Place,
-        key: String,
-        problem: String,
-    },
+    Invalid { place: Place, key: String, problem: String },
 
     #[error("profile '{name}' (from {origin}) is not defined; {defined}")]
-    UnknownProfile {
-        name: String,
-        origin: Origin,
-        defined: String,
-    },
+    UnknownProfile { name: String, origin: Origin, defined: String },
 
     #[error(
         "{place}: several profiles are defined ({defined}) and none is chosen; set `profile = \"NAME\"` at the top of the file, DEEPDIVE_PROFILE or --profile"
@@ -98,8 +85,5 @@ pub enum ConfigError {
     KeyCommandFailed { command: String, status: String },
 
     #[error("the API key command `{command}` {problem}; it must print the key on standard output")]
-    KeyCommandOutput {
-        command: String,
-        problem: &'static str,
-    },
+    KeyCommandOutput { command: String, problem: &'static str },
 }

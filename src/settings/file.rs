@@ -98,11 +98,7 @@ impl LoadedFile {
     /// Parses `text`, read from `path`. Errors name the file, the line and the key.
     pub fn parse(path: &Path, text: String) -> Result<LoadedFile, ConfigError> {
         match toml::from_str::<FileConfig>(&text) {
-            Ok(config) => Ok(LoadedFile {
-                path: path.to_path_buf(),
-                text,
-                config,
-            }),
+            Ok(config) => Ok(LoadedFile { path: path.to_path_buf(), text, config }),
             Err(err) => Err(describe(path, &text, &err)),
         }
     }
@@ -118,10 +114,7 @@ impl LoadedFile {
             .ok()
             .and_then(|table| span_of(table.get_ref(), keys))
             .map(|span| line_at(&self.text, span.start));
-        Place {
-            origin: self.origin(),
-            line,
-        }
+        Place { origin: self.origin(), line }
     }
 }
 
@@ -142,12 +135,7 @@ fn describe(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
             Some((_, parents)) if !parents.is_empty() => format!("[{}]", parents.join(".")),
             _ => "the top level".to_string(),
         };
-        return ConfigError::UnknownKey {
-            place,
-            key,
-            table,
-            known,
-        };
+        return ConfigError::UnknownKey { place, key, table, known };
     }
     let message = if keys.is_empty() {
         message.to_string()
@@ -175,11 +163,7 @@ fn unknown_field(message: &str) -> Option<(String, String)> {
 
 fn line_at(text: &str, offset: usize) -> usize {
     let offset = offset.min(text.len());
-    text.as_bytes()[..offset]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 /// The dotted key path of the key or value covering byte `at`, deepest first found.
@@ -228,14 +212,8 @@ mod tests {
         let text =
             "profile = \"local\"\n\n[profiles.local]\nmodel = \"llama3\"\ntemprature = 0.2\n";
         let err = parse(text).unwrap_err().to_string();
-        assert!(
-            err.starts_with("config error in /cfg/config.toml:5: "),
-            "{err}"
-        );
-        assert!(
-            err.contains("unknown key 'temprature' in [profiles.local]"),
-            "{err}"
-        );
+        assert!(err.starts_with("config error in /cfg/config.toml:5: "), "{err}");
+        assert!(err.contains("unknown key 'temprature' in [profiles.local]"), "{err}");
         assert!(err.contains("known: base_url, model, api_key_env"), "{err}");
         assert!(!err.contains('\n'), "{err}");
     }
@@ -243,25 +221,16 @@ mod tests {
     #[test]
     fn unknown_key_at_top_level_and_in_sub_tables() {
         let err = parse("sesions_dir = \"x\"\n").unwrap_err().to_string();
-        assert!(
-            err.contains("unknown key 'sesions_dir' in the top level"),
-            "{err}"
-        );
+        assert!(err.contains("unknown key 'sesions_dir' in the top level"), "{err}");
         assert!(err.contains(":1:"), "{err}");
 
         let err = parse("[retry]\nmax_attempt = 3\n").unwrap_err().to_string();
-        assert!(
-            err.contains("unknown key 'max_attempt' in [retry]"),
-            "{err}"
-        );
+        assert!(err.contains("unknown key 'max_attempt' in [retry]"), "{err}");
 
         let text =
             "[profiles.a.prices]\ninput_per_mtok = 1.0\noutput_per_mtok = 2.0\nper_call = 1\n";
         let err = parse(text).unwrap_err().to_string();
-        assert!(
-            err.contains("unknown key 'per_call' in [profiles.a.prices]"),
-            "{err}"
-        );
+        assert!(err.contains("unknown key 'per_call' in [profiles.a.prices]"), "{err}");
         assert!(err.contains(":4:"), "{err}");
     }
 
@@ -273,13 +242,8 @@ mod tests {
 
     #[test]
     fn wrong_type_names_the_key_path() {
-        let err = parse("[profiles.a]\ntemperature = \"hot\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("config error in /cfg/config.toml:2: "),
-            "{err}"
-        );
+        let err = parse("[profiles.a]\ntemperature = \"hot\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("config error in /cfg/config.toml:2: "), "{err}");
         assert!(err.contains("profiles.a.temperature"), "{err}");
         assert!(!err.contains('\n'), "{err}");
     }
@@ -287,10 +251,7 @@ mod tests {
     #[test]
     fn syntax_error_names_file_and_line() {
         let err = parse("[profiles.a]\nmodel = \n").unwrap_err().to_string();
-        assert!(
-            err.starts_with("config error in /cfg/config.toml:2"),
-            "{err}"
-        );
+        assert!(err.starts_with("config error in /cfg/config.toml:2"), "{err}");
         assert!(!err.contains('\n'), "{err}");
     }
 
@@ -304,10 +265,7 @@ mod tests {
 
     #[test]
     fn prices_cost_is_per_million_tokens() {
-        let prices = Prices {
-            input_per_mtok: 2.0,
-            output_per_mtok: 8.0,
-        };
+        let prices = Prices { input_per_mtok: 2.0, output_per_mtok: 8.0 };
         assert!((prices.cost(1_000_000, 500_000) - 6.0).abs() < 1e-9);
     }
 }

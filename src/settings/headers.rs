@@ -18,11 +18,7 @@ impl Headers {
     /// Each header with its value, or `<redacted>` for a secret one: what may be shown.
     pub fn shown(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(name, value)| {
-            let value = if is_secret(name) {
-                "<redacted>"
-            } else {
-                value.as_str()
-            };
+            let value = if is_secret(name) { "<redacted>" } else { value.as_str() };
             (name.as_str(), value)
         })
     }
@@ -38,9 +34,7 @@ impl fmt::Debug for Headers {
 /// token, a cookie …): such values are never displayed.
 pub fn is_secret(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    ["auth", "key", "token", "secret", "cookie", "password"]
-        .iter()
-        .any(|word| name.contains(word))
+    ["auth", "key", "token", "secret", "cookie", "password"].iter().any(|word| name.contains(word))
 }
 
 /// Why a header cannot be sent as written, if it cannot.
@@ -74,13 +68,7 @@ mod tests {
 
     #[test]
     fn secret_names_are_recognised_in_any_case() {
-        for name in [
-            "authorization",
-            "API-KEY",
-            "X-Api-Key",
-            "Proxy-Authorization",
-            "Cookie",
-        ] {
+        for name in ["authorization", "API-KEY", "X-Api-Key", "Proxy-Authorization", "Cookie"] {
             assert!(is_secret(name), "{name}");
         }
         assert!(!is_secret("HTTP-Referer"));

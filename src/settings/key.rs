@@ -39,12 +39,7 @@ impl KeyResolver {
             KeySource::Env(var) => env(var).and_then(ApiKey::new),
             _ => None,
         };
-        KeyResolver {
-            source,
-            explicit,
-            from_env,
-            from_command: OnceLock::new(),
-        }
+        KeyResolver { source, explicit, from_env, from_command: OnceLock::new() }
     }
 
     pub fn source(&self) -> &KeySource {
@@ -97,10 +92,7 @@ fn run_key_command(command: &str) -> Result<ApiKey, ConfigError> {
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|source| ConfigError::KeyCommandSpawn {
-            command: command.to_string(),
-            source,
-        })?;
+        .map_err(|source| ConfigError::KeyCommandSpawn { command: command.to_string(), source })?;
     if !output.status.success() {
         return Err(ConfigError::KeyCommandFailed {
             command: command.to_string(),
@@ -123,10 +115,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.get(name).cloned()
     }
 
@@ -157,10 +147,7 @@ mod tests {
         let env = env_of(&[("OPENAI_API_KEY", "sk-openai")]);
         let key = KeyResolver::new(Some("ROUTER_KEY"), None, &env);
         let err = key.api_key().unwrap_err().to_string();
-        assert!(
-            err.contains("ROUTER_KEY") && err.contains("not set"),
-            "{err}"
-        );
+        assert!(err.contains("ROUTER_KEY") && err.contains("not set"), "{err}");
     }
 
     #[test]

@@ -105,6 +105,11 @@ impl Settings {
         self.config_file.value.as_deref()
     }
 
+    /// The config file deepdive reads: the one read, or the default path where one would be.
+    pub fn config_path(&self) -> Option<&Path> {
+        self.config_file.value.as_deref().or(self.config_missing.as_deref())
+    }
+
     pub fn profile(&self) -> &str {
         &self.profile.value
     }

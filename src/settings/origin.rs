@@ -40,17 +40,11 @@ impl<T> Sourced<T> {
     }
 
     pub fn default(value: T) -> Self {
-        Sourced {
-            value,
-            origin: Origin::Default,
-        }
+        Sourced { value, origin: Origin::Default }
     }
 
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Sourced<U> {
-        Sourced {
-            value: f(self.value),
-            origin: self.origin,
-        }
+        Sourced { value: f(self.value), origin: self.origin }
     }
 }
 
@@ -71,10 +65,7 @@ mod tests {
     #[test]
     fn origins_read_like_the_place_to_look() {
         assert_eq!(Origin::Flag("--model").to_string(), "flag --model");
-        assert_eq!(
-            Origin::Env("DEEPDIVE_MODEL".into()).to_string(),
-            "env DEEPDIVE_MODEL"
-        );
+        assert_eq!(Origin::Env("DEEPDIVE_MODEL".into()).to_string(), "env DEEPDIVE_MODEL");
         assert_eq!(
             Origin::File("/etc/deepdive.toml".into()).to_string(),
             "file /etc/deepdive.toml"

@@ -49,10 +49,7 @@ pub(super) fn resolve_in(
 ) -> Result<Settings, ConfigError> {
     let env = Env(env);
     let (config_file, config_missing, file) = load_file(flags, &env, dirs)?;
-    let layer = FileLayer {
-        file: file.as_ref(),
-        dirs,
-    };
+    let layer = FileLayer { file: file.as_ref(), dirs };
     let (profile, p) = choose_profile(flags, &env, &layer)?;
     let name = profile.value.as_str();
 
@@ -81,15 +78,9 @@ pub(super) fn resolve_in(
         _ => layer.origin(),
     };
 
-    let headers_origin = if p.headers.is_empty() {
-        Origin::Default
-    } else {
-        layer.origin()
-    };
-    let headers = Sourced::new(
-        Headers::new(p.headers.clone().into_iter().collect()),
-        headers_origin,
-    );
+    let headers_origin = if p.headers.is_empty() { Origin::Default } else { layer.origin() };
+    let headers =
+        Sourced::new(Headers::new(p.headers.clone().into_iter().collect()), headers_origin);
     let temperature = flag(flags.temperature, "--temperature")
         .or_else(|| layer.get(p.temperature))
         .map_or_else(unset, |s| s.map(Some));
@@ -99,9 +90,8 @@ pub(super) fn resolve_in(
     let stream = flag(flags.no_stream.then_some(false), "--no-stream")
         .or_else(|| layer.get(p.stream))
         .unwrap_or_else(|| Sourced::default(defaults::STREAM));
-    let include_usage = layer
-        .get(p.include_usage)
-        .unwrap_or_else(|| Sourced::default(defaults::INCLUDE_USAGE));
+    let include_usage =
+        layer.get(p.include_usage).unwrap_or_else(|| Sourced::default(defaults::INCLUDE_USAGE));
     let context_window = flag(flags.context_window, "--context-window")
         .or_else(|| layer.get(p.context_window))
         .map(|s| s.map(Some))
@@ -135,13 +125,10 @@ pub(super) fn resolve_in(
         .or_else(|| env.path("DEEPDIVE_PROMPTS_DIR", dirs))
         .or_else(|| layer.path(config.prompts_dir.clone()))
         .map_or_else(unset, |s| s.map(Some));
-    let stack = flag(
-        flags.stack.clone().filter(|s| !s.trim().is_empty()),
-        "--stack",
-    )
-    .or_else(|| env.get("DEEPDIVE_STACK"))
-    .or_else(|| layer.get(config.stack.clone().filter(|s| !s.trim().is_empty())))
-    .map_or_else(unset, |s| s.map(|v| Some(v.trim().to_string())));
+    let stack = flag(flags.stack.clone().filter(|s| !s.trim().is_empty()), "--stack")
+        .or_else(|| env.get("DEEPDIVE_STACK"))
+        .or_else(|| layer.get(config.stack.clone().filter(|s| !s.trim().is_empty())))
+        .map_or_else(unset, |s| s.map(|v| Some(v.trim().to_string())));
 
     let settings = Settings {
         config_file,
@@ -172,11 +159,7 @@ pub(super) fn resolve_in(
 }
 
 /// Reads the config file: `(which file, the default file looked for in vain, its contents)`.
-type Loaded = (
-    Sourced<Option<PathBuf>>,
-    Option<PathBuf>,
-    Option<LoadedFile>,
-);
+type Loaded = (Sourced<Option<PathBuf>>, Option<PathBuf>, Option<LoadedFile>);
 
 fn load_file(flags: &Overrides, env: &Env<'_>, dirs: &Dirs) -> Result<Loaded, ConfigError> {
     let named =
@@ -210,18 +193,13 @@ fn choose_profile(
     layer: &FileLayer<'_>,
 ) -> Result<(Sourced<String>, ProfileConfig), ConfigError> {
     let profiles = layer.file.map(|f| &f.config.profiles);
-    let defined = profiles
-        .map(|p| p.keys().cloned().collect::<Vec<_>>())
-        .unwrap_or_default();
+    let defined = profiles.map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
     let chosen = flag(flags.profile.clone(), "--profile")
         .or_else(|| env.get("DEEPDIVE_PROFILE"))
         .or_else(|| layer.get(layer.file.and_then(|f| f.config.profile.clone())));
     let Some(chosen) = chosen else {
         if defined.is_empty() {
-            return Ok((
-                Sourced::default(defaults::PROFILE.to_string()),
-                ProfileConfig::default(),
-            ));
+            return Ok((Sourced::default(defaults::PROFILE.to_string()), ProfileConfig::default()));
         }
         let only = (defined.len() == 1).then(|| defined[0].clone());
         let name = if defined.iter().any(|n| n == defaults::PROFILE) {
@@ -248,11 +226,7 @@ fn choose_profile(
         None => {
             let defined = match layer.file {
                 Some(file) if !defined.is_empty() => {
-                    format!(
-                        "{} defines: {}",
-                        super::display_path(&file.path),
-                        defined.join(", ")
-                    )
+                    format!("{} defines: {}", super::display_path(&file.path), defined.join(", "))
                 }
                 Some(file) => format!(
                     "{} defines no profiles; add a [profiles.{}] table",
@@ -264,11 +238,7 @@ fn choose_profile(
                     chosen.value
                 ),
             };
-            Err(ConfigError::UnknownProfile {
-                name: chosen.value,
-                origin: chosen.origin,
-                defined,
-            })
+            Err(ConfigError::UnknownProfile { name: chosen.value, origin: chosen.origin, defined })
         }
     }
 }
@@ -279,10 +249,7 @@ fn validate(s: &Settings, layer: &FileLayer<'_>) -> Result<(), ConfigError> {
     let in_profile = |key: &'static str| ["profiles", profile, key];
 
     let url = s.base_url.value.to_ascii_lowercase();
-    let has_host = |scheme: &str| {
-        url.strip_prefix(scheme)
-            .is_some_and(|rest| !rest.is_empty())
-    };
+    let has_host = |scheme: &str| url.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty());
     if !(has_host("http://") || has_host("https://")) || url.contains(char::is_whitespace) {
         let problem = format!(
             "must be an http:// or https:// URL such as http://localhost:11434/v1 (got \"{}\")",
@@ -354,10 +321,7 @@ fn validate(s: &Settings, layer: &FileLayer<'_>) -> Result<(), ConfigError> {
             problem,
         ));
     }
-    for (key, timeout) in [
-        ("connect_secs", &s.connect_timeout),
-        ("idle_secs", &s.idle_timeout),
-    ] {
+    for (key, timeout) in [("connect_secs", &s.connect_timeout), ("idle_secs", &s.idle_timeout)] {
         if timeout.value.is_zero() {
             let problem = "must be at least 1 second".to_string();
             return Err(layer.invalid(&timeout.origin, &["timeouts", key], problem));
@@ -386,8 +350,7 @@ impl Env<'_> {
     }
 
     fn path(&self, name: &str, dirs: &Dirs) -> Option<Sourced<PathBuf>> {
-        self.get(name)
-            .map(|s| s.map(|v| dirs.expand_home(Path::new(&v))))
+        self.get(name).map(|s| s.map(|v| dirs.expand_home(Path::new(&v))))
     }
 }
 
@@ -419,22 +382,14 @@ impl FileLayer<'_> {
     }
 
     fn profile_key_cmd(&self, profile: &str) -> Option<&str> {
-        self.file?
-            .config
-            .profiles
-            .get(profile)?
-            .api_key_cmd
-            .as_deref()
+        self.file?.config.profiles.get(profile)?.api_key_cmd.as_deref()
     }
 
     /// Where a value with this origin was set; the line when it was set in the file.
     fn place(&self, origin: &Origin, keys: &[&str]) -> Place {
         match (origin, self.file) {
             (Origin::File(_), Some(file)) => file.place(keys),
-            _ => Place {
-                origin: origin.clone(),
-                line: None,
-            },
+            _ => Place { origin: origin.clone(), line: None },
         }
     }
 
@@ -446,10 +401,6 @@ impl FileLayer<'_> {
             (_, Some((last, _))) => (*last).to_string(),
             (_, None) => String::new(),
         };
-        ConfigError::Invalid {
-            place: self.place(origin, keys),
-            key,
-            problem,
-        }
+        ConfigError::Invalid { place: self.place(origin, keys), key, problem }
     }
 }

@@ -16,10 +16,7 @@ struct World {
 
 impl World {
     fn new() -> World {
-        World {
-            dir: tempfile::tempdir().unwrap(),
-            env: HashMap::new(),
-        }
+        World { dir: tempfile::tempdir().unwrap(), env: HashMap::new() }
     }
 
     /// Writes the default config file (`<config>/deepdive/config.toml`).
@@ -32,11 +29,7 @@ impl World {
     }
 
     fn default_file(&self) -> PathBuf {
-        self.dir
-            .path()
-            .join("config")
-            .join("deepdive")
-            .join("config.toml")
+        self.dir.path().join("config").join("deepdive").join("config.toml")
     }
 
     fn env(mut self, name: &str, value: &str) -> World {
@@ -74,18 +67,11 @@ impl World {
 }
 
 fn flag_model(model: &str) -> Overrides {
-    Overrides {
-        model: Some(model.into()),
-        ..Overrides::default()
-    }
+    Overrides { model: Some(model.into()), ..Overrides::default() }
 }
 
 fn entry(settings: &Settings, key: &str) -> Entry {
-    settings
-        .entries()
-        .into_iter()
-        .find(|e| e.key == key)
-        .unwrap()
+    settings.entries().into_iter().find(|e| e.key == key).unwrap()
 }
 
 const LOCAL: &str = r#"
@@ -134,18 +120,11 @@ fn without_file_or_environment_everything_is_default() {
     );
     assert_eq!(s.connect_timeout(), Duration::from_secs(10));
     assert_eq!(s.idle_timeout(), Duration::from_secs(120));
-    assert_eq!(
-        s.sessions_dir(),
-        world.dir.path().join("data/deepdive/sessions")
-    );
+    assert_eq!(s.sessions_dir(), world.dir.path().join("data/deepdive/sessions"));
     assert_eq!(s.prompts_dir(), None);
     assert_eq!(s.stack(), None);
     assert_eq!(s.config_file(), None);
-    assert!(
-        s.entries().iter().all(|e| e.origin == Origin::Default),
-        "{:?}",
-        s.entries()
-    );
+    assert!(s.entries().iter().all(|e| e.origin == Origin::Default), "{:?}", s.entries());
     assert!(entry(&s, "config_file").value.contains("does not exist"));
 }
 
@@ -153,10 +132,7 @@ fn without_file_or_environment_everything_is_default() {
 fn model_flag_beats_env_beats_file_beats_default() {
     let world = World::with_file(LOCAL);
     let s = world.settings();
-    assert_eq!(
-        (s.model(), &entry(&s, "model").origin),
-        ("file-model", &world.file_origin())
-    );
+    assert_eq!((s.model(), &entry(&s, "model").origin), ("file-model", &world.file_origin()));
 
     let world = world.env("DEEPDIVE_MODEL", "env-model");
     let s = world.settings();
@@ -166,10 +142,7 @@ fn model_flag_beats_env_beats_file_beats_default() {
     );
 
     let s = world.resolve(&flag_model("flag-model")).unwrap();
-    assert_eq!(
-        (s.model(), entry(&s, "model").origin),
-        ("flag-model", Origin::Flag("--model"))
-    );
+    assert_eq!((s.model(), entry(&s, "model").origin), ("flag-model", Origin::Flag("--model")));
 }
 
 #[test]
@@ -179,20 +152,11 @@ fn base_url_flag_beats_openai_base_url_beats_profile() {
 
     let world = world.env("OPENAI_BASE_URL", "http://gateway:4000/v1/");
     let s = world.settings();
-    assert_eq!(
-        s.base_url(),
-        "http://gateway:4000/v1",
-        "trailing slash is dropped"
-    );
-    assert_eq!(
-        entry(&s, "base_url").origin,
-        Origin::Env("OPENAI_BASE_URL".into())
-    );
+    assert_eq!(s.base_url(), "http://gateway:4000/v1", "trailing slash is dropped");
+    assert_eq!(entry(&s, "base_url").origin, Origin::Env("OPENAI_BASE_URL".into()));
 
-    let flags = Overrides {
-        base_url: Some("https://flag.example/v1".into()),
-        ..Overrides::default()
-    };
+    let flags =
+        Overrides { base_url: Some("https://flag.example/v1".into()), ..Overrides::default() };
     let s = world.resolve(&flags).unwrap();
     assert_eq!(
         (s.base_url(), entry(&s, "base_url").origin),
@@ -204,28 +168,16 @@ fn base_url_flag_beats_openai_base_url_beats_profile() {
 fn profile_flag_beats_env_beats_file() {
     let world = World::with_file(LOCAL);
     let s = world.settings();
-    assert_eq!(
-        (s.profile(), entry(&s, "profile").origin),
-        ("local", world.file_origin())
-    );
+    assert_eq!((s.profile(), entry(&s, "profile").origin), ("local", world.file_origin()));
 
     let world = world.env("DEEPDIVE_PROFILE", "other");
     let s = world.settings();
     assert_eq!((s.profile(), s.model()), ("other", "other-model"));
-    assert_eq!(
-        entry(&s, "profile").origin,
-        Origin::Env("DEEPDIVE_PROFILE".into())
-    );
+    assert_eq!(entry(&s, "profile").origin, Origin::Env("DEEPDIVE_PROFILE".into()));
 
-    let flags = Overrides {
-        profile: Some("local".into()),
-        ..Overrides::default()
-    };
+    let flags = Overrides { profile: Some("local".into()), ..Overrides::default() };
     let s = world.resolve(&flags).unwrap();
-    assert_eq!(
-        (s.profile(), entry(&s, "profile").origin),
-        ("local", Origin::Flag("--profile"))
-    );
+    assert_eq!((s.profile(), entry(&s, "profile").origin), ("local", Origin::Flag("--profile")));
 }
 
 #[test]
@@ -247,10 +199,7 @@ fn directories_and_stack_flag_beats_env_beats_file() {
     assert_eq!(s.sessions_dir(), Path::new("/env/sessions"));
     assert_eq!(s.prompts_dir(), Some(Path::new("/env/prompts")));
     assert_eq!(s.stack(), Some("env stack"));
-    assert_eq!(
-        entry(&s, "stack").origin,
-        Origin::Env("DEEPDIVE_STACK".into())
-    );
+    assert_eq!(entry(&s, "stack").origin, Origin::Env("DEEPDIVE_STACK".into()));
 
     let flags = Overrides {
         sessions_dir: Some("/flag/sessions".into()),
@@ -262,10 +211,7 @@ fn directories_and_stack_flag_beats_env_beats_file() {
     assert_eq!(s.sessions_dir(), Path::new("/flag/sessions"));
     assert_eq!(s.prompts_dir(), Some(Path::new("/flag/prompts")));
     assert_eq!(s.stack(), Some("flag stack"));
-    assert_eq!(
-        entry(&s, "sessions_dir").origin,
-        Origin::Flag("--sessions-dir")
-    );
+    assert_eq!(entry(&s, "sessions_dir").origin, Origin::Flag("--sessions-dir"));
     assert_eq!(entry(&s, "prompts_dir").origin, Origin::Flag("--prompts"));
     assert_eq!(entry(&s, "stack").origin, Origin::Flag("--stack"));
 }
@@ -274,21 +220,9 @@ fn directories_and_stack_flag_beats_env_beats_file() {
 fn sampling_and_retry_flags_beat_the_profile() {
     let world = World::with_file(LOCAL);
     let s = world.settings();
-    assert_eq!(
-        (s.temperature(), s.max_tokens(), s.stream()),
-        (Some(0.5), Some(100), true)
-    );
-    assert_eq!(
-        (s.context_window(), s.retry().max_attempts),
-        (Some(4096), 2)
-    );
-    for key in [
-        "temperature",
-        "max_tokens",
-        "stream",
-        "context_window",
-        "retry.max_attempts",
-    ] {
+    assert_eq!((s.temperature(), s.max_tokens(), s.stream()), (Some(0.5), Some(100), true));
+    assert_eq!((s.context_window(), s.retry().max_attempts), (Some(4096), 2));
+    for key in ["temperature", "max_tokens", "stream", "context_window", "retry.max_attempts"] {
         assert_eq!(entry(&s, key).origin, world.file_origin(), "{key}");
     }
 
@@ -301,28 +235,13 @@ fn sampling_and_retry_flags_beat_the_profile() {
         ..Overrides::default()
     };
     let s = world.resolve(&flags).unwrap();
-    assert_eq!(
-        (s.temperature(), s.max_tokens(), s.stream()),
-        (Some(1.5), Some(7), false)
-    );
-    assert_eq!(
-        (s.context_window(), s.retry().max_attempts),
-        (Some(9000), 1)
-    );
-    assert_eq!(
-        entry(&s, "temperature").origin,
-        Origin::Flag("--temperature")
-    );
+    assert_eq!((s.temperature(), s.max_tokens(), s.stream()), (Some(1.5), Some(7), false));
+    assert_eq!((s.context_window(), s.retry().max_attempts), (Some(9000), 1));
+    assert_eq!(entry(&s, "temperature").origin, Origin::Flag("--temperature"));
     assert_eq!(entry(&s, "max_tokens").origin, Origin::Flag("--max-tokens"));
     assert_eq!(entry(&s, "stream").origin, Origin::Flag("--no-stream"));
-    assert_eq!(
-        entry(&s, "context_window").origin,
-        Origin::Flag("--context-window")
-    );
-    assert_eq!(
-        entry(&s, "retry.max_attempts").origin,
-        Origin::Flag("--max-attempts")
-    );
+    assert_eq!(entry(&s, "context_window").origin, Origin::Flag("--context-window"));
+    assert_eq!(entry(&s, "retry.max_attempts").origin, Origin::Flag("--max-attempts"));
 }
 
 #[test]
@@ -349,17 +268,8 @@ headers = { "X-Title" = "deepdive" }
         (Duration::from_secs(3), Duration::from_secs(600))
     );
     assert!(!s.include_usage());
-    assert_eq!(
-        s.prices(),
-        Some(Prices {
-            input_per_mtok: 0.15,
-            output_per_mtok: 0.6
-        })
-    );
-    assert_eq!(
-        s.headers(),
-        &[("X-Title".to_string(), "deepdive".to_string())]
-    );
+    assert_eq!(s.prices(), Some(Prices { input_per_mtok: 0.15, output_per_mtok: 0.6 }));
+    assert_eq!(s.headers(), &[("X-Title".to_string(), "deepdive".to_string())]);
     for key in [
         "retry.initial_backoff_ms",
         "timeouts.idle_secs",
@@ -404,23 +314,14 @@ fn empty_environment_values_count_as_unset() {
 fn relative_paths_in_the_file_are_relative_to_the_file() {
     let world = World::with_file("sessions_dir = \"runs\"\nprompts_dir = \"~/prompts\"\n");
     let s = world.settings();
-    assert_eq!(
-        s.sessions_dir(),
-        world.default_file().parent().unwrap().join("runs")
-    );
-    assert_eq!(
-        s.prompts_dir(),
-        Some(world.dir.path().join("home/prompts").as_path())
-    );
+    assert_eq!(s.sessions_dir(), world.default_file().parent().unwrap().join("runs"));
+    assert_eq!(s.prompts_dir(), Some(world.dir.path().join("home/prompts").as_path()));
 }
 
 #[test]
 fn a_local_sessions_folder_is_the_default() {
     let world = World::new();
-    let dirs = Dirs {
-        local_sessions: Some("sessions".into()),
-        ..world.dirs()
-    };
+    let dirs = Dirs { local_sessions: Some("sessions".into()), ..world.dirs() };
     let s = resolve_in(&Overrides::default(), &|_: &str| None, &dirs).unwrap();
     assert_eq!(s.sessions_dir(), Path::new("sessions"));
 }
@@ -436,22 +337,14 @@ fn settings_can_be_shared_between_tasks() {
 #[test]
 fn explicitly_named_missing_file_is_an_error_naming_it() {
     let world = World::new();
-    let flags = Overrides {
-        config_path: Some("/nowhere/deepdive.toml".into()),
-        ..Overrides::default()
-    };
+    let flags =
+        Overrides { config_path: Some("/nowhere/deepdive.toml".into()), ..Overrides::default() };
     let err = world.error(&flags);
-    assert!(
-        err.contains("/nowhere/deepdive.toml") && err.contains("flag --config"),
-        "{err}"
-    );
+    assert!(err.contains("/nowhere/deepdive.toml") && err.contains("flag --config"), "{err}");
 
     let world = World::new().env("DEEPDIVE_CONFIG", "/nowhere/env.toml");
     let err = world.error(&Overrides::default());
-    assert!(
-        err.contains("/nowhere/env.toml") && err.contains("env DEEPDIVE_CONFIG"),
-        "{err}"
-    );
+    assert!(err.contains("/nowhere/env.toml") && err.contains("env DEEPDIVE_CONFIG"), "{err}");
 }
 
 #[test]
@@ -460,32 +353,16 @@ fn named_file_flag_beats_env_beats_default_file() {
     let env_file = world.dir.path().join("env.toml");
     std::fs::write(&env_file, "[profiles.default]\nmodel = \"from-env-file\"\n").unwrap();
     let flag_file = world.dir.path().join("flag.toml");
-    std::fs::write(
-        &flag_file,
-        "[profiles.default]\nmodel = \"from-flag-file\"\n",
-    )
-    .unwrap();
+    std::fs::write(&flag_file, "[profiles.default]\nmodel = \"from-flag-file\"\n").unwrap();
 
     assert_eq!(world.settings().model(), "from-default-file");
     let world = world.env("DEEPDIVE_CONFIG", env_file.to_str().unwrap());
     let s = world.settings();
-    assert_eq!(
-        (s.model(), s.config_file()),
-        ("from-env-file", Some(env_file.as_path()))
-    );
-    assert_eq!(
-        entry(&s, "config_file").origin,
-        Origin::Env("DEEPDIVE_CONFIG".into())
-    );
-    let flags = Overrides {
-        config_path: Some(flag_file.clone()),
-        ..Overrides::default()
-    };
+    assert_eq!((s.model(), s.config_file()), ("from-env-file", Some(env_file.as_path())));
+    assert_eq!(entry(&s, "config_file").origin, Origin::Env("DEEPDIVE_CONFIG".into()));
+    let flags = Overrides { config_path: Some(flag_file.clone()), ..Overrides::default() };
     let s = world.resolve(&flags).unwrap();
-    assert_eq!(
-        (s.model(), entry(&s, "model").origin),
-        ("from-flag-file", Origin::File(flag_file))
-    );
+    assert_eq!((s.model(), entry(&s, "model").origin), ("from-flag-file", Origin::File(flag_file)));
 }
 
 #[test]
@@ -494,14 +371,8 @@ fn unknown_key_error_names_the_key_and_the_file() {
     let err = world.error(&Overrides::default());
     let file = world.default_file().display().to_string();
     assert!(err.contains(&format!("config error in {file}:3")), "{err}");
-    assert!(
-        err.contains("unknown key 'temprature' in [profiles.local]"),
-        "{err}"
-    );
-    assert!(
-        err.contains("temperature"),
-        "the known keys are listed: {err}"
-    );
+    assert!(err.contains("unknown key 'temprature' in [profiles.local]"), "{err}");
+    assert!(err.contains("temperature"), "the known keys are listed: {err}");
 }
 
 // ---- profiles ----
@@ -509,30 +380,16 @@ fn unknown_key_error_names_the_key_and_the_file() {
 #[test]
 fn unknown_profile_lists_the_defined_ones() {
     let world = World::with_file(LOCAL);
-    let flags = Overrides {
-        profile: Some("lcoal".into()),
-        ..Overrides::default()
-    };
+    let flags = Overrides { profile: Some("lcoal".into()), ..Overrides::default() };
     let err = world.error(&flags);
-    assert!(
-        err.contains("profile 'lcoal' (from flag --profile) is not defined"),
-        "{err}"
-    );
+    assert!(err.contains("profile 'lcoal' (from flag --profile) is not defined"), "{err}");
     assert!(err.contains("local, other"), "{err}");
 
     let err = World::with_file("profile = \"gone\"\n[profiles.a]\n").error(&Overrides::default());
-    assert!(
-        err.contains("'gone'") && err.contains("defines: a"),
-        "{err}"
-    );
+    assert!(err.contains("'gone'") && err.contains("defines: a"), "{err}");
 
-    let err = World::new()
-        .env("DEEPDIVE_PROFILE", "work")
-        .error(&Overrides::default());
-    assert!(
-        err.contains("env DEEPDIVE_PROFILE") && err.contains("no config file"),
-        "{err}"
-    );
+    let err = World::new().env("DEEPDIVE_PROFILE", "work").error(&Overrides::default());
+    assert!(err.contains("env DEEPDIVE_PROFILE") && err.contains("no config file"), "{err}");
 }
 
 #[test]
@@ -549,14 +406,8 @@ fn without_a_choice_the_default_or_only_profile_is_used() {
 fn both_key_sources_is_an_error() {
     let world = World::with_file("[profiles.x]\napi_key_env = \"K\"\napi_key_cmd = \"pass k\"\n");
     let err = world.error(&Overrides::default());
-    assert!(
-        err.contains(":3:") && err.contains("api_key_cmd in [profiles.x]"),
-        "{err}"
-    );
-    assert!(
-        err.contains("api_key_env") && err.contains("only one"),
-        "{err}"
-    );
+    assert!(err.contains(":3:") && err.contains("api_key_cmd in [profiles.x]"), "{err}");
+    assert!(err.contains("api_key_env") && err.contains("only one"), "{err}");
 }
 
 // ---- the API key ----
@@ -577,10 +428,7 @@ api_key_cmd = "printf sk-from-command"
     .env("OPENAI_API_KEY", "sk-openai-1")
     .env("ROUTER_KEY", "sk-router-2");
     let key_of = |profile: &str| {
-        let flags = Overrides {
-            profile: Some(profile.into()),
-            ..Overrides::default()
-        };
+        let flags = Overrides { profile: Some(profile.into()), ..Overrides::default() };
         let s = world.resolve(&flags).unwrap();
         s.api_key().unwrap().map(|k| k.expose().to_string())
     };
@@ -597,10 +445,7 @@ fn key_entry_says_where_the_key_comes_from_never_the_key() {
     let key = entry(&s, "api_key");
     assert_eq!(
         (key.value.as_str(), key.origin),
-        (
-            "<set via OPENAI_API_KEY>",
-            Origin::Env("OPENAI_API_KEY".into())
-        )
+        ("<set via OPENAI_API_KEY>", Origin::Env("OPENAI_API_KEY".into()))
     );
 
     let world = World::with_file("[profiles.l]\napi_key_env = \"\"\n")
@@ -620,14 +465,8 @@ fn key_command_runs_only_when_the_key_is_asked_for() {
     let world = World::with_file(&format!("[profiles.c]\napi_key_cmd = \"{command}\"\n"));
     let s = world.settings();
     let _ = (s.entries(), format!("{s:?}"), s.key_source().to_string());
-    assert!(
-        !marker.exists(),
-        "resolving or showing settings ran the key command"
-    );
-    assert_eq!(
-        entry(&s, "api_key").value,
-        format!("<from command `{command}`>")
-    );
+    assert!(!marker.exists(), "resolving or showing settings ran the key command");
+    assert_eq!(entry(&s, "api_key").value, format!("<from command `{command}`>"));
     assert_eq!(s.api_key().unwrap().unwrap().expose(), "sk-cmd");
     assert!(marker.exists());
 }
@@ -639,11 +478,7 @@ fn failing_key_command_error_names_it_without_its_output() {
     let err = s.api_key().unwrap_err().to_string();
     assert!(err.contains("`echo sk-test-SECRET-9; exit 3`"), "{err}");
     assert!(err.contains("exit status: 3"), "{err}");
-    assert_eq!(
-        err.matches("SECRET").count(),
-        1,
-        "only the command itself, not its output: {err}"
-    );
+    assert_eq!(err.matches("SECRET").count(), 1, "only the command itself, not its output: {err}");
 }
 
 #[test]
@@ -658,10 +493,7 @@ headers = { Authorization = "Bearer sk-header-SECRET", "api-key" = "sk-azure-SEC
     )
     .env("OPENAI_API_KEY", "sk-env-SECRET");
     for profile in ["c", "plain"] {
-        let flags = Overrides {
-            profile: Some(profile.into()),
-            ..Overrides::default()
-        };
+        let flags = Overrides { profile: Some(profile.into()), ..Overrides::default() };
         let s = world.resolve(&flags).unwrap();
         assert!(s.api_key().unwrap().is_some());
         let debug = format!("{s:?} {:?}", s.entries());
@@ -682,10 +514,7 @@ fn temperature_outside_0_to_2_is_refused() {
         err.contains(":2: temperature in [profiles.p] must be between 0 and 2 (got 2.5)"),
         "{err}"
     );
-    let err = World::new().error(&Overrides {
-        temperature: Some(-0.1),
-        ..Overrides::default()
-    });
+    let err = World::new().error(&Overrides { temperature: Some(-0.1), ..Overrides::default() });
     assert!(
         err.starts_with("invalid flag --temperature: temperature must be between 0 and 2"),
         "{err}"
@@ -695,19 +524,10 @@ fn temperature_outside_0_to_2_is_refused() {
 #[test]
 fn zero_max_tokens_and_zero_context_window_are_refused() {
     let err = invalid_file("[profiles.p]\nmax_tokens = 0\n");
-    assert!(
-        err.contains(":2: max_tokens in [profiles.p] must be at least 1"),
-        "{err}"
-    );
+    assert!(err.contains(":2: max_tokens in [profiles.p] must be at least 1"), "{err}");
     let err = invalid_file("[profiles.p]\n\ncontext_window = 0\n");
-    assert!(
-        err.contains(":3: context_window in [profiles.p] must be at least 1"),
-        "{err}"
-    );
-    let err = World::new().error(&Overrides {
-        context_window: Some(0),
-        ..Overrides::default()
-    });
+    assert!(err.contains(":3: context_window in [profiles.p] must be at least 1"), "{err}");
+    let err = World::new().error(&Overrides { context_window: Some(0), ..Overrides::default() });
     assert!(err.starts_with("invalid flag --context-window"), "{err}");
 }
 
@@ -719,22 +539,10 @@ fn base_url_must_be_http_or_https() {
         "{err}"
     );
     assert!(err.contains("localhost:8080/v1"), "{err}");
-    let err = World::new()
-        .env("OPENAI_BASE_URL", "ftp://x")
-        .error(&Overrides::default());
-    assert!(
-        err.starts_with("invalid environment variable OPENAI_BASE_URL: base_url"),
-        "{err}"
-    );
-    let flags = Overrides {
-        base_url: Some("https://".into()),
-        ..Overrides::default()
-    };
-    assert!(
-        World::new()
-            .error(&flags)
-            .starts_with("invalid flag --base-url")
-    );
+    let err = World::new().env("OPENAI_BASE_URL", "ftp://x").error(&Overrides::default());
+    assert!(err.starts_with("invalid environment variable OPENAI_BASE_URL: base_url"), "{err}");
+    let flags = Overrides { base_url: Some("https://".into()), ..Overrides::default() };
+    assert!(World::new().error(&flags).starts_with("invalid flag --base-url"));
 }
 
 #[test]
@@ -749,36 +557,21 @@ fn negative_prices_are_refused() {
 #[test]
 fn retry_and_timeout_values_are_checked() {
     let err = invalid_file("[retry]\nmax_attempts = 0\n");
-    assert!(
-        err.contains(":2: max_attempts in [retry] must be at least 1"),
-        "{err}"
-    );
+    assert!(err.contains(":2: max_attempts in [retry] must be at least 1"), "{err}");
     let err = invalid_file("[retry]\ninitial_backoff_ms = 5000\nmax_backoff_ms = 100\n");
     assert!(err.contains(":2: initial_backoff_ms in [retry]"), "{err}");
     let err = invalid_file("[timeouts]\nidle_secs = 0\n");
-    assert!(
-        err.contains(":2: idle_secs in [timeouts] must be at least 1 second"),
-        "{err}"
-    );
+    assert!(err.contains(":2: idle_secs in [timeouts] must be at least 1 second"), "{err}");
 }
 
 #[test]
 fn empty_model_bad_header_and_empty_key_command_are_refused() {
     let err = invalid_file("[profiles.p]\nmodel = \"\"\n");
-    assert!(
-        err.contains(":2: model in [profiles.p] must not be empty"),
-        "{err}"
-    );
+    assert!(err.contains(":2: model in [profiles.p] must not be empty"), "{err}");
     let err = invalid_file("[profiles.p.headers]\n\"X Bad\" = \"v\"\n");
-    assert!(
-        err.contains(":2: X Bad in [profiles.p.headers] is not a valid header name"),
-        "{err}"
-    );
+    assert!(err.contains(":2: X Bad in [profiles.p.headers] is not a valid header name"), "{err}");
     let err = invalid_file("[profiles.p]\napi_key_cmd = \" \"\n");
-    assert!(
-        err.contains(":2: api_key_cmd in [profiles.p] is empty"),
-        "{err}"
-    );
+    assert!(err.contains(":2: api_key_cmd in [profiles.p] is empty"), "{err}");
 }
 
 // ---- config.example.toml ----
@@ -791,13 +584,8 @@ fn the_example_config_parses_and_every_profile_resolves() {
     let config: FileConfig = toml::from_str(EXAMPLE).unwrap();
     assert!(config.profiles.len() >= 5, "{:?}", config.profiles.keys());
     for name in config.profiles.keys() {
-        let flags = Overrides {
-            profile: Some(name.clone()),
-            ..Overrides::default()
-        };
-        let s = world
-            .resolve(&flags)
-            .unwrap_or_else(|e| panic!("profile {name}: {e}"));
+        let flags = Overrides { profile: Some(name.clone()), ..Overrides::default() };
+        let s = world.resolve(&flags).unwrap_or_else(|e| panic!("profile {name}: {e}"));
         assert_eq!(s.profile(), name);
     }
     for (name, url) in [
@@ -805,29 +593,14 @@ fn the_example_config_parses_and_every_profile_resolves() {
         ("vllm", "http://localhost:8000/v1"),
         ("llamacpp", "http://localhost:8080/v1"),
     ] {
-        let flags = Overrides {
-            profile: Some(name.into()),
-            ..Overrides::default()
-        };
+        let flags = Overrides { profile: Some(name.into()), ..Overrides::default() };
         assert_eq!(world.resolve(&flags).unwrap().base_url(), url, "{name}");
     }
-    let flags = Overrides {
-        profile: Some("ollama".into()),
-        ..Overrides::default()
-    };
-    assert_eq!(
-        world.resolve(&flags).unwrap().key_source(),
-        &KeySource::None
-    );
-    let flags = Overrides {
-        profile: Some("openrouter".into()),
-        ..Overrides::default()
-    };
+    let flags = Overrides { profile: Some("ollama".into()), ..Overrides::default() };
+    assert_eq!(world.resolve(&flags).unwrap().key_source(), &KeySource::None);
+    let flags = Overrides { profile: Some("openrouter".into()), ..Overrides::default() };
     let router = world.resolve(&flags).unwrap();
-    assert_eq!(
-        router.key_source(),
-        &KeySource::Env("OPENROUTER_API_KEY".into())
-    );
+    assert_eq!(router.key_source(), &KeySource::Env("OPENROUTER_API_KEY".into()));
     assert!(!router.headers().is_empty());
 }
 
@@ -875,10 +648,7 @@ fn every_file_key_is_documented_in_the_example() {
         stream: Some(true),
         include_usage: Some(true),
         headers: [("X".to_string(), "y".to_string())].into(),
-        prices: Some(Prices {
-            input_per_mtok: 1.0,
-            output_per_mtok: 1.0,
-        }),
+        prices: Some(Prices { input_per_mtok: 1.0, output_per_mtok: 1.0 }),
     };
     let full = FileConfig {
         profile: Some(String::new()),
@@ -890,18 +660,12 @@ fn every_file_key_is_documented_in_the_example() {
             initial_backoff_ms: Some(1),
             max_backoff_ms: Some(1),
         },
-        timeouts: TimeoutsConfig {
-            connect_secs: Some(1),
-            idle_secs: Some(1),
-        },
+        timeouts: TimeoutsConfig { connect_secs: Some(1), idle_secs: Some(1) },
         profiles: [("p".to_string(), profile)].into(),
     };
     let mut names = Vec::new();
     key_names(&toml::Value::try_from(&full).unwrap(), &mut names);
     assert!(names.len() >= 24, "{names:?}");
     let missing: Vec<_> = names.iter().filter(|k| !documented(EXAMPLE, k)).collect();
-    assert!(
-        missing.is_empty(),
-        "config.example.toml does not document: {missing:?}"
-    );
+    assert!(missing.is_empty(), "config.example.toml does not document: {missing:?}");
 }

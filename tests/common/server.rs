@@ -56,10 +56,7 @@ impl RecordedRequest {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 
     /// True when the body asked for a streamed answer.
@@ -88,11 +85,7 @@ impl RecordedRequest {
 
     /// The content of the last user message.
     pub fn last_user_message(&self) -> Option<String> {
-        self.messages()
-            .into_iter()
-            .rev()
-            .find(|(role, _)| role == "user")
-            .map(|(_, c)| c)
+        self.messages().into_iter().rev().find(|(role, _)| role == "user").map(|(_, c)| c)
     }
 }
 
@@ -125,9 +118,9 @@ impl Script {
 
     fn next(&mut self, request: &RecordedRequest, n: usize) -> Reply {
         match self {
-            Script::Queue(queue) => queue
-                .pop_front()
-                .unwrap_or_else(|| Reply::default_for(request)),
+            Script::Queue(queue) => {
+                queue.pop_front().unwrap_or_else(|| Reply::default_for(request))
+            }
             Script::Func(f) => f(request, n),
         }
     }
@@ -237,56 +230,32 @@ impl Reply {
 
     /// Any JSON body.
     pub fn json(status: u16, body: Value) -> Reply {
-        Reply::new(
-            status,
-            "application/json",
-            Content::Bytes(body.to_string().into_bytes()),
-        )
+        Reply::new(status, "application/json", Content::Bytes(body.to_string().into_bytes()))
     }
 
     /// An HTML page.
     pub fn html(status: u16, page: &str) -> Reply {
-        Reply::new(
-            status,
-            "text/html; charset=utf-8",
-            Content::Bytes(page.as_bytes().to_vec()),
-        )
+        Reply::new(status, "text/html; charset=utf-8", Content::Bytes(page.as_bytes().to_vec()))
     }
 
     /// Any body with this content type.
     pub fn body(status: u16, content_type: &str, body: &str) -> Reply {
-        Reply::new(
-            status,
-            content_type,
-            Content::Bytes(body.as_bytes().to_vec()),
-        )
+        Reply::new(status, content_type, Content::Bytes(body.as_bytes().to_vec()))
     }
 
     /// The default reply: `"answer to: <first 40 chars of the last user message>"`, streamed
     /// (with usage when asked for) or whole, as the request asked. Usage: prompt tokens =
     /// characters of all messages / 4, completion tokens = words of the answer.
     pub fn default_for(request: &RecordedRequest) -> Reply {
-        let question: String = request
-            .last_user_message()
-            .unwrap_or_default()
-            .chars()
-            .take(40)
-            .collect();
+        let question: String =
+            request.last_user_message().unwrap_or_default().chars().take(40).collect();
         let text = format!("answer to: {question}");
-        let prompt = request
-            .messages()
-            .iter()
-            .map(|(_, c)| c.chars().count() as u64)
-            .sum::<u64>()
-            / 4;
+        let prompt =
+            request.messages().iter().map(|(_, c)| c.chars().count() as u64).sum::<u64>() / 4;
         let completion = text.split_whitespace().count() as u64;
         if request.is_stream() {
             let reply = Reply::stream(&text);
-            if request.wants_usage() {
-                reply.usage(prompt, completion)
-            } else {
-                reply
-            }
+            if request.wants_usage() { reply.usage(prompt, completion) } else { reply }
         } else {
             Reply::json_answer(&text).usage(prompt, completion)
         }
@@ -359,10 +328,9 @@ impl Reply {
         let mut pieces: Vec<Vec<u8>> = match self.content {
             Content::Bytes(bytes) => vec![bytes],
             Content::Events(events) => events.into_iter().map(String::into_bytes).collect(),
-            Content::Answer(answer) if answer.stream => answer_events(&answer)
-                .into_iter()
-                .map(String::into_bytes)
-                .collect(),
+            Content::Answer(answer) if answer.stream => {
+                answer_events(&answer).into_iter().map(String::into_bytes).collect()
+            }
             Content::Answer(answer) => vec![answer_json(&answer).into_bytes()],
         };
         let mut ending = Ending::Close;
@@ -393,11 +361,9 @@ pub fn finish_event(reason: &str) -> String {
 
 /// A usage-only chunk (empty `choices`), as OpenAI sends with `include_usage`.
 pub fn usage_event(prompt_tokens: u64, completion_tokens: u64) -> String {
-    event(
-        json!({"object": "chat.completion.chunk", "choices": [], "usage": {
+    event(json!({"object": "chat.completion.chunk", "choices": [], "usage": {
         "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens}}),
-    )
+        "total_tokens": prompt_tokens + completion_tokens}}))
 }
 
 /// `data: {"error":{"message":...}}`: an error reported inside a stream.
@@ -415,11 +381,7 @@ fn event(data: Value) -> String {
 fn answer_events(answer: &Answer) -> Vec<String> {
     let role = json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"role": "assistant", "content": null}, "finish_reason": null}]});
     let mut events = vec![event(role)];
-    events.extend(
-        split_text(&answer.text, answer.chunks)
-            .iter()
-            .map(|part| content_event(part)),
-    );
+    events.extend(split_text(&answer.text, answer.chunks).iter().map(|part| content_event(part)));
     events.extend(answer.finish_reason.as_deref().map(finish_event));
     events.extend(answer.usage.map(|(p, c)| usage_event(p, c)));
     if answer.done {
@@ -498,9 +460,7 @@ impl TestServer {
     /// Starts serving `script` on 127.0.0.1 (an ephemeral port).
     pub fn start(script: Script) -> TestServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
+        listener.set_nonblocking(true).expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
         let shared = Arc::new(Shared {
             script: Mutex::new(script),
@@ -509,9 +469,7 @@ impl TestServer {
             max_in_flight: AtomicUsize::new(0),
         });
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&shared));
+        let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -526,12 +484,7 @@ impl TestServer {
             });
             // Dropping the runtime here cancels open connections, stalled ones included.
         });
-        TestServer {
-            addr,
-            shared,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        }
+        TestServer { addr, shared, shutdown: Some(shutdown), thread: Some(thread) }
     }
 
     /// The base URL, ending in `/v1`.
@@ -578,9 +531,7 @@ pub fn closed_port_url() -> String {
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let in_flight = InFlight::enter(&shared);
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let recorded = RecordedRequest {
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),
@@ -588,10 +539,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             .headers
             .iter()
             .map(|(n, v)| {
-                (
-                    n.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
+                (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())
             })
             .collect(),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
@@ -633,7 +581,5 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     for (name, value) in headers {
         response = response.header(name, value);
     }
-    response
-        .body(Body::from_stream(body))
-        .expect("valid scripted response")
+    response.body(Body::from_stream(body)).expect("valid scripted response")
 }

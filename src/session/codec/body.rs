@@ -18,10 +18,7 @@ pub fn render(t: &Transcript, boundary: &str, out: &mut String) {
     out.push('\n');
     for (i, turn) in t.turns.iter().enumerate() {
         out.push_str(&format!("\n## {}. {}\n\n", i + 1, heading(turn)));
-        out.push_str(&marker::open(
-            boundary,
-            &turn_info::to_attrs(turn.role, &turn.info),
-        ));
+        out.push_str(&marker::open(boundary, &turn_info::to_attrs(turn.role, &turn.info)));
         out.push('\n');
         out.push_str(&turn.text);
         out.push('\n');
@@ -55,16 +52,9 @@ fn heading(turn: &Turn) -> String {
 
 /// `s` with control characters as spaces, for a heading; `fallback` when that leaves nothing.
 fn one_line(s: &str, fallback: &str) -> String {
-    let s: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let s: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let s = s.trim();
-    if s.is_empty() {
-        fallback.to_string()
-    } else {
-        s.to_string()
-    }
+    if s.is_empty() { fallback.to_string() } else { s.to_string() }
 }
 
 /// An opening marker whose block is being read.
@@ -99,13 +89,7 @@ pub fn parse(doc: &Document<'_>, boundary: &str) -> Result<Vec<Turn>, ParseError
                 let (role, info) =
                     turn_info::from_attrs(m.attrs).map_err(|e| ParseError::new(line.number, e))?;
                 let crlf = line.text.ends_with('\r');
-                open = Some(Open {
-                    line: line.number,
-                    role,
-                    info,
-                    content_start: line.end,
-                    crlf,
-                });
+                open = Some(Open { line: line.number, role, info, content_start: line.end, crlf });
             }
             (None, marker::Kind::End) => {
                 return Err(ParseError::new(
@@ -121,11 +105,7 @@ pub fn parse(doc: &Document<'_>, boundary: &str) -> Result<Vec<Turn>, ParseError
                 } else {
                     &doc.text[o.content_start..line.start + at]
                 };
-                turns.push(Turn {
-                    role: o.role,
-                    text: text.to_string(),
-                    info: o.info,
-                });
+                turns.push(Turn { role: o.role, text: text.to_string(), info: o.info });
             }
         }
     }
@@ -140,11 +120,7 @@ fn strip_line_ending(content: &str, crlf: bool) -> &str {
     let Some(s) = content.strip_suffix('\n') else {
         return content;
     };
-    if crlf {
-        s.strip_suffix('\r').unwrap_or(s)
-    } else {
-        s
-    }
+    if crlf { s.strip_suffix('\r').unwrap_or(s) } else { s }
 }
 
 fn unclosed(o: &Open, boundary: &str, next: Option<usize>) -> ParseError {

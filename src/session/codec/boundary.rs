@@ -15,11 +15,7 @@ const DIGITS: usize = 8;
 
 pub fn choose(t: &Transcript) -> String {
     let strings = strings(t);
-    let seed = t
-        .meta
-        .created
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
+    let seed = t.meta.created.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     let mask = (1u64 << BITS) - 1;
     let start = splitmix64(seed) & mask;
     // An odd step visits every 40-bit value before repeating, and the texts cannot contain

@@ -103,11 +103,7 @@ pub fn parse(doc: &Document<'_>) -> Result<(Meta, String), ParseError> {
             prompt_tokens: fm.usage.prompt_tokens,
             completion_tokens: fm.usage.completion_tokens,
         },
-        replay_of: fm.replay_of.map(|r| ReplayOf {
-            file: r.file,
-            model: r.model,
-            turns: r.turns,
-        }),
+        replay_of: fm.replay_of.map(|r| ReplayOf { file: r.file, model: r.model, turns: r.turns }),
     };
     Ok((meta, boundary))
 }
@@ -156,9 +152,7 @@ struct ReplayOfV1 {
 fn de_time<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
     let s = String::deserialize(d)?;
     humantime::parse_rfc3339(&s).map_err(|_| {
-        serde::de::Error::custom(format!(
-            "`{s}` is not a UTC time like \"2026-11-27T04:35:12Z\""
-        ))
+        serde::de::Error::custom(format!("`{s}` is not a UTC time like \"2026-11-27T04:35:12Z\""))
     })
 }
 
@@ -219,9 +213,7 @@ pub fn base_url(endpoint: &str) -> String {
     };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
-    let host = authority
-        .rfind('@')
-        .map_or(authority, |i| &authority[i + 1..]);
+    let host = authority.rfind('@').map_or(authority, |i| &authority[i + 1..]);
     format!("{scheme}{host}{path}")
 }
 
@@ -231,18 +223,12 @@ mod tests {
 
     #[test]
     fn base_url_drops_credentials_query_and_fragment() {
-        assert_eq!(
-            base_url("https://api.openai.com/v1"),
-            "https://api.openai.com/v1"
-        );
+        assert_eq!(base_url("https://api.openai.com/v1"), "https://api.openai.com/v1");
         assert_eq!(
             base_url("https://u:sk-123@gw.example:8443/v1?api-key=sk-9#x"),
             "https://gw.example:8443/v1"
         );
-        assert_eq!(
-            base_url("http://localhost:11434/v1/"),
-            "http://localhost:11434/v1/"
-        );
+        assert_eq!(base_url("http://localhost:11434/v1/"), "http://localhost:11434/v1/");
         assert_eq!(base_url("gw.example/v1?key=1"), "gw.example/v1");
     }
 

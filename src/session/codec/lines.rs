@@ -30,12 +30,7 @@ pub fn lines(text: &str, base: usize, first_number: usize) -> impl Iterator<Item
             Some(i) => (&rest[..i], i + 1),
             None => (rest, rest.len()),
         };
-        let item = Line {
-            number,
-            start: base + pos,
-            end: base + pos + len,
-            text: line,
-        };
+        let item = Line { number, start: base + pos, end: base + pos + len, text: line };
         pos += len;
         number += 1;
         Some(item)
@@ -86,18 +81,11 @@ impl<'a> Document<'a> {
     pub fn front_matter_line_at(&self, offset: usize) -> usize {
         let offset = offset.min(self.front_matter.len());
         self.front_matter_line
-            + self.front_matter.as_bytes()[..offset]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
+            + self.front_matter.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count()
     }
 
     /// The body's lines, numbered as in the file.
     pub fn body_lines(&self) -> impl Iterator<Item = Line<'a>> + use<'a> {
-        lines(
-            &self.text[self.body_start..],
-            self.body_start,
-            self.body_line,
-        )
+        lines(&self.text[self.body_start..], self.body_start, self.body_line)
     }
 }

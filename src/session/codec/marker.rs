@@ -40,9 +40,7 @@ pub fn close(boundary: &str) -> String {
 
 /// True when a line is meant as a deepdive marker (`<!--` then `deepdive:`), whatever its token.
 pub fn looks_like_marker(line: &str) -> bool {
-    line.trim_start()
-        .strip_prefix("<!--")
-        .is_some_and(|rest| rest.trim_start().starts_with(PREFIX))
+    line.trim_start().strip_prefix("<!--").is_some_and(|rest| rest.trim_start().starts_with(PREFIX))
 }
 
 /// Where a marker carrying `boundary` starts in `line` (its `<!--`), if the line has one.
@@ -70,11 +68,10 @@ pub fn find_own(line: &str, boundary: &str) -> Option<usize> {
 /// The error is a message without a line number.
 pub fn parse(s: &str) -> Result<Marker<'_>, String> {
     let s = s.trim_end();
-    let rest = s
-        .strip_prefix("<!--")
-        .map(str::trim_start)
-        .and_then(|r| r.strip_prefix(PREFIX))
-        .ok_or("a marker must start with `<!-- deepdive:`; put it at the start of its own line")?;
+    let rest =
+        s.strip_prefix("<!--").map(str::trim_start).and_then(|r| r.strip_prefix(PREFIX)).ok_or(
+            "a marker must start with `<!-- deepdive:`; put it at the start of its own line",
+        )?;
     let name_len = rest.find(':').unwrap_or(rest.len());
     let kind = match &rest[..name_len] {
         "turn" => Kind::Turn,
@@ -87,9 +84,7 @@ pub fn parse(s: &str) -> Result<Marker<'_>, String> {
         }
     };
     let rest = rest[name_len..].strip_prefix(':').unwrap_or("");
-    let token_len = rest
-        .find(|c: char| !c.is_ascii_alphanumeric())
-        .unwrap_or(rest.len());
+    let token_len = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
     let (boundary, mut rest) = rest.split_at(token_len);
     if boundary.is_empty() {
         return Err("the marker has no boundary token; write the front matter's `boundary` after `deepdive:turn:` or `deepdive:end:`".into());
@@ -107,10 +102,7 @@ pub fn parse(s: &str) -> Result<Marker<'_>, String> {
             return Err("the marker is not closed; end it with ` -->` on the same line".into());
         }
         if trimmed.len() == rest.len() {
-            return Err(format!(
-                "expected a space before `{}` in the marker",
-                snippet(trimmed)
-            ));
+            return Err(format!("expected a space before `{}` in the marker", snippet(trimmed)));
         }
         let (key, value, after) = attribute(trimmed)?;
         attrs.push((key, value));
@@ -122,11 +114,7 @@ pub fn parse(s: &str) -> Result<Marker<'_>, String> {
                 .into(),
         );
     }
-    Ok(Marker {
-        kind,
-        boundary,
-        attrs,
-    })
+    Ok(Marker { kind, boundary, attrs })
 }
 
 /// One `key=value` at the start of `s`; returns the rest after it.
@@ -136,10 +124,7 @@ fn attribute(s: &str) -> Result<(&str, String, &str), String> {
         .unwrap_or(s.len());
     let key = &s[..key_len];
     let Some(rest) = s[key_len..].strip_prefix('=').filter(|_| !key.is_empty()) else {
-        return Err(format!(
-            "expected an attribute like `key=value` at `{}`",
-            snippet(s)
-        ));
+        return Err(format!("expected an attribute like `key=value` at `{}`", snippet(s)));
     };
     if let Some(quoted) = rest.strip_prefix('"') {
         let (value, after) = unquote(quoted).map_err(|e| format!("attribute `{key}`: {e}"))?;
@@ -150,9 +135,7 @@ fn attribute(s: &str) -> Result<(&str, String, &str), String> {
         .unwrap_or(rest.len())
         .min(rest.find("-->").unwrap_or(rest.len()));
     if end == 0 {
-        return Err(format!(
-            "attribute `{key}` has no value; write {key}=VALUE or {key}=\"\""
-        ));
+        return Err(format!("attribute `{key}` has no value; write {key}=VALUE or {key}=\"\""));
     }
     Ok((key, rest[..end].to_string(), &rest[end..]))
 }
@@ -236,16 +219,9 @@ mod tests {
 
     #[test]
     fn values_survive_quoting() {
-        for v in [
-            "gpt-4o",
-            "",
-            "a b",
-            "x-->y",
-            "<!--",
-            "\"q\" \\",
-            "é\n\r\t\u{0}\u{2028}",
-            "topic:a b",
-        ] {
+        for v in
+            ["gpt-4o", "", "a b", "x-->y", "<!--", "\"q\" \\", "é\n\r\t\u{0}\u{2028}", "topic:a b"]
+        {
             let line = open("b1", &[("model", v.to_string())]);
             assert!(!line[..line.len() - 3].contains("-->"), "{line}");
             let m = parse(&line).unwrap();
@@ -257,10 +233,7 @@ mod tests {
     fn tolerates_spacing_and_crlf() {
         let m = parse("<!--deepdive:turn:b1  role=user   kind=priming-->\r").unwrap();
         assert_eq!(m.kind, Kind::Turn);
-        assert_eq!(
-            m.attrs,
-            vec![("role", "user".into()), ("kind", "priming".into())]
-        );
+        assert_eq!(m.attrs, vec![("role", "user".into()), ("kind", "priming".into())]);
         assert_eq!(parse("<!-- deepdive:end:b1 -->").unwrap().kind, Kind::End);
     }
 

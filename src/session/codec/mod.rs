@@ -30,10 +30,7 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(line: usize, message: impl Into<String>) -> ParseError {
-        ParseError {
-            line,
-            message: message.into(),
-        }
+        ParseError { line, message: message.into() }
     }
 }
 
@@ -100,10 +97,7 @@ mod tests {
                 created,
                 updated: created + Duration::from_secs(95),
                 status: SessionStatus::Complete,
-                usage: Usage {
-                    prompt_tokens: 812,
-                    completion_tokens: 640,
-                },
+                usage: Usage { prompt_tokens: 812, completion_tokens: 640 },
                 replay_of: Some(ReplayOf {
                     file: "sessions/old.md".into(),
                     model: "gpt-4.1".into(),
@@ -124,14 +118,8 @@ mod tests {
                     text: "## Liveness\n\n```yaml\nlivenessProbe:\n".into(),
                     info: TurnInfo {
                         status: Some(AnswerStatus::Interrupted),
-                        usage: Some(Usage {
-                            prompt_tokens: 812,
-                            completion_tokens: 640,
-                        }),
-                        coverage: Some(Coverage {
-                            covered: 6,
-                            total: 7,
-                        }),
+                        usage: Some(Usage { prompt_tokens: 812, completion_tokens: 640 }),
+                        coverage: Some(Coverage { covered: 6, total: 7 }),
                         model: Some("gpt-4o-2024-08-06".into()),
                         ..TurnInfo::default()
                     },
@@ -148,10 +136,7 @@ mod tests {
     fn renders_readable_markdown_and_reads_it_back() {
         let t = sample();
         let text = render(&t);
-        assert!(
-            text.starts_with("+++\nformat_version = 1\ntitle = \"Health checks\"\n"),
-            "{text}"
-        );
+        assert!(text.starts_with("+++\nformat_version = 1\ntitle = \"Health checks\"\n"), "{text}");
         assert!(text.contains("\n# Health checks\n"));
         assert!(text.contains("\n## 1. You · topic health-checks\n"));
         assert!(text.contains("\n## 2. Assistant (interrupted)\n"));
@@ -184,10 +169,7 @@ mod tests {
         let text = render(&sample()).replace("format_version = 1", "format_version = 2");
         let err = parse(&text).unwrap_err();
         assert_eq!(err.line, 2);
-        assert!(
-            err.message.contains("newer") && err.message.contains("upgrade deepdive"),
-            "{err}"
-        );
+        assert!(err.message.contains("newer") && err.message.contains("upgrade deepdive"), "{err}");
     }
 
     #[test]
@@ -216,14 +198,7 @@ mod tests {
         }
         for k in &keys {
             let k = k.to_lowercase();
-            for word in [
-                "key",
-                "secret",
-                "password",
-                "authorization",
-                "bearer",
-                "credential",
-            ] {
+            for word in ["key", "secret", "password", "authorization", "bearer", "credential"] {
                 assert!(!k.contains(word), "front matter field `{k}`");
             }
         }
@@ -237,10 +212,7 @@ mod tests {
         let text = render(&t);
         // Reword the question.
         let edited = text.replace("What health checks do we need?", "Which probes?\nBe brief.");
-        assert_eq!(
-            parse(&edited).unwrap().turns[0].text,
-            "Which probes?\nBe brief."
-        );
+        assert_eq!(parse(&edited).unwrap().turns[0].text, "Which probes?\nBe brief.");
         // Remove the answer: everything from its heading on.
         let cut = text.find("\n## 2.").unwrap();
         let parsed = parse(&text[..cut]).unwrap();
@@ -253,10 +225,7 @@ mod tests {
         let added = format!("{text}\nmy own note, ignored\n\n{block}");
         let parsed = parse(&added).unwrap();
         assert_eq!(parsed.turns.len(), 3);
-        assert_eq!(
-            parsed.turns[2].text,
-            "And what readiness checks do we need?"
-        );
+        assert_eq!(parsed.turns[2].text, "And what readiness checks do we need?");
         // An editor that converts everything to CRLF.
         let crlf = text.replace('\n', "\r\n");
         let parsed = parse(&crlf).unwrap();
@@ -268,10 +237,7 @@ mod tests {
     #[test]
     fn closing_marker_right_after_the_text() {
         let text = render(&sample()).replace("need?\n<!--", "need?<!--");
-        assert_eq!(
-            parse(&text).unwrap().turns[0].text,
-            "What health checks do we need?"
-        );
+        assert_eq!(parse(&text).unwrap().turns[0].text, "What health checks do we need?");
     }
 
     #[test]
@@ -281,26 +247,14 @@ mod tests {
         let second = line_of(&text, "role=assistant");
         let stray = format!("{text}\n<!-- deepdive:note about this -->\n");
         let cases = [
-            (
-                text.replace("role=user", "role=robot"),
-                open,
-                "unknown role",
-            ),
-            (
-                text.replace("role=user", "role=user colour=red"),
-                open,
-                "unknown attribute",
-            ),
+            (text.replace("role=user", "role=robot"), open, "unknown role"),
+            (text.replace("role=user", "role=user colour=red"), open, "unknown attribute"),
             (
                 text.replace("status = \"complete\"", "status = \"done\""),
                 line_of(&text, "status = "),
                 "unknown status",
             ),
-            (
-                text.replace("title = ", "title = = "),
-                3,
-                "bad front matter",
-            ),
+            (text.replace("title = ", "title = = "), 3, "bad front matter"),
             (text.replacen("+++\n", "", 1), 1, "missing front matter"),
             (stray, text.lines().count() + 2, "unknown marker"),
         ];
@@ -313,17 +267,10 @@ mod tests {
         // An opening marker with no closing one before the next turn.
         let end_line = line_of(&text, "<!-- deepdive:end:");
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
-        let dropped: String = lines
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i + 1 != end_line)
-            .map(|(_, l)| *l)
-            .collect();
+        let dropped: String =
+            lines.iter().enumerate().filter(|(i, _)| i + 1 != end_line).map(|(_, l)| *l).collect();
         let err = parse(&dropped).unwrap_err();
         assert_eq!(err.line, open);
-        assert!(
-            err.message.contains(&format!("line {}", second - 1)),
-            "{err}"
-        );
+        assert!(err.message.contains(&format!("line {}", second - 1)), "{err}");
     }
 }

@@ -13,6 +13,7 @@ const KNOWN: &[&str] = &[
     "usage",
     "coverage",
     "model",
+    "error",
 ];
 
 /// The attributes to write, in a fixed order; absent information is left out.
@@ -44,6 +45,9 @@ pub fn to_attrs(role: Role, info: &TurnInfo) -> Vec<(&'static str, String)> {
     }
     if let Some(model) = &info.model {
         attrs.push(("model", model.clone()));
+    }
+    if let Some(error) = &info.error {
+        attrs.push(("error", error.clone()));
     }
     attrs
 }
@@ -85,15 +89,15 @@ pub fn from_attrs(attrs: Vec<(&str, String)>) -> Result<(Role, TurnInfo), String
                 }
             }
             "coverage" => info.coverage = Some(parse_coverage(&value)?),
-            // "model", the last of KNOWN.
-            _ => info.model = Some(value),
+            "model" => info.model = Some(value),
+            // "error", the last of KNOWN.
+            _ => info.error = Some(value),
         }
     }
     info.usage = match (prompt, completion) {
-        (Some(prompt_tokens), Some(completion_tokens)) => Some(Usage {
-            prompt_tokens,
-            completion_tokens,
-        }),
+        (Some(prompt_tokens), Some(completion_tokens)) => {
+            Some(Usage { prompt_tokens, completion_tokens })
+        }
         (None, None) => None,
         _ => return Err("give both prompt_tokens and completion_tokens, or neither".into()),
     };
@@ -114,17 +118,13 @@ fn parse_kind(value: &str) -> Result<TurnKind, String> {
         "followup" => Ok(TurnKind::Followup),
         _ => match value.strip_prefix("topic:") {
             Some(slug) if !slug.is_empty() => Ok(TurnKind::Topic(slug.to_string())),
-            _ => Err(format!(
-                "unknown kind `{value}`; use priming, followup or topic:SLUG"
-            )),
+            _ => Err(format!("unknown kind `{value}`; use priming, followup or topic:SLUG")),
         },
     }
 }
 
 fn number(key: &str, value: &str) -> Result<u64, String> {
-    value
-        .parse()
-        .map_err(|_| format!("`{key}={value}` is not a whole number; write digits only"))
+    value.parse().map_err(|_| format!("`{key}={value}` is not a whole number; write digits only"))
 }
 
 fn parse_coverage(value: &str) -> Result<Coverage, String> {
@@ -150,16 +150,11 @@ mod tests {
             kind: Some(TurnKind::Topic("health checks".into())),
             status: Some(AnswerStatus::Truncated),
             finish_reason: Some("length".into()),
-            usage: Some(Usage {
-                prompt_tokens: 812,
-                completion_tokens: 640,
-            }),
+            usage: Some(Usage { prompt_tokens: 812, completion_tokens: 640 }),
             usage_counted: true,
-            coverage: Some(Coverage {
-                covered: 6,
-                total: 7,
-            }),
+            coverage: Some(Coverage { covered: 6, total: 7 }),
             model: Some("gpt-4o".into()),
+            error: Some("HTTP 503 <html> \"busy\" -->".into()),
         };
         let attrs = to_attrs(Role::Assistant, &info);
         let borrowed = attrs.iter().map(|(k, v)| (*k, v.clone())).collect();
@@ -172,25 +167,15 @@ mod tests {
             (vec![("kind", "priming")], "no `role`"),
             (vec![("role", "robot")], "unknown role"),
             (vec![("role", "user"), ("role", "user")], "twice"),
-            (
-                vec![("role", "user"), ("colour", "red")],
-                "unknown attribute",
-            ),
+            (vec![("role", "user"), ("colour", "red")], "unknown attribute"),
             (vec![("role", "user"), ("kind", "topic:")], "unknown kind"),
             (vec![("role", "user"), ("prompt_tokens", "12")], "both"),
             (
-                vec![
-                    ("role", "user"),
-                    ("prompt_tokens", "-1"),
-                    ("completion_tokens", "1"),
-                ],
+                vec![("role", "user"), ("prompt_tokens", "-1"), ("completion_tokens", "1")],
                 "whole number",
             ),
             (vec![("role", "user"), ("coverage", "8/7")], "more points"),
-            (
-                vec![("role", "user"), ("coverage", "6 of 7")],
-                "COVERED/TOTAL",
-            ),
+            (vec![("role", "user"), ("coverage", "6 of 7")], "COVERED/TOTAL"),
             (vec![("role", "user"), ("status", "done")], "unknown status"),
         ] {
             let attrs = attrs.into_iter().map(|(k, v)| (k, v.to_string())).collect();

@@ -1,0 +1,150 @@
+//! Command-line types (clap only). Doc comments here are the `--help` text; nothing below
+//! `commands/` sees these types: they become `settings::Overrides` and plain arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Runs the Production Readiness Deep-Dive Prompt Guide against any OpenAI-compatible
+/// chat-completions endpoint and keeps every session as a markdown transcript.
+#[derive(Debug, Parser)]
+#[command(name = "deepdive", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts (flags beat environment, which beats the config file).
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: <config dir>/deepdive/config.toml; env DEEPDIVE_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Endpoint profile from the config file [env DEEPDIVE_PROFILE]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Model name sent to the endpoint [env DEEPDIVE_MODEL]
+    #[arg(long, global = true, value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// Base URL of the OpenAI-compatible API, e.g. http://localhost:11434/v1 [env OPENAI_BASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Your technologies, sent after the priming prompt, e.g. "PostgreSQL, Spring Boot, EKS, Istio"
+    /// [env DEEPDIVE_STACK]
+    #[arg(long, global = true, value_name = "TECHNOLOGIES")]
+    pub stack: Option<String>,
+
+    /// Sampling temperature (0–2)
+    #[arg(long, global = true, value_name = "T")]
+    pub temperature: Option<f32>,
+
+    /// Most tokens an answer may have
+    #[arg(long, global = true, value_name = "N")]
+    pub max_tokens: Option<u32>,
+
+    /// The model's context window in tokens (requests that would not fit fail before sending)
+    #[arg(long, global = true, value_name = "TOKENS")]
+    pub context_window: Option<u32>,
+
+    /// Attempts per request before giving up (connect errors, timeouts, 429, 5xx)
+    #[arg(long, global = true, value_name = "N")]
+    pub max_attempts: Option<u32>,
+
+    /// Ask for whole answers instead of a stream (for servers without SSE)
+    #[arg(long, global = true)]
+    pub no_stream: bool,
+
+    /// Where transcripts are saved [env DEEPDIVE_SESSIONS_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub sessions_dir: Option<PathBuf>,
+
+    /// Your own prompts: extra topics, and overrides of built-in ones by slug
+    /// [env DEEPDIVE_PROMPTS_DIR]
+    #[arg(long = "prompts", global = true, value_name = "DIR")]
+    pub prompts_dir: Option<PathBuf>,
+
+    /// Say more: each request's URL, model, message count and prompt tokens
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Say less: only results and errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the topic library: number, slug, title
+    Topics(TopicsArgs),
+    /// Print the exact messages a session would send, for copy-paste
+    Prompt(PromptArgs),
+    /// Run topics unattended, each as its own conversation, and save each transcript
+    Batch(BatchArgs),
+    /// Inspect the resolved configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print shell completions
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsArgs {
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PromptArgs {
+    /// Topics by number (15), slug (health-checks) or unambiguous prefix (health)
+    #[arg(required = true, value_name = "TOPIC")]
+    pub topics: Vec<String>,
+
+    /// Print the request's `messages` array as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// Topics by number, slug or unambiguous prefix
+    #[arg(value_name = "TOPIC", required_unless_present = "all", conflicts_with = "all")]
+    pub topics: Vec<String>,
+
+    /// Run every topic of the library, in guide order
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show every resolved setting and where it came from (the key is never shown)
+    Show,
+    /// Print the path of the config file deepdive reads
+    Path,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Shell to generate completions for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,115 @@
+//! One module per subcommand; this one turns the parsed command line into resolved settings
+//! and dispatches.
+
+mod batch;
+mod completions;
+mod config;
+mod interrupt;
+mod prompt;
+mod topics;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::client::{ChatClient, Endpoint, RetryPolicy};
+use crate::exit::{CommandResult, Failure};
+use crate::prompts::Library;
+use crate::render::{Printer, Verbosity};
+use crate::runner::RequestSettings;
+use crate::settings::{self, Overrides, Settings};
+
+/// What every command that reads config gets: the resolved settings and the printer.
+pub struct Context {
+    pub settings: Settings,
+    pub printer: Printer,
+}
+
+impl Context {
+    /// The built-in prompt library plus the user's prompts directory, if one is configured.
+    pub fn library(&self) -> Result<Library, crate::prompts::PromptError> {
+        Library::load(self.settings.prompts_dir())
+    }
+
+    /// A client for the resolved endpoint; runs the key command, if any, once.
+    pub fn client(&self) -> Result<ChatClient, Failure> {
+        let s = &self.settings;
+        let endpoint = Endpoint {
+            base_url: s.base_url().to_string(),
+            api_key: s.api_key()?,
+            key_source: s.key_source().clone(),
+            headers: s.headers().to_vec(),
+            connect_timeout: s.connect_timeout(),
+            idle_timeout: s.idle_timeout(),
+            stream: s.stream(),
+            include_usage: s.include_usage(),
+        };
+        self.printer.detail(format!(
+            "endpoint {} (profile {}), model {}, {}",
+            s.base_url(),
+            s.profile(),
+            s.model(),
+            if s.stream() { "streaming" } else { "not streaming" }
+        ));
+        let retry = s.retry();
+        let policy = RetryPolicy {
+            max_attempts: retry.max_attempts,
+            initial_backoff: retry.initial_backoff,
+            max_backoff: retry.max_backoff,
+        };
+        ChatClient::new(endpoint, policy).map_err(Failure::usage)
+    }
+
+    /// The per-request parameters every turn shares.
+    pub fn request_settings(&self) -> RequestSettings {
+        let s = &self.settings;
+        RequestSettings {
+            model: s.model().to_string(),
+            temperature: s.temperature(),
+            max_tokens: s.max_tokens(),
+            context_window: s.context_window(),
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> CommandResult {
+    let printer = Printer::new(verbosity(&cli.global));
+    if let Command::Completions(args) = &cli.command {
+        return completions::run(args, &printer);
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = settings::resolve(&overrides(&cli.global), &env)?;
+    let ctx = Context { settings, printer };
+    match cli.command {
+        Command::Topics(args) => topics::run(&ctx, &args),
+        Command::Prompt(args) => prompt::run(&ctx, &args),
+        Command::Batch(args) => batch::run(&ctx, &args),
+        Command::Config(command) => config::run(&ctx, &command),
+        Command::Completions(_) => unreachable!("handled before settings are resolved"),
+    }
+}
+
+fn verbosity(global: &GlobalArgs) -> Verbosity {
+    if global.quiet {
+        Verbosity::Quiet
+    } else if global.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    }
+}
+
+fn overrides(global: &GlobalArgs) -> Overrides {
+    Overrides {
+        config_path: global.config.clone(),
+        profile: global.profile.clone(),
+        model: global.model.clone(),
+        base_url: global.base_url.clone(),
+        temperature: global.temperature,
+        max_tokens: global.max_tokens,
+        no_stream: global.no_stream,
+        sessions_dir: global.sessions_dir.clone(),
+        prompts_dir: global.prompts_dir.clone(),
+        stack: global.stack.clone(),
+        context_window: global.context_window,
+        max_attempts: global.max_attempts,
+    }
+}
