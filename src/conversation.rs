@@ -159,3 +159,97 @@ fn history(turns: &[Turn]) -> Vec<Message> {
     }
     messages
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Meta;
+
+    fn empty_transcript() -> Transcript {
+        let now = crate::session::now();
+        Transcript {
+            meta: Meta {
+                title: "t".into(),
+                topics: vec![],
+                stack: None,
+                model: "m".into(),
+                endpoint: "http://localhost/v1".into(),
+                profile: None,
+                created: now,
+                updated: now,
+                status: SessionStatus::InProgress,
+                usage: Usage::default(),
+                replay_of: None,
+            },
+            turns: vec![],
+        }
+    }
+
+    fn answer(text: &str, finish: FinishReason) -> Answer {
+        Answer {
+            text: text.into(),
+            finish_reason: finish,
+            usage: Usage { prompt_tokens: 10, completion_tokens: 5 },
+            model: "m".into(),
+            coverage: None,
+        }
+    }
+
+    fn conversation(stack: Option<&str>) -> Conversation {
+        let library = Library::builtin();
+        let topics = library.resolve_all(&["15".into(), "16".into()]).unwrap();
+        Conversation::new(empty_transcript(), opening_turns(&library, stack, &topics))
+    }
+
+    #[test]
+    fn the_stack_line_is_joined_to_the_priming_turn() {
+        let library = Library::builtin();
+        let turns = opening_turns(&library, Some(" PostgreSQL, EKS "), &[]);
+        assert_eq!(turns.len(), 1);
+        assert!(turns[0].text.starts_with(library.priming()));
+        assert!(turns[0].text.ends_with("\n\nWe're using PostgreSQL, EKS."));
+        assert_eq!(opening_turns(&library, Some("  "), &[])[0].text, library.priming());
+    }
+
+    #[test]
+    fn each_request_carries_the_history_then_the_next_turn() {
+        let mut conv = conversation(None);
+        let first = conv.next_messages().unwrap();
+        assert_eq!(first.len(), 1);
+        conv.record_answer(answer("ack", FinishReason::Stop));
+        let second = conv.next_messages().unwrap();
+        assert_eq!(second.len(), 3);
+        assert_eq!(second[1], Message::assistant("ack"));
+        assert!(second[2].content.contains("health checks"));
+        conv.record_answer(answer("health", FinishReason::Length));
+        conv.record_answer(answer("shutdown", FinishReason::Stop));
+        assert!(conv.next_messages().is_none());
+        let t = conv.transcript();
+        assert_eq!(t.meta.status, SessionStatus::Complete);
+        assert_eq!(t.turns.len(), 6);
+        assert_eq!(t.turns[3].info.status, Some(AnswerStatus::Truncated));
+        assert_eq!(t.meta.usage, Usage { prompt_tokens: 30, completion_tokens: 15 });
+    }
+
+    #[test]
+    fn a_failure_ends_the_conversation_and_is_recorded() {
+        let mut conv = conversation(None);
+        conv.record_answer(answer("ack", FinishReason::Stop));
+        conv.record_failure("HTTP 500");
+        assert!(conv.next_turn().is_none());
+        let t = conv.transcript();
+        assert_eq!(t.meta.status, SessionStatus::Failed);
+        assert_eq!(t.turns[3].info.status, Some(AnswerStatus::Failed));
+        assert_eq!(t.turns[3].info.error.as_deref(), Some("HTTP 500"));
+        // The failed exchange is not part of what the model has seen.
+        assert_eq!(history(&t.turns).len(), 2);
+    }
+
+    #[test]
+    fn an_interruption_before_the_end_marks_the_session_interrupted() {
+        let mut conv = conversation(None);
+        conv.record_answer(answer("ack", FinishReason::Stop));
+        conv.record_interruption();
+        assert_eq!(conv.transcript().meta.status, SessionStatus::Interrupted);
+    }
+}

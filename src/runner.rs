@@ -16,8 +16,9 @@ use crate::tokens::{TokenCount, TokenCounter};
 
 /// What a conversation run reports as it goes.
 pub trait Reporter: Send {
-    /// A request is about to be sent for `turn` (0-based among all planned turns).
-    fn request(&mut self, turn: &PlannedTurn, index: usize, prompt: TokenCount);
+    /// A request of `messages` messages is about to be sent for `turn` (0-based among the
+    /// planned turns).
+    fn request(&mut self, turn: &PlannedTurn, index: usize, messages: usize, prompt: TokenCount);
     /// The client will retry after a failure.
     fn retrying(&mut self, attempt: u32, max_attempts: u32, wait: Duration, reason: &str);
     /// Answer text arrived (streaming); `Restart` discards what a failed attempt sent.
@@ -81,7 +82,7 @@ pub async fn run(
             store::save(path, conversation.transcript())?;
             return Ok(RunEnd::Failed { reason, endpoint_fatal: false });
         }
-        reporter.request(&turn, index, prompt);
+        reporter.request(&turn, index, messages.len(), prompt);
         let chat = ChatRequest {
             model: request.model.clone(),
             messages,

@@ -1,5 +1,7 @@
 //! The chat client against a real local server that injects faults.
 
+#![allow(clippy::unwrap_used)] // helpers of tests: a panic is a failed test
+
 mod common;
 
 use std::time::Duration;
@@ -221,7 +223,7 @@ async fn retry_after_seconds_is_used_instead_of_the_backoff() {
             attempt: 2,
             max_attempts: 3,
             wait: Duration::from_secs(1),
-            reason: "HTTP 429 Too Many Requests".into()
+            reason: "HTTP 429 Too Many Requests: Rate limit reached".into()
         }]
     );
     assert_eq!(server.hits(), 2);
@@ -267,7 +269,7 @@ async fn html_500_is_retried_then_succeeds() {
     let completion = result.unwrap();
     assert_eq!(completion.attempts, 2);
     assert!(
-        matches!(retries_of(&seen)[..], [Seen::Retrying { reason, .. }] if reason == "HTTP 500 Internal Server Error"),
+        matches!(retries_of(&seen)[..], [Seen::Retrying { reason, .. }] if reason == "HTTP 500 Internal Server Error: an HTML page (first line: `<!DOCTYPE html>`)"),
         "{seen:?}"
     );
     assert_eq!(server.hits(), 2);

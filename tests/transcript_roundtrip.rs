@@ -1,6 +1,8 @@
 //! The transcript format round-trips every turn exactly, accepts hand edits and reports
 //! malformed files with the right line.
 
+#![allow(clippy::unwrap_used)] // helpers of tests: a panic is a failed test
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 

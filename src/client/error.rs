@@ -192,8 +192,12 @@ impl ApiError {
     /// A few words on why an attempt failed, for a "retrying" notice.
     pub fn reason(&self) -> String {
         match self {
-            ApiError::RateLimited { .. } => "HTTP 429 Too Many Requests".to_string(),
-            ApiError::Server { status, .. } => format!("HTTP {status} {}", reason_phrase(*status)),
+            ApiError::RateLimited { message, .. } => {
+                with_message("HTTP 429 Too Many Requests".to_string(), message)
+            }
+            ApiError::Server { status, message, .. } => {
+                with_message(format!("HTTP {status} {}", reason_phrase(*status)), message)
+            }
             ApiError::Connect { detail, .. } => format!("connection failed: {detail}"),
             ApiError::NoResponse { after } => {
                 format!("no response for {}", format_duration(*after))
@@ -209,6 +213,15 @@ impl ApiError {
             other => one_line(&other.to_string()),
         }
     }
+}
+
+/// `head: message`, with the server's message cut to one short line (it can be a whole page).
+fn with_message(head: String, message: &str) -> String {
+    let line = one_line(message);
+    if line.is_empty() {
+        return head;
+    }
+    format!("{head}: {}", truncate(&line, 100))
 }
 
 fn auth_hint(source: &KeySource) -> String {

@@ -47,8 +47,13 @@ pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
             let transcript = new_transcript(ctx, topic);
             let path = store::new_path(ctx.settings.sessions_dir(), &transcript);
             let mut conversation = Conversation::new(transcript, planned.clone());
-            let mut reporter =
-                LineReporter { printer: ctx.printer, label: &label, planned: &planned };
+            let mut reporter = LineReporter {
+                printer: ctx.printer,
+                url: client.url(),
+                model: ctx.settings.model(),
+                label: &label,
+                planned: &planned,
+            };
             let started = Instant::now();
             let end =
                 runner::run(&mut conversation, &path, &client, &request, &mut reporter, &cancel)
@@ -164,12 +169,14 @@ fn summarise(
 /// One plain line per event on stderr; the answer text itself is not echoed in a batch.
 struct LineReporter<'a> {
     printer: Printer,
+    url: &'a str,
+    model: &'a str,
     label: &'a str,
     planned: &'a [PlannedTurn],
 }
 
 impl Reporter for LineReporter<'_> {
-    fn request(&mut self, turn: &PlannedTurn, index: usize, prompt: TokenCount) {
+    fn request(&mut self, turn: &PlannedTurn, index: usize, messages: usize, prompt: TokenCount) {
         let what = match &turn.kind {
             crate::session::TurnKind::Priming => "priming".to_string(),
             crate::session::TurnKind::Topic(slug) => slug.clone(),
@@ -180,6 +187,10 @@ impl Reporter for LineReporter<'_> {
             self.label,
             index + 1,
             self.planned.len()
+        ));
+        self.printer.detail(format!(
+            "{}: POST {} model={} messages={messages} prompt_tokens={prompt}",
+            self.label, self.url, self.model
         ));
     }
 

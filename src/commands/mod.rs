@@ -72,18 +72,18 @@ impl Context {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CommandResult {
     let printer = Printer::new(verbosity(&cli.global));
-    if let Command::Completions(args) = &cli.command {
-        return completions::run(args, &printer);
-    }
-    let env = |name: &str| std::env::var(name).ok();
-    let settings = settings::resolve(&overrides(&cli.global), &env)?;
-    let ctx = Context { settings, printer };
-    match cli.command {
-        Command::Topics(args) => topics::run(&ctx, &args),
-        Command::Prompt(args) => prompt::run(&ctx, &args),
-        Command::Batch(args) => batch::run(&ctx, &args),
-        Command::Config(command) => config::run(&ctx, &command),
-        Command::Completions(_) => unreachable!("handled before settings are resolved"),
+    // Completions need no settings, so a broken config file cannot stop them.
+    let context = || -> Result<Context, Failure> {
+        let env = |name: &str| std::env::var(name).ok();
+        let settings = settings::resolve(&overrides(&cli.global), &env)?;
+        Ok(Context { settings, printer })
+    };
+    match &cli.command {
+        Command::Completions(args) => completions::run(args, &printer),
+        Command::Topics(args) => topics::run(&context()?, args),
+        Command::Prompt(args) => prompt::run(&context()?, args),
+        Command::Batch(args) => batch::run(&context()?, args),
+        Command::Config(command) => config::run(&context()?, command),
     }
 }
 
