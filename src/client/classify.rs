@@ -263,7 +263,10 @@ mod tests {
         assert!(bad.to_string().contains("temperature must be <= 2"), "{bad}");
         assert!(!bad.is_retryable() && bad.is_fatal_for_endpoint());
         let ollama = classify(500, None, r#"{"error":"llama runner process has terminated"}"#, &f);
-        assert_eq!(ollama.reason(), "HTTP 500 Internal Server Error");
+        assert_eq!(
+            ollama.reason(),
+            "HTTP 500 Internal Server Error: llama runner process has terminated"
+        );
         assert!(ollama.to_string().contains("llama runner process has terminated"));
     }
 
