@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod conversation;
+pub mod coverage;
 pub mod exit;
 pub mod message;
 pub mod prompts;

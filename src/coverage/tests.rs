@@ -1,0 +1,202 @@
+//! Coverage against crafted answers (`tests/fixtures/coverage/`, see its README) and
+//! against the 20 built-in topics.
+
+use super::*;
+use crate::prompts::{Library, Topic};
+
+const HEALTH_ALL_BUT_TWO: &str =
+    include_str!("../../tests/fixtures/coverage/health-checks-all-but-two.md");
+const GRACEFUL_SHUTDOWN: &str = include_str!("../../tests/fixtures/coverage/graceful-shutdown.md");
+const DB_CONNECTIONS: &str = include_str!("../../tests/fixtures/coverage/db-connections.md");
+const INCIDENT_RESPONSE: &str = include_str!("../../tests/fixtures/coverage/incident-response.md");
+
+const PIZZA: &str = "## Neapolitan pizza at home\n\nKnead the dough for ten minutes, let it rise \
+overnight in the fridge, and stretch it by hand. Top with San Marzano tomatoes, fresh mozzarella \
+and basil. Bake on a stone preheated for an hour at the oven's highest setting.\n";
+
+fn topic(slug: &str) -> Topic {
+    Library::builtin().topic_by_slug(slug).unwrap().clone()
+}
+
+fn missing_points(report: &CoverageReport) -> Vec<&str> {
+    report.missing().map(|p| p.point.as_str()).collect()
+}
+
+fn as_list(topic: &Topic) -> String {
+    topic.cover.iter().map(|c| format!("- {c}\n")).collect()
+}
+
+#[test]
+fn a_health_check_answer_missing_two_points_flags_exactly_those_two() {
+    let report = check(&topic("health-checks").cover, HEALTH_ALL_BUT_TWO);
+    assert_eq!(
+        missing_points(&report),
+        [
+            "Avoiding cascading failures through health checks",
+            "Monitoring health check success rates"
+        ],
+        "{}",
+        report.explain()
+    );
+    assert_eq!(report.summary(), Coverage { covered: 8, total: 10 });
+}
+
+#[test]
+fn readiness_checks_cover_readiness_probes_and_back() {
+    let probes = ["Tuning readiness probes".to_string()];
+    assert!(check(&probes, "We tune the readiness checks of every pod.").points[0].covered);
+    let checks = ["Tuning readiness checks".to_string()];
+    assert!(check(&checks, "Tune each readiness probe.").points[0].covered);
+    assert!(!check(&probes, "The team's readiness for the launch.").points[0].covered);
+}
+
+#[test]
+fn paraphrased_answers_cover_every_point_of_their_topic() {
+    for (slug, answer) in [
+        ("graceful-shutdown", GRACEFUL_SHUTDOWN),
+        ("db-connections", DB_CONNECTIONS),
+        ("incident-response", INCIDENT_RESPONSE),
+    ] {
+        let report = check(&topic(slug).cover, answer);
+        assert_eq!(report.covered(), report.total(), "{slug}:\n{}", report.explain());
+    }
+}
+
+#[test]
+fn every_builtin_topic_is_covered_by_its_own_points_in_prose() {
+    for topic in Library::builtin().topics() {
+        let prose: String = topic
+            .cover
+            .iter()
+            .map(|c| {
+                format!(
+                    "Next, a word on this.\n\n{c}: we describe it here in detail for the team.\n\n"
+                )
+            })
+            .collect();
+        let report = check(&topic.cover, &prose);
+        assert_eq!(report.covered(), report.total(), "{}:\n{}", topic.slug, report.explain());
+    }
+}
+
+#[test]
+fn the_points_of_another_topic_cover_few_points() {
+    // Measured maximum 4, between topics the guide itself makes overlap (load testing and
+    // multi-replica testing, capacity planning and resource sizing, logging and observability).
+    let library = Library::builtin();
+    let mut total = 0;
+    for a in library.topics() {
+        for b in library.topics().iter().filter(|b| b.number != a.number) {
+            let covered = check(&a.cover, &as_list(b)).covered();
+            assert!(covered <= 4, "{} by {}: {covered}", a.slug, b.slug);
+            total += covered;
+        }
+    }
+    assert!(total <= 20 * 19 / 2, "on average under half a point per pair, got {total}");
+}
+
+#[test]
+fn off_topic_answers_cover_at_most_two_points() {
+    let health = topic("health-checks");
+    assert_eq!(check(&health.cover, PIZZA).covered(), 0);
+    for answer in [INCIDENT_RESPONSE, DB_CONNECTIONS, GRACEFUL_SHUTDOWN] {
+        let report = check(&health.cover, answer);
+        assert!(report.covered() <= 2, "{}", report.explain());
+    }
+    let report = check(&topic("graceful-shutdown").cover, HEALTH_ALL_BUT_TWO);
+    assert!(report.covered() <= 2, "{}", report.explain());
+}
+
+#[test]
+fn an_empty_answer_covers_nothing_and_quotes_nothing() {
+    let cover = topic("secrets").cover;
+    for answer in ["", "   \n\n", "**"] {
+        let report = check(&cover, answer);
+        assert_eq!(report.summary(), Coverage { covered: 0, total: 11 });
+        assert!(report.points.iter().all(|p| p.evidence.is_none() && p.matched.is_empty()));
+    }
+    assert_eq!(check(&[], "anything").summary(), Coverage { covered: 0, total: 0 });
+}
+
+#[test]
+fn scattered_words_do_not_cover_a_point() {
+    let cover = ["Connection pool sizing".to_string()];
+    let filler =
+        "Unrelated filler words describing weather, gardens and music festivals. ".repeat(8);
+    let scattered =
+        format!("A connection opens.\n\n{filler}\n\nPools exist.\n\n{filler}\n\nSizing matters.");
+    assert!(!check(&cover, &scattered).points[0].covered);
+    let together = format!("{filler}\n\nSize the connection pool per pod.\n\n{filler}");
+    let report = check(&cover, &together);
+    assert!(report.points[0].covered);
+    assert_eq!(report.points[0].evidence.as_deref(), Some("Size the connection pool per pod."));
+}
+
+#[test]
+fn a_heading_gives_context_to_the_lines_below_it() {
+    let cover = ["Handling volume failures and data recovery".to_string()];
+    let answer = "## Volume failures\n\n- Restore the data from the latest snapshot.\n- Recovery takes minutes.\n";
+    assert!(check(&cover, answer).points[0].covered);
+    let without = "- Restore the data from the latest snapshot.\n- Recovery takes minutes.\n";
+    assert!(!check(&cover, without).points[0].covered);
+}
+
+#[test]
+fn the_same_input_gives_the_same_report() {
+    let cover = topic("health-checks").cover;
+    for answer in [HEALTH_ALL_BUT_TWO, INCIDENT_RESPONSE, PIZZA] {
+        let first = check(&cover, answer);
+        assert_eq!(first, check(&cover, answer));
+        assert_eq!(first.explain(), check(&cover, answer).explain());
+    }
+}
+
+#[test]
+fn explain_names_matched_and_missing_terms_with_evidence() {
+    let report = check(&topic("health-checks").cover, HEALTH_ALL_BUT_TWO);
+    let explained = report.explain();
+    assert_eq!(explained.lines().count(), 10);
+    let line =
+        |prefix: &str| explained.lines().find(|l| l.starts_with(prefix)).unwrap().to_string();
+    let covered = line("✓ Difference between liveness");
+    assert!(covered.contains("matched: liveness, readiness, startup, probes (“"), "{covered}");
+    let missed = line("✗ Monitoring health check success rates");
+    assert!(missed.contains("missing: monitoring, success, rates"), "{missed}");
+    let point = &report.points[0];
+    assert!(point.evidence.as_ref().unwrap().chars().count() <= 80);
+    assert!(report.points.iter().filter(|p| p.covered).all(|p| p.evidence.is_some()));
+}
+
+#[test]
+fn long_evidence_is_cut_at_a_word() {
+    let cover = ["Log retention and storage costs".to_string()];
+    let answer = format!(
+        "Log retention drives storage costs {}",
+        "and many more words follow here ".repeat(10)
+    );
+    let evidence = check(&cover, &answer).points[0].evidence.clone().unwrap();
+    assert!(evidence.starts_with("Log retention drives storage costs and"));
+    assert!(evidence.ends_with(" many…") && evidence.chars().count() <= 80, "{evidence}");
+}
+
+#[test]
+fn gap_questions_name_the_missing_points() {
+    let health = topic("health-checks");
+    let one = gap_question(&health, "Monitoring health check success rates");
+    assert!(
+        one.contains("health checks") && one.contains("Monitoring health check success rates"),
+        "{one}"
+    );
+
+    let report = check(&health.cover, HEALTH_ALL_BUT_TWO);
+    let both = gaps_question(&health, &report).unwrap();
+    assert!(both.ends_with(
+        ":\n- Avoiding cascading failures through health checks\n- Monitoring health check success rates"
+    ));
+    assert!(both.contains("did not cover these points"));
+
+    let single = check(&health.cover[..1], "Liveness versus readiness versus startup probes.");
+    assert!(gaps_question(&health, &single).is_none());
+    let one_missing = check(&health.cover[..2], "Liveness versus readiness versus startup probes.");
+    assert_eq!(gaps_question(&health, &one_missing), Some(gap_question(&health, &health.cover[1])));
+}
