@@ -115,12 +115,46 @@ pub struct PromptArgs {
 #[derive(Debug, Args)]
 pub struct BatchArgs {
     /// Topics by number, slug or unambiguous prefix
-    #[arg(value_name = "TOPIC", required_unless_present = "all", conflicts_with = "all")]
+    #[arg(value_name = "TOPIC", conflicts_with_all = ["all", "resume"])]
     pub topics: Vec<String>,
 
     /// Run every topic of the library, in guide order
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub all: bool,
+
+    /// Follow-ups sent after each topic's answer, in order, e.g. checklist,mistakes,gaps
+    /// (names from `deepdive topics --followups`; `gaps` asks for the "Cover:" points the
+    /// answer missed)
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    pub followups: Vec<String>,
+
+    /// Topics in flight at once (lowered automatically while the endpoint rate-limits)
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+
+    /// Run folder for the transcripts, manifest.json and the index.md handbook; running the
+    /// same command into the same folder again does only what is missing or failed
+    /// [default: <sessions dir>/runs/<time>-<topics>]
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub out: Option<std::path::PathBuf>,
+
+    /// Continue the run in DIR: only topics that are missing, unfinished or failed
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<std::path::PathBuf>,
+
+    /// With --resume or --out: rerun only the topics that failed
+    #[arg(long)]
+    pub retry_failed: bool,
+
+    /// Print the plan with token and cost estimates; send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Stop launching topics once the recorded cost plus the next topic's estimate would pass
+    /// this many US dollars (needs prices in the profile)
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
 }
 
 #[derive(Debug, Subcommand)]

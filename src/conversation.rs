@@ -44,6 +44,8 @@ pub struct Answer {
     pub text: String,
     pub finish_reason: FinishReason,
     pub usage: Usage,
+    /// True when `usage` was counted locally because the server did not report it.
+    pub usage_counted: bool,
     pub model: String,
     pub coverage: Option<Coverage>,
 }
@@ -66,6 +68,36 @@ impl Conversation {
 
     pub fn into_transcript(self) -> Transcript {
         self.transcript
+    }
+
+    /// Plans one more user turn, after those already planned.
+    pub fn push(&mut self, turn: PlannedTurn) {
+        self.pending.push_back(turn);
+    }
+
+    /// Drops a failed last exchange (a question without an answer), so that a resumed run
+    /// asks it again; returns whether there was one.
+    pub fn drop_failed_tail(&mut self) -> bool {
+        let turns = &mut self.transcript.turns;
+        let failed = turns.len() >= 2
+            && turns[turns.len() - 1].role == Role::Assistant
+            && turns[turns.len() - 1].info.status == Some(AnswerStatus::Failed)
+            && turns[turns.len() - 2].role == Role::User;
+        if failed {
+            turns.truncate(turns.len() - 2);
+        }
+        failed
+    }
+
+    /// Marks the conversation as done: nothing more will be asked.
+    pub fn finish(&mut self) {
+        self.transcript.meta.status = SessionStatus::Complete;
+        self.transcript.meta.updated = crate::session::now();
+    }
+
+    /// Marks the conversation as running again (after a resume).
+    pub fn reopen(&mut self) {
+        self.transcript.meta.status = SessionStatus::InProgress;
     }
 
     /// The next user turn to send, if any.
@@ -98,14 +130,13 @@ impl Conversation {
                 status: Some(status),
                 finish_reason: Some(answer.finish_reason.as_str().to_string()),
                 usage: Some(answer.usage),
+                usage_counted: answer.usage_counted,
                 coverage: answer.coverage,
                 model: Some(answer.model),
                 ..TurnInfo::default()
             },
         );
-        if self.pending.is_empty() {
-            self.transcript.meta.status = SessionStatus::Complete;
-        }
+        self.transcript.meta.status = SessionStatus::InProgress;
     }
 
     /// Records that the next planned turn got no usable answer; the conversation stops there.
@@ -138,7 +169,7 @@ impl Conversation {
             info: TurnInfo { kind: Some(turn.kind), ..TurnInfo::default() },
         });
         self.transcript.turns.push(Turn { role: Role::Assistant, text: answer, info });
-        self.transcript.meta.updated = std::time::SystemTime::now();
+        self.transcript.meta.updated = crate::session::now();
     }
 }
 
@@ -190,6 +221,7 @@ mod tests {
             text: text.into(),
             finish_reason: finish,
             usage: Usage { prompt_tokens: 10, completion_tokens: 5 },
+            usage_counted: false,
             model: "m".into(),
             coverage: None,
         }
@@ -224,6 +256,8 @@ mod tests {
         conv.record_answer(answer("health", FinishReason::Length));
         conv.record_answer(answer("shutdown", FinishReason::Stop));
         assert!(conv.next_messages().is_none());
+        assert_eq!(conv.transcript().meta.status, SessionStatus::InProgress);
+        conv.finish();
         let t = conv.transcript();
         assert_eq!(t.meta.status, SessionStatus::Complete);
         assert_eq!(t.turns.len(), 6);

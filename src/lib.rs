@@ -3,6 +3,8 @@
 //!
 //! See `docs/architecture.md` for how the modules fit together.
 
+pub mod atomic_file;
+pub mod batch;
 pub mod cli;
 pub mod client;
 pub mod commands;

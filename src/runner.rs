@@ -1,32 +1,45 @@
 //! Drives a [`Conversation`] against the endpoint: counts each request, sends it, records the
-//! answer and saves the transcript after every turn, so a crash loses at most the answer in
-//! flight. Shared by every command that talks to a model; it prints nothing itself and reports
-//! through [`Reporter`].
+//! answer (with its coverage of the topic's "Cover:" points) and saves the transcript after
+//! every turn, so a crash loses at most the answer in flight. Shared by every command that
+//! talks to a model; it prints nothing itself and reports through [`Reporter`].
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::batch::limiter::AdaptiveLimiter;
 use crate::client::{ChatClient, ChatRequest, ClientEvent};
 use crate::conversation::{Answer, Conversation, PlannedTurn};
+use crate::coverage;
 use crate::message::{FinishReason, Usage};
-use crate::session::store;
+use crate::prompts::Library;
+use crate::session::{Coverage, Transcript, TurnKind, store};
 use crate::tokens::{TokenCount, TokenCounter};
 
 /// What a conversation run reports as it goes.
 pub trait Reporter: Send {
-    /// A request of `messages` messages is about to be sent for `turn` (0-based among the
-    /// planned turns).
-    fn request(&mut self, turn: &PlannedTurn, index: usize, messages: usize, prompt: TokenCount);
-    /// The client will retry after a failure.
+    /// A request of `messages` messages is about to be sent for `turn`.
+    fn request(&mut self, turn: &PlannedTurn, messages: usize, prompt: TokenCount);
+    /// The client will make attempt `attempt` of `max_attempts` after `wait`.
     fn retrying(&mut self, attempt: u32, max_attempts: u32, wait: Duration, reason: &str);
-    /// Answer text arrived (streaming); `Restart` discards what a failed attempt sent.
+    /// Answer text arrived (streaming).
     fn delta(&mut self, text: &str);
     /// The client restarted the turn: text sent so far by `delta` is void.
     fn restart(&mut self);
     /// The turn's answer was recorded and saved.
     fn answered(&mut self, usage: Usage, finish: &FinishReason, elapsed: Duration);
+}
+
+/// What every turn of a run shares: where to send, with which parameters.
+#[derive(Clone, Copy)]
+pub struct Endpoint<'a> {
+    pub client: &'a ChatClient,
+    pub request: &'a RequestSettings,
+    /// Shared by all conversations of a batch, so they slow down together on rate limits.
+    pub limiter: Option<&'a AdaptiveLimiter>,
+    /// For the coverage check of topic answers.
+    pub library: &'a Library,
 }
 
 /// Request parameters that stay the same for every turn.
@@ -39,7 +52,7 @@ pub struct RequestSettings {
 }
 
 /// How a run ended.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RunEnd {
     /// Every planned turn was answered.
     Complete,
@@ -51,23 +64,17 @@ pub enum RunEnd {
     Interrupted,
 }
 
-/// Why a run could not save its transcript.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct SaveError(#[from] pub store::StoreError);
-
 /// Sends every planned turn of `conversation` in order, saving to `path` after each answer.
 pub async fn run(
     conversation: &mut Conversation,
     path: &Path,
-    client: &ChatClient,
-    request: &RequestSettings,
+    endpoint: &Endpoint<'_>,
     reporter: &mut dyn Reporter,
     cancel: &CancellationToken,
-) -> Result<RunEnd, SaveError> {
+) -> Result<RunEnd, store::StoreError> {
+    let request = endpoint.request;
     let counter = TokenCounter::for_model(&request.model);
     store::save(path, conversation.transcript())?;
-    let mut index = 0;
     while let (Some(turn), Some(messages)) =
         (conversation.next_turn().cloned(), conversation.next_messages())
     {
@@ -82,43 +89,39 @@ pub async fn run(
             store::save(path, conversation.transcript())?;
             return Ok(RunEnd::Failed { reason, endpoint_fatal: false });
         }
-        reporter.request(&turn, index, messages.len(), prompt);
         let chat = ChatRequest {
             model: request.model.clone(),
-            messages,
             temperature: request.temperature,
             max_tokens: request.max_tokens,
             prompt_tokens: Some(prompt.tokens),
+            messages,
         };
-        let started = Instant::now();
-        let mut on_event = |event: ClientEvent<'_>| match event {
-            ClientEvent::Delta(text) => reporter.delta(text),
-            ClientEvent::Restart => reporter.restart(),
-            ClientEvent::Retrying { attempt, max_attempts, wait, reason } => {
-                reporter.retrying(attempt, max_attempts, wait, &reason)
-            }
-        };
-        let result = tokio::select! {
-            result = client.complete(&chat, &mut on_event) => result,
+        let outcome = tokio::select! {
+            outcome = send(endpoint, &chat, &turn, prompt, reporter) => outcome,
             () = cancel.cancelled() => {
                 conversation.record_interruption();
                 store::save(path, conversation.transcript())?;
                 return Ok(RunEnd::Interrupted);
             }
         };
-        match result {
-            Ok(completion) => {
-                let usage = completion.usage.unwrap_or_else(|| Usage {
+        match outcome {
+            Ok((completion, started)) => {
+                let usage = completion.usage;
+                let counted = usage.is_none();
+                let usage = usage.unwrap_or_else(|| Usage {
                     prompt_tokens: prompt.tokens,
                     completion_tokens: counter.count_text(&completion.text).tokens,
                 });
                 let finish = completion.finish_reason.clone();
+                let coverage =
+                    coverage_after(conversation.transcript(), &turn, &completion.text, endpoint);
                 conversation.record_answer(Answer {
                     text: completion.text,
                     finish_reason: completion.finish_reason,
                     usage,
+                    usage_counted: counted,
                     model: request.model.clone(),
-                    coverage: None,
+                    coverage,
                 });
                 store::save(path, conversation.transcript())?;
                 reporter.answered(usage, &finish, started.elapsed());
@@ -133,7 +136,61 @@ pub async fn run(
                 });
             }
         }
-        index += 1;
     }
     Ok(RunEnd::Complete)
+}
+
+/// One request through the limiter, with the client's events forwarded to the reporter.
+async fn send(
+    endpoint: &Endpoint<'_>,
+    chat: &ChatRequest,
+    turn: &PlannedTurn,
+    prompt: TokenCount,
+    reporter: &mut dyn Reporter,
+) -> Result<(crate::client::Completion, Instant), crate::client::ApiError> {
+    let permit = match endpoint.limiter {
+        Some(limiter) => Some(limiter.acquire().await),
+        None => None,
+    };
+    reporter.request(turn, chat.messages.len(), prompt);
+    let started = Instant::now();
+    let mut on_event = |event: ClientEvent<'_>| match event {
+        ClientEvent::Delta(text) => reporter.delta(text),
+        ClientEvent::Restart => reporter.restart(),
+        ClientEvent::Retrying { attempt, max_attempts, wait, reason, rate_limited } => {
+            if let (Some(permit), true) = (&permit, rate_limited) {
+                permit.rate_limited(wait);
+            }
+            reporter.retrying(attempt, max_attempts, wait, &reason)
+        }
+    };
+    let result = endpoint.client.complete(chat, &mut on_event).await;
+    if let (Some(permit), Ok(_)) = (&permit, &result) {
+        permit.succeeded();
+    }
+    result.map(|completion| (completion, started))
+}
+
+/// Coverage of the current topic's "Cover:" points by its answers so far plus `answer` to
+/// `turn`; `None` before any topic prompt (the priming answer) or for a topic the library lacks.
+fn coverage_after(
+    transcript: &Transcript,
+    turn: &PlannedTurn,
+    answer: &str,
+    endpoint: &Endpoint<'_>,
+) -> Option<Coverage> {
+    let (slug, mut answers) = match &turn.kind {
+        // The answer to the topic prompt itself: the transcript does not hold the turn yet.
+        TurnKind::Topic(slug) => (slug.as_str(), String::new()),
+        _ => {
+            let slug = transcript.turns.iter().rev().find_map(|t| match &t.info.kind {
+                Some(TurnKind::Topic(slug)) => Some(slug.as_str()),
+                _ => None,
+            })?;
+            (slug, crate::batch::plan::answers_since_topic(transcript))
+        }
+    };
+    let topic = endpoint.library.topic_by_slug(slug)?;
+    answers.push_str(answer);
+    Some(coverage::check(&topic.cover, &answers).summary())
 }

@@ -22,7 +22,7 @@ const KEY: &str = "sk-test-SECRET-1234";
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
     Delta(String),
-    Retrying { attempt: u32, max_attempts: u32, wait: Duration, reason: String },
+    Retrying { attempt: u32, max_attempts: u32, wait: Duration, reason: String, rate_limited: bool },
     Restart,
 }
 
@@ -57,8 +57,8 @@ async fn run(client: &ChatClient, req: &ChatRequest) -> (Result<Completion, ApiE
     let mut on_event = |event: ClientEvent<'_>| {
         seen.push(match event {
             ClientEvent::Delta(text) => Seen::Delta(text.to_string()),
-            ClientEvent::Retrying { attempt, max_attempts, wait, reason } => {
-                Seen::Retrying { attempt, max_attempts, wait, reason }
+            ClientEvent::Retrying { attempt, max_attempts, wait, reason, rate_limited } => {
+                Seen::Retrying { attempt, max_attempts, wait, reason, rate_limited }
             }
             ClientEvent::Restart => Seen::Restart,
         })
@@ -223,7 +223,8 @@ async fn retry_after_seconds_is_used_instead_of_the_backoff() {
             attempt: 2,
             max_attempts: 3,
             wait: Duration::from_secs(1),
-            reason: "HTTP 429 Too Many Requests: Rate limit reached".into()
+            reason: "HTTP 429 Too Many Requests: Rate limit reached".into(),
+            rate_limited: true,
         }]
     );
     assert_eq!(server.hits(), 2);

@@ -85,7 +85,9 @@ pub enum ClientEvent<'a> {
     Delta(&'a str),
     /// A failed attempt will be retried after `wait`; `attempt` is the number of the attempt
     /// about to be made (2 for the first retry).
-    Retrying { attempt: u32, max_attempts: u32, wait: Duration, reason: String },
+    /// `rate_limited` is true when the server said so (HTTP 429), so a caller running many
+    /// requests can slow down as a whole.
+    Retrying { attempt: u32, max_attempts: u32, wait: Duration, reason: String, rate_limited: bool },
     /// The failed attempt had already sent deltas: discard the partial text, the next
     /// attempt starts the answer again. Sent just before `Retrying`.
     Restart,
@@ -179,7 +181,13 @@ impl ChatClient {
                 on_event(ClientEvent::Restart);
             }
             attempt += 1;
-            on_event(ClientEvent::Retrying { attempt, max_attempts, wait, reason: error.reason() });
+            on_event(ClientEvent::Retrying {
+                attempt,
+                max_attempts,
+                wait,
+                reason: error.reason(),
+                rate_limited: matches!(error, ApiError::RateLimited { .. }),
+            });
             tokio::time::sleep(wait).await;
         }
     }

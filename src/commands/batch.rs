@@ -1,222 +1,294 @@
-//! `deepdive batch (--all | TOPIC...)`: each topic as its own fresh conversation, one after
-//! another, each transcript saved under the sessions directory. A topic that fails does not
-//! stop the others, unless the endpoint itself rejects us (bad key, unknown model or URL,
-//! exhausted quota): then every remaining topic would fail the same way, so they are skipped.
+//! `deepdive batch`: every chosen topic as its own conversation, run concurrently into a run
+//! folder (transcripts, manifest.json, index.md), resumable, with a summary table at the end.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 use super::{Context, interrupt};
+use crate::batch::{self, Manifest, Observer, Plan, TopicStatus, estimate};
 use crate::cli::BatchArgs;
-use crate::conversation::{Conversation, PlannedTurn, opening_turns};
 use crate::exit::{CommandResult, ExitCode, Failure};
-use crate::message::{FinishReason, Usage};
-use crate::prompts::Topic;
-use crate::render::{Printer, duration, thousands};
-use crate::runner::{self, Reporter, RunEnd};
-use crate::session::{Meta, SessionStatus, Transcript, store};
-use crate::tokens::TokenCount;
+use crate::prompts::{Library, Topic};
+use crate::render::progress::{Bars, Lines, Silent};
+use crate::render::{Printer, Verbosity, duration, thousands};
+use crate::runner::Endpoint;
 
 pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
     let library = ctx.library()?;
-    let topics: Vec<&Topic> = if args.all {
-        library.topics().iter().collect()
-    } else {
-        library.resolve_all(&args.topics)?
+    let (plan, dir) = match &args.resume {
+        Some(dir) => resume_plan(ctx, dir)?,
+        None => new_plan(ctx, &library, args)?,
     };
+    plan.check_followups(&library).map_err(Failure::usage)?;
+    if args.dry_run {
+        return dry_run(ctx, &library, &plan);
+    }
+    let max_cost = match (args.max_cost, ctx.settings.prices()) {
+        (None, _) => None,
+        (Some(max), Some(prices)) if max >= 0.0 => Some((max, prices)),
+        (Some(_), Some(_)) => return Err(Failure::usage("--max-cost must not be negative")),
+        (Some(_), None) => {
+            return Err(Failure::usage(
+                "--max-cost needs prices: set [profiles.NAME.prices] input_per_mtok and \
+                 output_per_mtok in the config file",
+            ));
+        }
+    };
+    if args.retry_failed && Manifest::load(&dir).ok().flatten().is_none() {
+        return Err(Failure::usage(format!(
+            "--retry-failed needs an earlier run: {} has no manifest.json; name it with --resume",
+            dir.display()
+        )));
+    }
+    let manifest = batch::prepare(&library, plan.clone(), &dir).map_err(batch_failure)?;
     let client = ctx.client()?;
+    let request = ctx.request_settings();
+    let job = batch::Job {
+        library: &library,
+        plan,
+        dir: dir.clone(),
+        endpoint: Endpoint { client: &client, request: &request, limiter: None, library: &library },
+        concurrency: args.concurrency as usize,
+        retry_failed_only: args.retry_failed,
+        max_cost,
+    };
+    let observer: Box<dyn Observer> = match ctx.printer.verbosity() {
+        Verbosity::Quiet => Box::new(Silent),
+        Verbosity::Normal if std::io::stderr().is_terminal() => Box::new(Bars::new()),
+        _ => Box::new(Lines { printer: ctx.printer }),
+    };
+    ctx.printer.status(format!("run folder: {}", dir.display()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::work(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
+    let summary = runtime.block_on(async {
         let cancel = interrupt::on_ctrl_c();
-        let request = ctx.request_settings();
-        let mut outcomes = Vec::with_capacity(topics.len());
-        let mut endpoint_rejected: Option<String> = None;
-        for (i, topic) in topics.iter().enumerate() {
-            let label = format!("[{}/{}] {}", i + 1, topics.len(), topic.slug);
-            if cancel.is_cancelled() {
-                break;
-            }
-            if let Some(reason) = &endpoint_rejected {
-                outcomes.push(Outcome::skipped(topic, reason));
-                continue;
-            }
-            let planned = opening_turns(&library, ctx.settings.stack(), &[*topic]);
-            let transcript = new_transcript(ctx, topic);
-            let path = store::new_path(ctx.settings.sessions_dir(), &transcript);
-            let mut conversation = Conversation::new(transcript, planned.clone());
-            let mut reporter = LineReporter {
-                printer: ctx.printer,
-                url: client.url(),
-                model: ctx.settings.model(),
-                label: &label,
-                planned: &planned,
-            };
-            let started = Instant::now();
-            let end =
-                runner::run(&mut conversation, &path, &client, &request, &mut reporter, &cancel)
-                    .await
-                    .map_err(|e| Failure::work(format!("cannot save the transcript: {e}")))?;
-            let outcome = Outcome {
-                slug: topic.slug.clone(),
-                path: Some(path),
-                usage: conversation.transcript().meta.usage,
-                elapsed: started.elapsed(),
-                end,
-            };
-            outcome.print(ctx.printer, &label)?;
-            if let RunEnd::Failed { reason, endpoint_fatal: true } = &outcome.end {
-                endpoint_rejected = Some(reason.clone());
-            }
-            outcomes.push(outcome);
-        }
-        Ok(summarise(ctx.printer, &outcomes, topics.len(), cancel.is_cancelled()))
+        batch::execute(&job, manifest, observer.as_ref(), &cancel).await
+    });
+    drop(observer);
+    let summary = summary.map_err(batch_failure)?;
+    print_summary(ctx.printer, &summary, &dir)?;
+    Ok(if summary.interrupted {
+        ExitCode::Interrupted
+    } else if summary.manifest.topics.iter().any(|r| r.status != TopicStatus::Complete) {
+        ExitCode::WorkFailed
+    } else {
+        ExitCode::Success
     })
 }
 
-fn new_transcript(ctx: &Context, topic: &Topic) -> Transcript {
-    let now = crate::session::now();
-    Transcript {
-        meta: Meta {
-            title: topic.title.clone(),
-            topics: vec![topic.slug.clone()],
-            stack: ctx.settings.stack().map(str::to_string),
-            model: ctx.settings.model().to_string(),
-            endpoint: ctx.settings.base_url().to_string(),
-            profile: Some(ctx.settings.profile().to_string()),
-            created: now,
-            updated: now,
-            status: SessionStatus::InProgress,
-            usage: Usage::default(),
-            replay_of: None,
-        },
-        turns: Vec::new(),
-    }
+fn batch_failure(error: batch::BatchError) -> Failure {
+    if error.is_usage() { Failure::usage(error) } else { Failure::work(error) }
 }
 
-/// How one topic ended.
-struct Outcome {
-    slug: String,
-    path: Option<PathBuf>,
-    usage: Usage,
-    elapsed: Duration,
-    end: RunEnd,
-}
-
-impl Outcome {
-    fn skipped(topic: &Topic, reason: &str) -> Outcome {
-        Outcome {
-            slug: topic.slug.clone(),
-            path: None,
-            usage: Usage::default(),
-            elapsed: Duration::ZERO,
-            end: RunEnd::Failed { reason: format!("not sent: {reason}"), endpoint_fatal: true },
-        }
-    }
-
-    /// Prints the topic's result line on stderr and its transcript path on stdout.
-    fn print(&self, printer: Printer, label: &str) -> std::io::Result<()> {
-        let tokens = thousands(self.usage.total());
-        let took = duration(self.elapsed);
-        match &self.end {
-            RunEnd::Complete => printer.status(format!("{label}: done, {tokens} tokens in {took}")),
-            RunEnd::Failed { reason, .. } => printer.error(format!("{label}: failed: {reason}")),
-            RunEnd::Interrupted => printer.status(format!("{label}: interrupted")),
-        }
-        match &self.path {
-            Some(path) => printer.out(&format!("{}\n", path.display())),
-            None => Ok(()),
-        }
-    }
-}
-
-fn summarise(
-    printer: Printer,
-    outcomes: &[Outcome],
-    planned: usize,
-    interrupted: bool,
-) -> ExitCode {
-    let done = outcomes.iter().filter(|o| o.end == RunEnd::Complete).count();
-    let failed: Vec<&Outcome> =
-        outcomes.iter().filter(|o| matches!(o.end, RunEnd::Failed { .. })).collect();
-    let mut usage = Usage::default();
-    for outcome in outcomes {
-        usage += outcome.usage;
-    }
-    printer.status(format!(
-        "{done} of {planned} topics done, {} failed; {} prompt + {} completion tokens",
-        failed.len(),
-        thousands(usage.prompt_tokens),
-        thousands(usage.completion_tokens)
-    ));
-    for outcome in &failed {
-        if let RunEnd::Failed { reason, .. } = &outcome.end {
-            printer.error(format!("{}: {reason}", outcome.slug));
-        }
-    }
-    if interrupted {
-        printer.status("interrupted: answered turns are saved in the transcripts listed above");
-        ExitCode::Interrupted
-    } else if failed.is_empty() {
-        ExitCode::Success
+/// The plan from the command line, and the run folder (`--out`, or a new one).
+fn new_plan(
+    ctx: &Context,
+    library: &Library,
+    args: &BatchArgs,
+) -> Result<(Plan, PathBuf), Failure> {
+    let topics: Vec<&Topic> = if args.all {
+        library.topics().iter().collect()
+    } else if args.topics.is_empty() {
+        return Err(Failure::usage(
+            "name the topics to run (numbers, slugs or prefixes), or --all; see 'deepdive topics'",
+        ));
     } else {
-        ExitCode::WorkFailed
-    }
+        let mut topics = library.resolve_all(&args.topics)?;
+        topics.sort_by_key(|t| t.number);
+        topics
+    };
+    let s = &ctx.settings;
+    let plan = Plan {
+        topics: topics.iter().map(|t| t.slug.clone()).collect(),
+        followups: args
+            .followups
+            .iter()
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect(),
+        model: s.model().to_string(),
+        endpoint: s.base_url().to_string(),
+        profile: s.profile().to_string(),
+        stack: s.stack().map(str::to_string),
+    };
+    let dir = match &args.out {
+        Some(dir) => dir.clone(),
+        None => default_dir(s.sessions_dir(), &topics, args.all),
+    };
+    Ok((plan, dir))
 }
 
-/// One plain line per event on stderr; the answer text itself is not echoed in a batch.
-struct LineReporter<'a> {
-    printer: Printer,
-    url: &'a str,
-    model: &'a str,
-    label: &'a str,
-    planned: &'a [PlannedTurn],
+/// The plan recorded in an earlier run folder, checked against the current settings.
+fn resume_plan(ctx: &Context, dir: &Path) -> Result<(Plan, PathBuf), Failure> {
+    let manifest = Manifest::load(dir).map_err(Failure::usage)?.ok_or_else(|| {
+        Failure::usage(format!(
+            "{} has no manifest.json: it is not a batch run folder (start one with --out)",
+            dir.display()
+        ))
+    })?;
+    let s = &ctx.settings;
+    let mut plan = manifest.plan;
+    let current = Plan {
+        model: s.model().to_string(),
+        endpoint: s.base_url().to_string(),
+        stack: s.stack().map(str::to_string).or_else(|| plan.stack.clone()),
+        ..plan.clone()
+    };
+    if let Some(why) = plan.conflict_with(&current) {
+        return Err(Failure::usage(format!(
+            "{} was run with other settings: {why}; pass the same --model, --stack or --profile \
+             to resume it",
+            dir.display()
+        )));
+    }
+    plan.profile = s.profile().to_string();
+    plan.endpoint = s.base_url().to_string();
+    Ok((plan, dir.to_path_buf()))
 }
 
-impl Reporter for LineReporter<'_> {
-    fn request(&mut self, turn: &PlannedTurn, index: usize, messages: usize, prompt: TokenCount) {
-        let what = match &turn.kind {
-            crate::session::TurnKind::Priming => "priming".to_string(),
-            crate::session::TurnKind::Topic(slug) => slug.clone(),
-            crate::session::TurnKind::Followup => "follow-up".to_string(),
-        };
-        self.printer.status(format!(
-            "{}: turn {} of {} ({what}), {prompt} prompt tokens",
-            self.label,
-            index + 1,
-            self.planned.len()
+/// `<sessions>/runs/2026-11-27T0452Z-all` (or `-health-checks`, `-health-checks-and-2-more`).
+fn default_dir(sessions: &Path, topics: &[&Topic], all: bool) -> PathBuf {
+    let stamp: String = humantime::format_rfc3339_seconds(crate::session::now())
+        .to_string()
+        .chars()
+        .take(16)
+        .filter(|&c| c != ':')
+        .collect();
+    let label = match (all, topics) {
+        (true, _) => "all".to_string(),
+        (false, [one]) => one.slug.clone(),
+        (false, [first, rest @ ..]) => format!("{}-and-{}-more", first.slug, rest.len()),
+        (false, []) => "none".to_string(),
+    };
+    let base = sessions.join("runs").join(format!("{stamp}Z-{label}"));
+    let mut dir = base.clone();
+    let mut n = 2;
+    while dir.exists() {
+        dir = PathBuf::from(format!("{}-{n}", base.display()));
+        n += 1;
+    }
+    dir
+}
+
+fn dry_run(ctx: &Context, library: &Library, plan: &Plan) -> CommandResult {
+    let request = ctx.request_settings();
+    let prices = ctx.settings.prices();
+    let followups = if plan.followups.is_empty() {
+        "no follow-ups".to_string()
+    } else {
+        format!("follow-ups: {}", plan.followups.join(", "))
+    };
+    let mut out = format!(
+        "plan: {} topics, each priming + topic prompt, {followups}\nmodel {} at {}\n\n",
+        plan.topics.len(),
+        plan.model,
+        plan.endpoint
+    );
+    out.push_str(&format!(
+        "{:>3}  {:<24} {:>8} {:>14} {:>16} {:>10}\n",
+        "#", "TOPIC", "REQUESTS", "PROMPT TOKENS", "OUTPUT (EST.)", "COST (EST.)"
+    ));
+    let (mut requests, mut prompt, mut output, mut approximate) = (0, 0, 0, false);
+    let topics = plan.resolve_topics(library)?;
+    for topic in &topics {
+        let est = estimate::topic(library, plan, topic, &request);
+        let cost = prices.map(|p| format!("${:.4}", est.cost(&p))).unwrap_or_else(|| "–".into());
+        out.push_str(&format!(
+            "{:>3}  {:<24} {:>8} {:>14} {:>16} {:>10}\n",
+            topic.number,
+            topic.slug,
+            est.requests,
+            thousands(est.prompt_tokens),
+            thousands(est.completion_tokens),
+            cost
         ));
-        self.printer.detail(format!(
-            "{}: POST {} model={} messages={messages} prompt_tokens={prompt}",
-            self.label, self.url, self.model
+        requests += est.requests;
+        prompt += est.prompt_tokens;
+        output += est.completion_tokens;
+        approximate |= est.approximate;
+    }
+    let cost =
+        prices.map(|p| format!("${:.4}", p.cost(prompt, output))).unwrap_or_else(|| "–".into());
+    out.push_str(&format!(
+        "     {:<24} {:>8} {:>14} {:>16} {:>10}\n\n",
+        "TOTAL",
+        requests,
+        thousands(prompt),
+        thousands(output),
+        cost
+    ));
+    out.push_str(&format!(
+        "Prompt tokens are counted{}; answer lengths are assumed ({} for the priming answer, {} \
+         per topic, {} per follow-up, capped by --max-tokens).\n",
+        if approximate { " approximately (the model's tokenizer is unknown)" } else { "" },
+        estimate::PRIMING_ANSWER_TOKENS,
+        thousands(estimate::TOPIC_ANSWER_TOKENS),
+        thousands(estimate::FOLLOWUP_ANSWER_TOKENS),
+    ));
+    if prices.is_none() {
+        out.push_str("No cost estimate: the profile has no prices.\n");
+    }
+    out.push_str("Nothing was sent.\n");
+    ctx.printer.out(&out)?;
+    Ok(ExitCode::Success)
+}
+
+/// The table of topics (stdout), the totals, each failure's reason and how to resume.
+fn print_summary(printer: Printer, summary: &batch::RunSummary, dir: &Path) -> std::io::Result<()> {
+    let manifest = &summary.manifest;
+    let slug_width = manifest.topics.iter().map(|r| r.slug.len()).max().unwrap_or(5).max(5);
+    let mut out = format!(
+        "{:>3}  {:<slug_width$}  {:<11} {:>9}  {:>8}  {:>7}\n",
+        "#", "TOPIC", "STATUS", "TOKENS", "COVERAGE", "TIME"
+    );
+    let (mut covered, mut points, mut tokens) = (0, 0, 0);
+    for r in &manifest.topics {
+        let coverage = r.coverage.map_or("–".to_string(), |c| {
+            covered += c.covered;
+            points += c.total;
+            format!("{}/{}", c.covered, c.total)
+        });
+        tokens += r.usage.total();
+        out.push_str(&format!(
+            "{:>3}  {:<slug_width$}  {:<11} {:>9}  {:>8}  {:>7}\n",
+            r.number,
+            r.slug,
+            r.status.as_str(),
+            thousands(r.usage.total()),
+            coverage,
+            duration(std::time::Duration::from_millis(r.elapsed_ms))
         ));
     }
-
-    fn retrying(&mut self, attempt: u32, max_attempts: u32, wait: Duration, reason: &str) {
-        self.printer.warn(format!(
-            "{}: {reason}; attempt {} of {max_attempts} in {}",
-            self.label,
-            attempt,
-            duration(wait)
-        ));
-    }
-
-    fn delta(&mut self, _text: &str) {}
-
-    fn restart(&mut self) {}
-
-    fn answered(&mut self, usage: Usage, finish: &FinishReason, elapsed: Duration) {
-        let truncated = if finish.is_truncated() { " (truncated: max_tokens reached)" } else { "" };
-        self.printer.detail(format!(
-            "{}: answered in {}, {} completion tokens{truncated}",
-            self.label,
-            duration(elapsed),
-            thousands(usage.completion_tokens)
-        ));
-        if finish.is_truncated() {
-            self.printer.warn(format!("{}: the answer was truncated at max_tokens", self.label));
+    let count = |status| manifest.topics.iter().filter(|r| r.status == status).count();
+    let mut states = vec![format!("{} complete", count(TopicStatus::Complete))];
+    for status in
+        [TopicStatus::Failed, TopicStatus::Interrupted, TopicStatus::Skipped, TopicStatus::Pending]
+    {
+        if count(status) > 0 {
+            states.push(format!("{} {}", count(status), status.as_str()));
         }
     }
+    out.push_str(&format!(
+        "\n{} topics: {} · {} tokens · coverage {covered}/{points} · {}\n",
+        manifest.topics.len(),
+        states.join(", "),
+        thousands(tokens),
+        duration(summary.elapsed)
+    ));
+    for r in manifest.topics.iter().filter(|r| r.error.is_some()) {
+        out.push_str(&format!(
+            "{} {}: {}\n",
+            r.slug,
+            r.status.as_str(),
+            r.error.as_deref().unwrap_or_default()
+        ));
+    }
+    out.push_str(&format!("handbook: {}\n", dir.join(batch::handbook::HANDBOOK_FILE).display()));
+    printer.out(&out)?;
+    if summary.interrupted || count(TopicStatus::Complete) < manifest.topics.len() {
+        printer.status(format!("to continue: deepdive batch --resume {}", dir.display()));
+    }
+    Ok(())
 }

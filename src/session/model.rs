@@ -155,7 +155,7 @@ impl AnswerStatus {
 }
 
 /// `covered` of `total` checklist points addressed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Coverage {
     pub covered: u32,
     pub total: u32,

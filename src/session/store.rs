@@ -2,12 +2,13 @@
 //! readable new file names.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::codec;
 use super::model::Transcript;
 use super::time;
+use crate::atomic_file;
 
 /// Why a transcript file could not be saved or loaded. Messages start with the file's path.
 #[derive(Debug, thiserror::Error)]
@@ -20,41 +21,11 @@ pub enum StoreError {
     Parse { path: PathBuf, line: usize, message: String },
 }
 
-/// Writes `t` to `path` atomically: a temporary file in the same directory is written,
-/// flushed to disk and renamed over `path`, so `path` always holds either the old or the new
-/// whole transcript. Creates the directory if needed; keeps an existing file's permissions.
+/// Writes `t` to `path` atomically (see [`crate::atomic_file`]): `path` always holds either
+/// the old or the new whole transcript. Creates the directory if needed.
 pub fn save(path: &Path, t: &Transcript) -> Result<(), StoreError> {
-    let err = |source| StoreError::Write { path: path.to_path_buf(), source };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir).map_err(err)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(err)?;
-    if let Ok(old) = fs::metadata(path) {
-        tmp.as_file().set_permissions(old.permissions()).map_err(err)?;
-    }
-    tmp.write_all(codec::render(t).as_bytes()).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    sync_dir(dir);
-    Ok(())
-}
-
-/// Makes the rename itself durable. Best effort: some file systems refuse to sync a
-/// directory, and the transcript is already complete on disk either way.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
+    atomic_file::write(path, codec::render(t).as_bytes())
+        .map_err(|source| StoreError::Write { path: path.to_path_buf(), source })
 }
 
 /// Reads a transcript; a format error names the file and the line.

@@ -48,7 +48,12 @@ impl Sandbox {
 
     /// The binary, isolated.
     pub fn cmd(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("deepdive").expect("deepdive binary");
+        assert_cmd::Command::from_std(self.std_cmd())
+    }
+
+    /// The binary, isolated, as a plain `std::process::Command` (to spawn and signal it).
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("deepdive"));
         for (name, _) in std::env::vars_os() {
             let name = name.to_string_lossy();
             if name.starts_with("OPENAI_") || name.starts_with("DEEPDIVE_") {
@@ -66,15 +71,26 @@ impl Sandbox {
         cmd
     }
 
-    /// Every transcript saved so far, sorted by name.
-    pub fn transcripts(&self) -> Vec<PathBuf> {
-        let Ok(entries) = std::fs::read_dir(self.sessions_dir()) else { return Vec::new() };
+    /// The run folder tests pass to `batch --out`.
+    pub fn run_dir(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    /// Every transcript (`*.md` but the handbook) in `dir`, sorted by name.
+    pub fn transcripts_in(&self, dir: &Path) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "md"))
+            .filter(|p| !p.ends_with("index.md"))
             .collect();
         files.sort();
         files
+    }
+
+    /// Every transcript of the run folder.
+    pub fn transcripts(&self) -> Vec<PathBuf> {
+        self.transcripts_in(&self.run_dir())
     }
 
     /// Every file under the sandbox, with its contents, for secret scans.

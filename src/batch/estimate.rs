@@ -1,0 +1,142 @@
+//! Token and cost estimates for `--dry-run` and `--max-cost`, computed without sending
+//! anything. Prompt tokens are counted with the model's tokenizer; answer lengths are
+//! assumptions (below), capped by `max_tokens`.
+
+use super::plan::{GAPS, Plan};
+use crate::conversation::opening_turns;
+use crate::message::{Message, Role};
+use crate::prompts::{Library, Topic};
+use crate::runner::RequestSettings;
+use crate::settings::Prices;
+use crate::tokens::TokenCounter;
+
+/// Assumed answer lengths, in tokens: what the guide's prompts typically draw from hosted
+/// models (an acknowledgement of the priming prompt; a long structured answer with a
+/// checklist for a topic; a focused answer for a follow-up).
+pub const PRIMING_ANSWER_TOKENS: u64 = 400;
+pub const TOPIC_ANSWER_TOKENS: u64 = 2_000;
+pub const FOLLOWUP_ANSWER_TOKENS: u64 = 1_000;
+/// A `gaps` follow-up's length is unknown before the answer: assume a short list.
+const GAPS_QUESTION_TOKENS: u64 = 80;
+/// Framing per message and per request, as in [`TokenCounter::count_request`].
+const PER_MESSAGE: u64 = 3;
+const PER_REQUEST: u64 = 3;
+
+/// The estimate for one topic's conversation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TopicEstimate {
+    pub slug: String,
+    pub requests: usize,
+    /// Prompt tokens over all requests (each request resends the history).
+    pub prompt_tokens: u64,
+    /// Assumed answer tokens over all requests.
+    pub completion_tokens: u64,
+    /// True when the model's tokenizer is unknown and o200k stood in.
+    pub approximate: bool,
+}
+
+impl TopicEstimate {
+    pub fn cost(&self, prices: &Prices) -> f64 {
+        prices.cost(self.prompt_tokens, self.completion_tokens)
+    }
+}
+
+/// Estimates `topic`'s conversation under `plan`.
+pub fn topic(
+    library: &Library,
+    plan: &Plan,
+    topic: &Topic,
+    request: &RequestSettings,
+) -> TopicEstimate {
+    let counter = TokenCounter::for_model(&plan.model);
+    let cap = |tokens: u64| request.max_tokens.map_or(tokens, |max| tokens.min(u64::from(max)));
+    let technology = plan.stack.as_deref().and_then(|s| s.split(',').next()).map(str::trim);
+    let mut questions: Vec<(u64, u64)> = opening_turns(library, plan.stack.as_deref(), &[topic])
+        .iter()
+        .enumerate()
+        .map(|(i, turn)| {
+            let answer = if i == 0 { PRIMING_ANSWER_TOKENS } else { TOPIC_ANSWER_TOKENS };
+            (counter.count_message(&Message::user(turn.text.clone())).tokens, answer)
+        })
+        .collect();
+    for name in &plan.followups {
+        let question = if name == GAPS {
+            PER_MESSAGE + 1 + GAPS_QUESTION_TOKENS
+        } else {
+            match library.followup(name) {
+                Some(f) => {
+                    let text = f.instantiate(topic, technology);
+                    counter.count_message(&Message { role: Role::User, content: text }).tokens
+                }
+                None => continue,
+            }
+        };
+        questions.push((question, FOLLOWUP_ANSWER_TOKENS));
+    }
+    let (mut history, mut prompt_tokens, mut completion_tokens) = (0, 0, 0);
+    for (question, answer) in &questions {
+        let answer = cap(*answer);
+        prompt_tokens += PER_REQUEST + history + question;
+        completion_tokens += answer;
+        history += question + PER_MESSAGE + 1 + answer;
+    }
+    TopicEstimate {
+        slug: topic.slug.clone(),
+        requests: questions.len(),
+        prompt_tokens,
+        completion_tokens,
+        approximate: !counter.is_exact(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(followups: &[&str]) -> Plan {
+        Plan {
+            topics: vec!["health-checks".into()],
+            followups: followups.iter().map(|s| s.to_string()).collect(),
+            model: "gpt-4o".into(),
+            endpoint: "http://localhost/v1".into(),
+            profile: "default".into(),
+            stack: None,
+        }
+    }
+
+    fn request(max_tokens: Option<u32>) -> RequestSettings {
+        RequestSettings {
+            model: "gpt-4o".into(),
+            temperature: None,
+            max_tokens,
+            context_window: None,
+        }
+    }
+
+    #[test]
+    fn each_request_resends_the_history() {
+        let library = Library::builtin();
+        let topic = library.resolve("15").unwrap();
+        let est = super::topic(&library, &plan(&[]), topic, &request(None));
+        assert_eq!(est.requests, 2);
+        assert_eq!(est.completion_tokens, PRIMING_ANSWER_TOKENS + TOPIC_ANSWER_TOKENS);
+        let counter = TokenCounter::for_model("gpt-4o");
+        let priming = counter.count_message(&Message::user(library.priming())).tokens;
+        let prompt = counter.count_message(&Message::user(topic.prompt.clone())).tokens;
+        let expected = (3 + priming) + (3 + priming + 4 + PRIMING_ANSWER_TOKENS + prompt);
+        assert_eq!(est.prompt_tokens, expected);
+        assert!(!est.approximate);
+    }
+
+    #[test]
+    fn follow_ups_add_requests_and_max_tokens_caps_answers() {
+        let library = Library::builtin();
+        let topic = library.resolve("15").unwrap();
+        let est = super::topic(&library, &plan(&["checklist", "gaps"]), topic, &request(Some(100)));
+        assert_eq!(est.requests, 4);
+        assert_eq!(est.completion_tokens, 400);
+        let prices = Prices { input_per_mtok: 1.0, output_per_mtok: 2.0 };
+        let cost = est.cost(&prices);
+        assert!((cost - (est.prompt_tokens as f64 + 800.0) / 1e6).abs() < 1e-12);
+    }
+}

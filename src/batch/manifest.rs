@@ -1,0 +1,212 @@
+//! `manifest.json`: the plan of a batch run and what happened to each topic. Rewritten
+//! atomically after every topic, so a run killed at any moment leaves a whole manifest.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::Plan;
+use crate::atomic_file;
+use crate::message::Usage;
+use crate::session::{Coverage, SessionStatus, store};
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+const MANIFEST_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TopicStatus {
+    /// Not run yet.
+    Pending,
+    Complete,
+    /// Failed after the client's retries; `error` says why.
+    Failed,
+    /// Stopped by Ctrl-C; answered turns are kept and a resume continues from them.
+    Interrupted,
+    /// Not sent: `--max-cost` was reached or the endpoint rejected the run.
+    Skipped,
+}
+
+impl TopicStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TopicStatus::Pending => "pending",
+            TopicStatus::Complete => "complete",
+            TopicStatus::Failed => "failed",
+            TopicStatus::Interrupted => "interrupted",
+            TopicStatus::Skipped => "skipped",
+        }
+    }
+}
+
+/// What happened to one topic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TopicRecord {
+    pub number: u32,
+    pub slug: String,
+    pub title: String,
+    /// The transcript, relative to the run folder.
+    pub file: String,
+    pub status: TopicStatus,
+    /// HTTP attempts made for this topic, over all runs of the folder.
+    pub attempts: u32,
+    pub error: Option<String>,
+    pub usage: Usage,
+    /// "Cover:" points the answers addressed.
+    pub coverage: Option<Coverage>,
+    #[serde(with = "rfc3339_opt")]
+    pub started: Option<SystemTime>,
+    #[serde(with = "rfc3339_opt")]
+    pub finished: Option<SystemTime>,
+    /// Time spent on this topic, over all runs of the folder.
+    pub elapsed_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: u32,
+    pub plan: Plan,
+    #[serde(with = "rfc3339")]
+    pub created: SystemTime,
+    #[serde(with = "rfc3339")]
+    pub updated: SystemTime,
+    pub topics: Vec<TopicRecord>,
+}
+
+/// Why a manifest could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{}: cannot read the run manifest: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{}: the run manifest is not valid ({source}); fix or delete it, the transcripts next to \
+         it are kept",
+        path.display()
+    )]
+    Parse { path: PathBuf, source: serde_json::Error },
+    #[error(
+        "{}: the run manifest has version {found}, newer than this deepdive understands \
+         ({MANIFEST_VERSION}); upgrade deepdive",
+        path.display()
+    )]
+    TooNew { path: PathBuf, found: u32 },
+    #[error("{}: cannot write the run manifest: {source}; check the disk", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+impl Manifest {
+    pub fn new(plan: Plan, topics: Vec<TopicRecord>) -> Manifest {
+        let now = crate::session::now();
+        Manifest { version: MANIFEST_VERSION, plan, created: now, updated: now, topics }
+    }
+
+    /// Reads `dir/manifest.json`; `Ok(None)` when the folder has none.
+    pub fn load(dir: &Path) -> Result<Option<Manifest>, ManifestError> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(ManifestError::Read { path, source }),
+        };
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
+        }
+        let version: Version = serde_json::from_str(&text)
+            .map_err(|source| ManifestError::Parse { path: path.clone(), source })?;
+        if version.version > MANIFEST_VERSION {
+            return Err(ManifestError::TooNew { path, found: version.version });
+        }
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|source| ManifestError::Parse { path, source })
+    }
+
+    /// Writes `dir/manifest.json` atomically.
+    pub fn save(&mut self, dir: &Path) -> Result<(), ManifestError> {
+        self.updated = crate::session::now();
+        let path = dir.join(MANIFEST_FILE);
+        // Serialising plain data cannot fail.
+        let json = serde_json::to_string_pretty(self).unwrap_or_default() + "\n";
+        atomic_file::write(&path, json.as_bytes())
+            .map_err(|source| ManifestError::Write { path, source })
+    }
+
+    pub fn record(&self, slug: &str) -> Option<&TopicRecord> {
+        self.topics.iter().find(|t| t.slug == slug)
+    }
+
+    pub fn record_mut(&mut self, slug: &str) -> Option<&mut TopicRecord> {
+        self.topics.iter_mut().find(|t| t.slug == slug)
+    }
+
+    /// Brings each record in line with its transcript on disk: a run killed after saving a
+    /// transcript but before saving the manifest loses nothing.
+    pub fn reconcile(&mut self, dir: &Path) -> Result<(), store::StoreError> {
+        for record in &mut self.topics {
+            let path = dir.join(&record.file);
+            if !path.exists() {
+                if record.status == TopicStatus::Complete {
+                    record.status = TopicStatus::Pending;
+                }
+                continue;
+            }
+            let transcript = store::load(&path)?;
+            record.usage = transcript.meta.usage;
+            match transcript.meta.status {
+                SessionStatus::Complete => {
+                    record.status = TopicStatus::Complete;
+                    record.error = None;
+                }
+                SessionStatus::Failed if record.status != TopicStatus::Failed => {
+                    record.status = TopicStatus::Failed;
+                }
+                SessionStatus::InProgress | SessionStatus::Interrupted
+                    if record.status == TopicStatus::Complete =>
+                {
+                    record.status = TopicStatus::Interrupted;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+mod rfc3339 {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_rfc3339_seconds(*time).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_rfc3339_weak(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+mod rfc3339_opt {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(time: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(time) => super::rfc3339::serialize(time, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(text) => {
+                humantime::parse_rfc3339_weak(&text).map(Some).map_err(serde::de::Error::custom)
+            }
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! How a batch run shows its progress: live bars on a terminal, one plain line per event
+//! otherwise, nothing with `--quiet` (the summary is printed by the command).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Printer, duration, thousands};
+use crate::batch::{Observer, TopicRecord, TopicStatus};
+use crate::tokens::TokenCount;
+
+/// A one-line result for a finished topic: `15 health-checks  complete  7/7  4,512 tokens  1m02s`.
+pub fn topic_line(record: &TopicRecord) -> String {
+    let coverage = record
+        .coverage
+        .map(|c| format!("  coverage {}/{}", c.covered, c.total))
+        .unwrap_or_default();
+    let error = record.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+    format!(
+        "{:>2} {}  {}{coverage}  {} tokens  {}{error}",
+        record.number,
+        record.slug,
+        record.status.as_str(),
+        thousands(record.usage.total()),
+        duration(Duration::from_millis(record.elapsed_ms))
+    )
+}
+
+/// Plain lines on stderr, one per event (not per streamed chunk).
+pub struct Lines {
+    pub printer: Printer,
+}
+
+impl Observer for Lines {
+    fn start(&self, to_run: usize, done: usize) {
+        let earlier = if done > 0 { format!(" ({done} already done)") } else { String::new() };
+        self.printer.status(format!("running {to_run} topics{earlier}"));
+    }
+
+    fn topic_started(&self, record: &TopicRecord) {
+        self.printer.status(format!("{}: started", record.slug));
+    }
+
+    fn request(&self, slug: &str, turn: usize, prompt: TokenCount) {
+        self.printer.detail(format!("{slug}: turn {turn}, {prompt} prompt tokens"));
+    }
+
+    fn chunk(&self, _slug: &str) {}
+
+    fn restart(&self, slug: &str) {
+        self.printer.status(format!("{slug}: the answer broke off; asking again"));
+    }
+
+    fn retrying(&self, slug: &str, attempt: u32, max_attempts: u32, wait: Duration, reason: &str) {
+        self.printer.warn(format!(
+            "{slug}: {reason}; attempt {attempt} of {max_attempts} in {}",
+            duration(wait)
+        ));
+    }
+
+    fn topic_finished(&self, record: &TopicRecord) {
+        if record.status == TopicStatus::Failed {
+            self.printer.error(topic_line(record));
+        } else {
+            self.printer.status(topic_line(record));
+        }
+    }
+
+    fn note(&self, message: &str) {
+        self.printer.warn(message);
+    }
+}
+
+/// Nothing while running.
+pub struct Silent;
+
+impl Observer for Silent {
+    fn start(&self, _: usize, _: usize) {}
+    fn topic_started(&self, _: &TopicRecord) {}
+    fn request(&self, _: &str, _: usize, _: TokenCount) {}
+    fn chunk(&self, _: &str) {}
+    fn restart(&self, _: &str) {}
+    fn retrying(&self, _: &str, _: u32, _: u32, _: Duration, _: &str) {}
+    fn topic_finished(&self, _: &TopicRecord) {}
+    fn note(&self, _: &str) {}
+}
+
+/// Live progress on a terminal: one line per running topic (turn, attempt, tokens so far,
+/// elapsed) above an overall bar (topics done and failed, tokens, elapsed, ETA).
+pub struct Bars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    topics: Mutex<HashMap<String, ProgressBar>>,
+    totals: Mutex<(u64, usize)>,
+}
+
+fn style(template: &str) -> ProgressStyle {
+    // The templates are fixed strings; fall back to the default look if one were rejected.
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+impl Bars {
+    pub fn new() -> Bars {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+        let overall = multi.add(ProgressBar::new(0));
+        overall.set_style(
+            style("[{bar:30}] {pos}/{len} topics{msg} · {elapsed} · ETA {eta}")
+                .progress_chars("=> "),
+        );
+        overall.enable_steady_tick(Duration::from_millis(200));
+        Bars { multi, overall, topics: Mutex::new(HashMap::new()), totals: Mutex::new((0, 0)) }
+    }
+
+    fn with_bar(&self, slug: &str, f: impl FnOnce(&ProgressBar)) {
+        let topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(bar) = topics.get(slug) {
+            f(bar);
+        }
+    }
+}
+
+impl Default for Bars {
+    fn default() -> Self {
+        Bars::new()
+    }
+}
+
+impl Observer for Bars {
+    fn start(&self, to_run: usize, done: usize) {
+        self.overall.set_length(to_run as u64);
+        if done > 0 {
+            let _ = self.multi.println(format!("{done} topics already done in this folder"));
+        }
+    }
+
+    fn topic_started(&self, record: &TopicRecord) {
+        let bar = self.multi.insert_before(&self.overall, ProgressBar::new_spinner());
+        bar.set_style(style("{spinner} {prefix:<28} {msg} · ~{pos} tokens · {elapsed}"));
+        bar.set_prefix(format!("{:>2} {}", record.number, record.slug));
+        bar.set_message("starting");
+        bar.enable_steady_tick(Duration::from_millis(120));
+        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        topics.insert(record.slug.clone(), bar);
+    }
+
+    fn request(&self, slug: &str, turn: usize, prompt: TokenCount) {
+        self.with_bar(slug, |bar| {
+            bar.set_position(0);
+            bar.set_message(format!("turn {turn}, {prompt} prompt tokens"));
+        });
+    }
+
+    fn chunk(&self, slug: &str) {
+        self.with_bar(slug, |bar| bar.inc(1));
+    }
+
+    fn restart(&self, slug: &str) {
+        self.with_bar(slug, |bar| bar.set_position(0));
+    }
+
+    fn retrying(&self, slug: &str, attempt: u32, max_attempts: u32, wait: Duration, reason: &str) {
+        self.with_bar(slug, |bar| {
+            bar.set_message(format!(
+                "attempt {attempt}/{max_attempts} in {}: {reason}",
+                duration(wait)
+            ))
+        });
+    }
+
+    fn topic_finished(&self, record: &TopicRecord) {
+        if let Some(bar) =
+            self.topics.lock().unwrap_or_else(|p| p.into_inner()).remove(&record.slug)
+        {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+        let mark = match record.status {
+            TopicStatus::Complete => "✓",
+            TopicStatus::Failed => "✗",
+            _ => "·",
+        };
+        let _ = self.multi.println(format!("{mark} {}", topic_line(record)));
+        let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        totals.0 += record.usage.total();
+        if record.status == TopicStatus::Failed {
+            totals.1 += 1;
+        }
+        let failed = if totals.1 > 0 { format!(", {} failed", totals.1) } else { String::new() };
+        self.overall.set_message(format!("{failed} · {} tokens", thousands(totals.0)));
+        self.overall.inc(1);
+    }
+
+    fn note(&self, message: &str) {
+        let _ = self.multi.println(format!("note: {message}"));
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        self.overall.finish_and_clear();
+    }
+}
