@@ -99,6 +99,10 @@ pub struct TopicsArgs {
     /// Print JSON for scripts
     #[arg(long)]
     pub json: bool,
+
+    /// List the named follow-ups instead (for `batch --followups`)
+    #[arg(long)]
+    pub followups: bool,
 }
 
 #[derive(Debug, Args)]

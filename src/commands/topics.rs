@@ -3,9 +3,10 @@
 use serde::Serialize;
 
 use super::Context;
+use crate::batch::plan::GAPS;
 use crate::cli::TopicsArgs;
 use crate::exit::{CommandResult, ExitCode};
-use crate::prompts::{Origin, Topic};
+use crate::prompts::{FollowupKind, Library, Origin, Topic};
 
 #[derive(Serialize)]
 struct TopicRow<'a> {
@@ -20,9 +21,50 @@ struct TopicRow<'a> {
 
 pub fn run(ctx: &Context, args: &TopicsArgs) -> CommandResult {
     let library = ctx.library()?;
-    let text = if args.json { json(library.topics()) } else { table(library.topics()) };
+    let text = match (args.followups, args.json) {
+        (true, json) => followups(&library, json),
+        (false, true) => self::json(library.topics()),
+        (false, false) => table(library.topics()),
+    };
     ctx.printer.out(&text)?;
     Ok(ExitCode::Success)
+}
+
+#[derive(Serialize)]
+struct FollowupRow<'a> {
+    name: &'a str,
+    kind: &'a str,
+    text: &'a str,
+}
+
+/// The named follow-ups of the library, plus `gaps`, with their texts as templates.
+fn followups(library: &Library, json: bool) -> String {
+    let gaps = "(the topic's \"Cover:\" points the answers missed, asked for by name)";
+    let mut rows: Vec<FollowupRow> = library
+        .followups()
+        .iter()
+        .map(|f| FollowupRow {
+            name: &f.name,
+            kind: match f.kind {
+                FollowupKind::Depth => "depth",
+                FollowupKind::Format => "format",
+                FollowupKind::Tip => "tip",
+            },
+            text: &f.text,
+        })
+        .collect();
+    rows.push(FollowupRow { name: GAPS, kind: "coverage", text: gaps });
+    if json {
+        // Serialising plain strings cannot fail.
+        return serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n";
+    }
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4);
+    let mut out = format!("{:<width$}  {:<8}  TEXT\n", "NAME", "KIND");
+    for row in rows {
+        let first_line = row.text.lines().next().unwrap_or_default();
+        out.push_str(&format!("{:<width$}  {:<8}  {first_line}\n", row.name, row.kind));
+    }
+    out
 }
 
 fn source(topic: &Topic) -> String {

@@ -19,7 +19,7 @@ pub fn topic_line(record: &TopicRecord) -> String {
         .unwrap_or_default();
     let error = record.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
     format!(
-        "{:>2} {}  {}{coverage}  {} tokens  {}{error}",
+        "{:>2} {:<22} {:<11}{coverage}  {} tokens  {}{error}",
         record.number,
         record.slug,
         record.status.as_str(),
