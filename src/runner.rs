@@ -29,6 +29,8 @@ pub trait Reporter: Send {
     fn restart(&mut self);
     /// The turn's answer was recorded and saved.
     fn answered(&mut self, usage: Usage, finish: &FinishReason, elapsed: Duration);
+    /// These follow-up questions were left out of the request to fit the context window.
+    fn left_out(&mut self, questions: &[String]);
 }
 
 /// What every turn of a run shares: where to send, with which parameters.
@@ -65,6 +67,7 @@ pub enum RunEnd {
 }
 
 /// Sends every planned turn of `conversation` in order, saving to `path` after each answer.
+/// On cancellation the text that arrived is kept, marked interrupted; on failure too.
 pub async fn run(
     conversation: &mut Conversation,
     path: &Path,
@@ -75,31 +78,33 @@ pub async fn run(
     let request = endpoint.request;
     let counter = TokenCounter::for_model(&request.model);
     store::save(path, conversation.transcript())?;
-    while let (Some(turn), Some(messages)) =
-        (conversation.next_turn().cloned(), conversation.next_messages())
-    {
-        let prompt = counter.count_request(&messages);
-        if let Some(window) = request.context_window.filter(|&w| prompt.tokens > u64::from(w)) {
-            let reason = format!(
-                "the request needs {prompt} prompt tokens but the context window of {} is {window}; \
-                 use a model with a larger window or set context_window in its profile if it is wrong",
-                request.model
-            );
-            conversation.record_failure(&reason);
-            store::save(path, conversation.transcript())?;
-            return Ok(RunEnd::Failed { reason, endpoint_fatal: false });
+    while let Some(turn) = conversation.next_turn().cloned() {
+        let prepared = match conversation.prepare(&request.model, request.context_window) {
+            Some(Ok(prepared)) => prepared,
+            Some(Err(too_large)) => {
+                let reason = too_large.to_string();
+                conversation.record_failure(&reason, String::new());
+                store::save(path, conversation.transcript())?;
+                return Ok(RunEnd::Failed { reason, endpoint_fatal: false });
+            }
+            None => break,
+        };
+        if !prepared.left_out.is_empty() {
+            reporter.left_out(&prepared.left_out);
         }
+        let prompt = prepared.prompt;
         let chat = ChatRequest {
             model: request.model.clone(),
             temperature: request.temperature,
             max_tokens: request.max_tokens,
             prompt_tokens: Some(prompt.tokens),
-            messages,
+            messages: prepared.messages,
         };
+        let mut partial = String::new();
         let outcome = tokio::select! {
-            outcome = send(endpoint, &chat, &turn, prompt, reporter) => outcome,
+            outcome = send(endpoint, &chat, &turn, prompt, reporter, &mut partial) => outcome,
             () = cancel.cancelled() => {
-                conversation.record_interruption();
+                conversation.record_interruption(partial, &request.model);
                 store::save(path, conversation.transcript())?;
                 return Ok(RunEnd::Interrupted);
             }
@@ -128,7 +133,7 @@ pub async fn run(
             }
             Err(error) => {
                 let reason = error.to_string();
-                conversation.record_failure(&reason);
+                conversation.record_failure(&reason, partial);
                 store::save(path, conversation.transcript())?;
                 return Ok(RunEnd::Failed {
                     reason,
@@ -140,13 +145,15 @@ pub async fn run(
     Ok(RunEnd::Complete)
 }
 
-/// One request through the limiter, with the client's events forwarded to the reporter.
+/// One request through the limiter, with the client's events forwarded to the reporter and
+/// the answer text kept in `partial` as it arrives (what survives a cancellation).
 async fn send(
     endpoint: &Endpoint<'_>,
     chat: &ChatRequest,
     turn: &PlannedTurn,
     prompt: TokenCount,
     reporter: &mut dyn Reporter,
+    partial: &mut String,
 ) -> Result<(crate::client::Completion, Instant), crate::client::ApiError> {
     let permit = match endpoint.limiter {
         Some(limiter) => Some(limiter.acquire().await),
@@ -155,8 +162,14 @@ async fn send(
     reporter.request(turn, chat.messages.len(), prompt);
     let started = Instant::now();
     let mut on_event = |event: ClientEvent<'_>| match event {
-        ClientEvent::Delta(text) => reporter.delta(text),
-        ClientEvent::Restart => reporter.restart(),
+        ClientEvent::Delta(text) => {
+            partial.push_str(text);
+            reporter.delta(text);
+        }
+        ClientEvent::Restart => {
+            partial.clear();
+            reporter.restart();
+        }
         ClientEvent::Retrying { attempt, max_attempts, wait, reason, rate_limited } => {
             if let (Some(permit), true) = (&permit, rate_limited) {
                 permit.rate_limited(wait);

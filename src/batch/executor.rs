@@ -238,7 +238,7 @@ async fn run_topic(
         false => new_transcript(&job.plan, topic),
     };
     let mut conversation = Conversation::new(transcript, Vec::new());
-    conversation.drop_failed_tail();
+    conversation.drop_unfinished_tail();
     conversation.reopen();
     let mut reporter = TopicReporter { slug: &topic.slug, observer, attempts: 0, turn: 0 };
     let end = loop {
@@ -315,6 +315,14 @@ impl Reporter for TopicReporter<'_> {
 
     fn restart(&mut self) {
         self.observer.restart(self.slug);
+    }
+
+    fn left_out(&mut self, questions: &[String]) {
+        self.observer.note(&format!(
+            "{}: {} follow-up exchange(s) left out of the request to fit the context window",
+            self.slug,
+            questions.len()
+        ));
     }
 
     fn answered(&mut self, _usage: Usage, finish: &FinishReason, _elapsed: Duration) {
