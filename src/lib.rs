@@ -5,6 +5,7 @@
 
 pub mod atomic_file;
 pub mod batch;
+pub mod chat;
 pub mod cli;
 pub mod client;
 pub mod commands;
