@@ -9,6 +9,8 @@
 //! Before the groups run, a few one-shot first-use costs are printed: they happen once per
 //! process, so criterion cannot repeat them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a failed set-up is a failed run
+
 #[path = "../tests/common/server.rs"]
 mod server;
 mod support;

@@ -26,7 +26,7 @@
 //! (malformed chunks, error events), [`closed_port_url`] gives a URL nobody listens on.
 
 // Each test binary uses a different part of this module.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
