@@ -41,7 +41,9 @@ fn default_path(a: &Path, b: &Path) -> PathBuf {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
+            .map(
+                |c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' },
+            )
             .collect();
         if stem.trim_matches(['-', '.']).is_empty() { fallback.to_string() } else { stem }
     };

@@ -69,13 +69,18 @@ impl<'a> From<&'a Entry> for Row<'a> {
 }
 
 fn table(entries: &[Entry], dir: &Path) -> String {
-    let header = ["DATE", "KIND", "TOPICS", "MODEL", "TURNS", "TOKENS", "COVERAGE", "STATUS", "PATH"];
+    let header =
+        ["DATE", "KIND", "TOPICS", "MODEL", "TURNS", "TOKENS", "COVERAGE", "STATUS", "PATH"];
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
             let path = e.path.strip_prefix(dir).unwrap_or(&e.path).display().to_string();
             if let Some(error) = &e.error {
-                return vec![short_time(e.created), e.kind.as_str().into(), format!("error: {error}")];
+                return vec![
+                    short_time(e.created),
+                    e.kind.as_str().into(),
+                    format!("error: {error}"),
+                ];
             }
             let topics = match e.topics.as_slice() {
                 [] => "–".to_string(),

@@ -130,7 +130,13 @@ mod tests {
         let s = |a: &str, b: &str| (a.to_string(), b.to_string());
         assert_eq!(
             questions(pair(&a, &b)),
-            vec![s("p", "p"), s("t", "t"), s("gaps A", "gaps B"), s("mistakes", "mistakes"), s("-", "extra")]
+            vec![
+                s("p", "p"),
+                s("t", "t"),
+                s("gaps A", "gaps B"),
+                s("mistakes", "mistakes"),
+                s("-", "extra")
+            ]
         );
     }
 }

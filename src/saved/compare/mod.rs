@@ -158,7 +158,10 @@ fn transcripts(a: &Transcript, b: &Transcript, library: &Library) -> Vec<TopicCo
             .map(|g| g.exchanges.clone())
             .ok_or_else(|| "no prompt for this topic in this session".to_string())
     };
-    slugs.iter().map(|slug| topic(slug.clone(), library, find(&ga, slug), find(&gb, slug))).collect()
+    slugs
+        .iter()
+        .map(|slug| topic(slug.clone(), library, find(&ga, slug), find(&gb, slug)))
+        .collect()
 }
 
 fn runs(a: &RunFolder, b: &RunFolder, library: &Library) -> Vec<TopicComparison> {

@@ -97,7 +97,11 @@ fn topic_section(out: &mut String, topic: &TopicComparison) {
             ratio(topic.coverage(false))
         );
         points_only(out, "", topic.only(true), topic.only(false));
-        if topic.a.is_ok() && topic.b.is_ok() && topic.only(true).is_empty() && topic.only(false).is_empty() {
+        if topic.a.is_ok()
+            && topic.b.is_ok()
+            && topic.only(true).is_empty()
+            && topic.only(false).is_empty()
+        {
             out.push_str("Both sides cover the same points.\n");
         }
     }
@@ -177,7 +181,8 @@ fn exchange_section(out: &mut String, cover: &[String], n: usize, x: &ExchangeCo
             out.push_str("The answers are identical.\n");
         } else {
             let fence = "`".repeat(longest_backtick_run(&diff).max(2) + 1);
-            let _ = write!(out, "Answer A (-) against answer B (+):\n\n{fence}diff\n{diff}{fence}\n");
+            let _ =
+                write!(out, "Answer A (-) against answer B (+):\n\n{fence}diff\n{diff}{fence}\n");
         }
     }
 }
