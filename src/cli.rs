@@ -92,6 +92,13 @@ pub enum Command {
     Config(ConfigCommand),
     /// Print shell completions
     Completions(CompletionsArgs),
+
+    /// Show a saved transcript in the terminal, as chat shows it
+    Show(ShowArgs),
+    /// List saved sessions and batch runs, newest first
+    Sessions(SessionsArgs),
+    /// Compare two saved sessions (or two batch run folders) topic by topic
+    Compare(CompareArgs),
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +181,40 @@ pub struct CompletionsArgs {
     /// Shell to generate completions for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The transcript (.md) to show
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+
+    /// Only sessions and runs that include this topic (number, slug or unambiguous prefix)
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The first transcript or run folder (A)
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+
+    /// The second transcript or run folder (B)
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+
+    /// Where to write the markdown comparison [default: compare-<A>-vs-<B>.md in the current
+    /// directory]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[cfg(test)]

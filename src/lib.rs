@@ -16,6 +16,7 @@ pub mod message;
 pub mod prompts;
 pub mod render;
 pub mod runner;
+pub mod saved;
 pub mod secret;
 pub mod session;
 pub mod settings;

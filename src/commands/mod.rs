@@ -2,10 +2,13 @@
 //! and dispatches.
 
 mod batch;
+mod compare;
 mod completions;
 mod config;
 mod interrupt;
 mod prompt;
+mod sessions;
+mod show;
 mod topics;
 
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -84,6 +87,9 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Prompt(args) => prompt::run(&context()?, args),
         Command::Batch(args) => batch::run(&context()?, args),
         Command::Config(command) => config::run(&context()?, command),
+        Command::Show(args) => show::run(&context()?, args),
+        Command::Sessions(args) => sessions::run(&context()?, args),
+        Command::Compare(args) => compare::run(&context()?, args),
     }
 }
 

@@ -1,0 +1,90 @@
+//! A streaming markdown renderer for the terminal, for answers as they arrive.
+//!
+//! [`Style::Plain`] writes every chunk at once, byte for byte. [`Style::Color`] keeps the
+//! unfinished line and renders each line when it completes: headings without their `#`s,
+//! bold, emphasis, inline code, lists with hanging indentation, block quotes, rules, fenced
+//! code between two thin rules, and tables, which are kept until their last row and then
+//! drawn aligned. Output depends only on the text, never on how it was split into chunks,
+//! and no text is ever cut: what does not fit the width wraps or runs long.
+
+mod block;
+mod inline;
+mod table;
+mod wrap;
+
+use std::io::{IsTerminal, Write};
+
+use block::Blocks;
+
+/// How the renderer writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// ANSI colours and layout.
+    Color,
+    /// The text unchanged.
+    Plain,
+}
+
+/// Renders one answer as it streams in.
+#[derive(Debug)]
+pub struct MarkdownStream {
+    style: Style,
+    /// The line received so far (Color only).
+    line: String,
+    blocks: Blocks,
+}
+
+impl MarkdownStream {
+    /// `width` is the terminal's width in columns; 0 means "do not wrap".
+    pub fn new(style: Style, width: usize) -> Self {
+        MarkdownStream { style, line: String::new(), blocks: Blocks::new(width) }
+    }
+
+    /// Feeds a streamed chunk and writes what can be rendered now: in Color, each line that
+    /// the chunk completes (a table only once it ends).
+    pub fn push(&mut self, chunk: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        if self.style == Style::Plain {
+            return out.write_all(chunk.as_bytes());
+        }
+        let mut rendered = String::new();
+        for piece in chunk.split_inclusive('\n') {
+            self.line.push_str(piece);
+            if self.line.ends_with('\n') {
+                let line = std::mem::take(&mut self.line);
+                let line = line.trim_end_matches('\n');
+                self.blocks.line(line.strip_suffix('\r').unwrap_or(line), &mut rendered);
+            }
+        }
+        out.write_all(rendered.as_bytes())
+    }
+
+    /// End of the answer: renders what is still held (an unfinished last line, an open
+    /// table or code block) and makes the stream ready for the next answer.
+    pub fn finish(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        if self.style == Style::Plain {
+            return out.flush();
+        }
+        let mut rendered = String::new();
+        let line = std::mem::take(&mut self.line);
+        if !line.is_empty() {
+            self.blocks.line(line.strip_suffix('\r').unwrap_or(&line), &mut rendered);
+        }
+        self.blocks.finish(&mut rendered);
+        out.write_all(rendered.as_bytes())?;
+        out.flush()
+    }
+}
+
+/// [`Style::Color`] only when stdout is a terminal and `NO_COLOR` is unset or empty.
+pub fn style_for_stdout() -> Style {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if !no_color && std::io::stdout().is_terminal() { Style::Color } else { Style::Plain }
+}
+
+/// The width of the terminal on stdout, when stdout is one.
+pub fn stdout_width() -> Option<usize> {
+    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
+}
+
+#[cfg(test)]
+mod tests;

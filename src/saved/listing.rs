@@ -1,0 +1,173 @@
+//! The saved sessions of a sessions directory: transcripts directly in it and batch run
+//! folders under `runs/`, newest first. A file that cannot be read is listed with its error
+//! rather than stopping the listing.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::SavedError;
+use super::run::RunFolder;
+use crate::message::{Role, Usage};
+use crate::session::{Coverage, Transcript, TurnKind, store};
+
+/// Where batch runs keep their folders, inside the sessions directory.
+pub const RUNS_DIR: &str = "runs";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// One transcript.
+    Session,
+    /// A batch run folder.
+    Run,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Session => "session",
+            Kind::Run => "run",
+        }
+    }
+}
+
+/// One listed session or run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The transcript, or the run folder.
+    pub path: PathBuf,
+    pub kind: Kind,
+    /// When it was created; the file's modification time when it could not be read.
+    pub created: SystemTime,
+    /// Topic slugs.
+    pub topics: Vec<String>,
+    pub model: String,
+    /// Turns of the transcript; for a run, of all its transcripts that could be read.
+    pub turns: usize,
+    pub usage: Usage,
+    /// "Cover:" points addressed, summed over topics.
+    pub coverage: Option<Coverage>,
+    pub status: String,
+    /// Why the entry could not be read (then the fields above are empty).
+    pub error: Option<String>,
+}
+
+impl Entry {
+    pub fn includes(&self, slug: &str) -> bool {
+        self.topics.iter().any(|t| t == slug)
+    }
+
+    fn broken(path: PathBuf, kind: Kind, error: String) -> Entry {
+        let created = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(UNIX_EPOCH);
+        Entry {
+            path,
+            kind,
+            created,
+            topics: Vec::new(),
+            model: String::new(),
+            turns: 0,
+            usage: Usage::default(),
+            coverage: None,
+            status: "unreadable".to_string(),
+            error: Some(error),
+        }
+    }
+}
+
+/// Everything saved in `dir`, newest first. A missing directory holds nothing.
+pub fn list(dir: &Path) -> Result<Vec<Entry>, SavedError> {
+    let mut entries = Vec::new();
+    for path in children(dir)? {
+        if path.is_file() && path.extension().is_some_and(|e| e == "md") {
+            entries.push(match store::load(&path) {
+                Ok(t) => session_entry(path, &t),
+                Err(e) => Entry::broken(path, Kind::Session, e.to_string()),
+            });
+        }
+    }
+    for path in children(&dir.join(RUNS_DIR))? {
+        if path.join(crate::batch::manifest::MANIFEST_FILE).is_file() {
+            entries.push(match RunFolder::open(&path) {
+                Ok(run) => run_entry(&run),
+                Err(e) => Entry::broken(path, Kind::Run, e.to_string()),
+            });
+        }
+    }
+    entries.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.path.cmp(&b.path)));
+    Ok(entries)
+}
+
+/// The paths in `dir`, sorted; none when it does not exist.
+fn children(dir: &Path) -> Result<Vec<PathBuf>, SavedError> {
+    let read = match std::fs::read_dir(dir) {
+        Ok(read) => read,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(SavedError::List { path: dir.to_path_buf(), source }),
+    };
+    let mut paths: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    Ok(paths)
+}
+
+fn session_entry(path: PathBuf, t: &Transcript) -> Entry {
+    Entry {
+        path,
+        kind: Kind::Session,
+        created: t.meta.created,
+        topics: t.meta.topics.clone(),
+        model: t.meta.model.clone(),
+        turns: t.turns.len(),
+        usage: t.meta.usage,
+        coverage: coverage(t),
+        status: t.meta.status.as_str().to_string(),
+        error: None,
+    }
+}
+
+fn run_entry(run: &RunFolder) -> Entry {
+    let records = &run.manifest.topics;
+    let turns = records
+        .iter()
+        .filter_map(|r| run.transcript(r).and_then(Result::ok))
+        .map(|t| t.turns.len())
+        .sum();
+    let mut usage = Usage::default();
+    for record in records {
+        usage += record.usage;
+    }
+    Entry {
+        path: run.dir.clone(),
+        kind: Kind::Run,
+        created: run.manifest.created,
+        topics: run.manifest.plan.topics.clone(),
+        model: run.manifest.plan.model.clone(),
+        turns,
+        usage,
+        coverage: sum(records.iter().filter_map(|r| r.coverage)),
+        status: run.status(),
+        error: None,
+    }
+}
+
+/// Per topic of the conversation, the coverage recorded on its last answer (it counts every
+/// answer since the topic prompt), summed over the topics.
+fn coverage(t: &Transcript) -> Option<Coverage> {
+    let mut per_topic: Vec<Coverage> = Vec::new();
+    let mut in_topic = false;
+    for turn in &t.turns {
+        if matches!(turn.info.kind, Some(TurnKind::Topic(_))) {
+            in_topic = false;
+        }
+        if let (Role::Assistant, Some(c)) = (turn.role, turn.info.coverage) {
+            if in_topic {
+                per_topic.pop();
+            }
+            per_topic.push(c);
+            in_topic = true;
+        }
+    }
+    sum(per_topic.into_iter())
+}
+
+fn sum(items: impl Iterator<Item = Coverage>) -> Option<Coverage> {
+    items.reduce(|a, b| Coverage { covered: a.covered + b.covered, total: a.total + b.total })
+}
