@@ -85,6 +85,8 @@ pub enum Command {
     Topics(TopicsArgs),
     /// Print the exact messages a session would send, for copy-paste
     Prompt(PromptArgs),
+    /// Interactive guided session on one or more topics, with suggested follow-ups
+    Chat(ChatArgs),
     /// Run topics unattended, each as its own conversation, and save each transcript
     Batch(BatchArgs),
     /// Inspect the resolved configuration
@@ -121,6 +123,21 @@ pub struct PromptArgs {
     /// Print the request's `messages` array as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// Topics for this conversation, by number, slug or prefix; without any, a picker asks
+    #[arg(value_name = "TOPIC", conflicts_with = "resume")]
+    pub topics: Vec<String>,
+
+    /// Continue a saved session: FILE, or the latest one in the sessions directory
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub resume: Option<Option<std::path::PathBuf>>,
+
+    /// After each answer, also ask the model for follow-up questions (one extra request)
+    #[arg(long)]
+    pub suggest_with_model: bool,
 }
 
 #[derive(Debug, Args)]

@@ -99,6 +99,12 @@ impl Conversation {
         &self.transcript
     }
 
+    /// The transcript's front matter (title, topics, ...); the turns change only through
+    /// the methods here, which keep the token counts in step.
+    pub fn meta_mut(&mut self) -> &mut crate::session::Meta {
+        &mut self.transcript.meta
+    }
+
     pub fn into_transcript(self) -> Transcript {
         self.transcript
     }

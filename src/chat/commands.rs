@@ -24,6 +24,7 @@ pub enum CommandId {
     Undo,
     Model,
     Save,
+    Edit,
     Quit,
 }
 
@@ -110,6 +111,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         args: "[PATH]",
         help: "Save the transcript now, or a copy of it to PATH",
+    },
+    CommandSpec {
+        id: CommandId::Edit,
+        name: "edit",
+        aliases: &["e"],
+        args: "",
+        help: "Write a long question in $EDITOR (or $VISUAL), then send it",
     },
     CommandSpec {
         id: CommandId::Quit,
@@ -240,7 +248,7 @@ pub fn complete(line: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    const ALL: [CommandId; 11] = [
+    const ALL: [CommandId; 12] = [
         CommandId::Help,
         CommandId::Followups,
         CommandId::Coverage,
@@ -251,6 +259,7 @@ mod tests {
         CommandId::Undo,
         CommandId::Model,
         CommandId::Save,
+        CommandId::Edit,
         CommandId::Quit,
     ];
 
@@ -267,7 +276,8 @@ mod tests {
             CommandId::Undo => 7,
             CommandId::Model => 8,
             CommandId::Save => 9,
-            CommandId::Quit => 10,
+            CommandId::Edit => 10,
+            CommandId::Quit => 11,
         }
     }
 

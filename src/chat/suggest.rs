@@ -53,6 +53,8 @@ pub enum SuggestionKind {
     Tip,
     /// A topic prompt to add to the conversation.
     RelatedTopic,
+    /// Suggested by the model itself (`chat --suggest-with-model`).
+    Model,
 }
 
 impl SuggestionKind {
@@ -64,6 +66,7 @@ impl SuggestionKind {
             SuggestionKind::Format => "format",
             SuggestionKind::Tip => "tip",
             SuggestionKind::RelatedTopic => "topic",
+            SuggestionKind::Model => "model",
         }
     }
 }
@@ -81,7 +84,8 @@ pub struct Suggestion {
 }
 
 impl Suggestion {
-    fn new(kind: SuggestionKind, text: String) -> Suggestion {
+    /// A suggestion whose label is its text.
+    pub fn new(kind: SuggestionKind, text: String) -> Suggestion {
         Suggestion { kind, label: text.clone(), text, topic: None }
     }
 

@@ -2,6 +2,7 @@
 //! and dispatches.
 
 mod batch;
+mod chat;
 mod compare;
 mod completions;
 mod config;
@@ -85,6 +86,7 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Completions(args) => completions::run(args, &printer),
         Command::Topics(args) => topics::run(&context()?, args),
         Command::Prompt(args) => prompt::run(&context()?, args),
+        Command::Chat(args) => chat::run(&context()?, args),
         Command::Batch(args) => batch::run(&context()?, args),
         Command::Config(command) => config::run(&context()?, command),
         Command::Show(args) => show::run(&context()?, args),

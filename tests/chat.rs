@@ -1,0 +1,215 @@
+//! `deepdive chat` driven as a script through piped stdin, in a pseudo-terminal for Ctrl-C,
+//! and killed with `kill -9` mid-session, against a real local server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a panic is a failed test
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::sync::{Mutex, mpsc};
+use std::time::Duration;
+
+use common::sandbox::Sandbox;
+use common::server::{Reply, Script, TestServer};
+use deepdive::chat::suggest;
+use deepdive::prompts::Library;
+use deepdive::session::{AnswerStatus, SessionStatus, Transcript, TurnKind, store};
+use predicates::prelude::*;
+
+fn sandbox_for(url: &str) -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&format!(
+        "[retry]\nmax_attempts = 2\ninitial_backoff_ms = 1\nmax_backoff_ms = 5\n\n\
+         [profiles.test]\nbase_url = \"{url}\"\nmodel = \"test-model\"\napi_key_env = \"\"\n"
+    ));
+    sandbox
+}
+
+/// The one transcript the session saved.
+fn saved(sandbox: &Sandbox) -> Transcript {
+    let files = sandbox.transcripts_in(&sandbox.sessions_dir());
+    assert_eq!(files.len(), 1, "{files:?}");
+    store::load(&files[0]).unwrap()
+}
+
+fn chat(sandbox: &Sandbox, args: &[&str], script: &str) -> assert_cmd::assert::Assert {
+    sandbox.cmd().arg("chat").args(args).write_stdin(script).assert()
+}
+
+#[test]
+fn a_picked_number_sends_exactly_the_suggested_text() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["health-checks", "--stack", "PostgreSQL, Istio"], "2\n/quit\n")
+        .success()
+        .stdout(predicate::str::contains("Suggested follow-ups:"))
+        .stdout(predicate::str::contains("  2. ["));
+    let transcript = saved(&sandbox);
+    assert_eq!(transcript.turns.len(), 6);
+    // What was suggested after the opening answers, recomputed from the transcript then.
+    let opening = Transcript { turns: transcript.turns[..4].to_vec(), ..transcript.clone() };
+    let suggestions = suggest::suggest(&Library::builtin(), &opening, Some("PostgreSQL, Istio"), 6);
+    let sent = server.requests()[2].last_user_message().unwrap();
+    assert_eq!(sent, suggestions[1].text);
+    assert_eq!(transcript.turns[4].text, suggestions[1].text);
+    assert_eq!(transcript.meta.status, SessionStatus::Complete);
+}
+
+#[test]
+fn typed_questions_are_sent_and_the_answers_streamed_to_stdout() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["15"], "How do probes interact with PgBouncer?\n")
+        .success()
+        .stdout(predicate::str::contains("answer to: How do probes interact with PgBouncer?"));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert_eq!(
+        requests[2].messages().len(),
+        5,
+        "priming, topic and their answers, then the question"
+    );
+    let transcript = saved(&sandbox);
+    assert_eq!(transcript.turns[4].info.kind, Some(TurnKind::Followup));
+    assert!(transcript.turns[3].info.coverage.is_some(), "coverage recorded per answer");
+}
+
+#[test]
+fn undo_drops_the_last_exchange_from_later_requests() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["15"], "first question\n/undo\nsecond question\n/quit\n").success();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4);
+    let last = requests[3].messages();
+    assert_eq!(last.last().unwrap().1, "second question");
+    assert!(last.iter().all(|(_, text)| !text.contains("first question")));
+    let transcript = saved(&sandbox);
+    assert!(transcript.turns.iter().all(|t| !t.text.contains("first question")));
+}
+
+#[test]
+fn retry_asks_the_last_question_again_without_its_old_answer() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["15"], "why?\n/retry\n/quit\n").success();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4);
+    assert_eq!(requests[2].messages(), requests[3].messages(), "the same request, resent");
+    assert_eq!(saved(&sandbox).turns.len(), 6);
+}
+
+#[test]
+fn unknown_commands_get_a_hint_and_reach_no_model() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["15"], "/covrage\n99\n/quit\n")
+        .success()
+        .stderr(predicate::str::contains("/coverage"))
+        .stderr(predicate::str::contains("pick a number from 1 to"));
+    assert_eq!(server.hits(), 2);
+}
+
+#[test]
+fn coverage_shows_each_point_as_covered_or_missing() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["15"], "/coverage\n")
+        .success()
+        .stdout(predicate::str::contains("Coverage of “Health Checks and Readiness Probes”"))
+        .stdout(predicate::str::contains("✗"));
+}
+
+#[test]
+fn an_endpoint_failure_is_one_line_and_retry_resends() {
+    let server = TestServer::start(Script::from_fn(|request, n| match n {
+        2 | 3 => Reply::error(503, "overloaded"),
+        _ => Reply::default_for(request),
+    }));
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["15"], "why?\n/retry\n/quit\n")
+        .success()
+        .stderr(predicate::str::contains("overloaded").and(predicate::str::contains("/retry")));
+    let transcript = saved(&sandbox);
+    assert_eq!(transcript.turns.len(), 6);
+    assert_eq!(transcript.turns[5].info.status, Some(AnswerStatus::Complete));
+    assert_eq!(transcript.turns[5].text, "answer to: why?");
+}
+
+#[test]
+fn the_picker_reads_topics_from_the_first_line() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &[], "15 graceful\n/quit\n").success();
+    let transcript = saved(&sandbox);
+    assert_eq!(transcript.meta.topics, ["health-checks", "graceful-shutdown"]);
+    assert_eq!(server.hits(), 3, "priming and both topics in one conversation");
+}
+
+#[test]
+fn resume_continues_the_latest_session() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["15"], "/quit\n").success();
+    chat(&sandbox, &["--resume"], "one more question\n/quit\n").success();
+    let transcript = saved(&sandbox);
+    assert_eq!(transcript.turns.len(), 6);
+    assert_eq!(server.requests()[2].messages().len(), 5);
+}
+
+#[test]
+fn a_session_killed_with_kill_9_keeps_every_finished_turn() {
+    let (arrived, wait) = mpsc::channel();
+    let arrived = Mutex::new(arrived);
+    let server = TestServer::start(Script::from_fn(move |request, n| {
+        if n == 3 {
+            let _ = arrived.lock().unwrap().send(());
+            Reply::stream("held forever").stall_after(1)
+        } else {
+            Reply::default_for(request)
+        }
+    }));
+    let sandbox = sandbox_for(&server.url());
+    let mut child = sandbox
+        .std_cmd()
+        .args(["chat", "15"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"first follow-up\nsecond follow-up\n").unwrap();
+    wait.recv_timeout(Duration::from_secs(60)).expect("the session reached the held request");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let transcript = saved(&sandbox);
+    assert_eq!(transcript.turns.len(), 6, "priming, topic and the first follow-up, answered");
+    assert_eq!(transcript.turns[5].text, "answer to: first follow-up");
+}
+
+#[test]
+fn ctrl_c_in_a_terminal_keeps_the_partial_answer_and_returns_to_the_prompt() {
+    let server = TestServer::start(Script::from_fn(|request, n| match n {
+        // A role-only delta, then "The partial answer so" in two chunks, then nothing.
+        2 => Reply::stream("The partial answer so far and more").chunks(6).stall_after(3),
+        _ => Reply::default_for(request),
+    }));
+    let sandbox = sandbox_for(&server.url());
+    let mut cmd = sandbox.std_cmd();
+    cmd.args(["chat", "15"]).env("TERM", "dumb");
+    let mut session = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    session.exp_string("you> ").unwrap();
+    session.send_line("tell me more").unwrap();
+    session.exp_string("The partial").unwrap();
+    session.send_control('c').unwrap();
+    session.exp_string("interrupted").unwrap();
+    session.exp_string("you> ").unwrap();
+    session.send_line("/quit").unwrap();
+    session.exp_eof().unwrap();
+    let transcript = saved(&sandbox);
+    let last = transcript.turns.last().unwrap();
+    assert_eq!(last.info.status, Some(AnswerStatus::Interrupted));
+    assert_eq!(last.text, "The partial ", "exactly the text that arrived");
+}
