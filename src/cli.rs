@@ -89,6 +89,9 @@ pub enum Command {
     Chat(ChatArgs),
     /// Run topics unattended, each as its own conversation, and save each transcript
     Batch(BatchArgs),
+    /// Send a saved session's questions again, to the current model, as a new transcript;
+    /// or every transcript of a batch run folder, into a new run folder
+    Replay(ReplayArgs),
     /// Inspect the resolved configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -138,6 +141,28 @@ pub struct ChatArgs {
     /// After each answer, also ask the model for follow-up questions (one extra request)
     #[arg(long)]
     pub suggest_with_model: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A saved transcript, or a batch run folder
+    #[arg(value_name = "FILE|DIR")]
+    pub source: std::path::PathBuf,
+
+    /// Replay only the first N user turns (fork a session at a turn; continue it with
+    /// `chat --resume`)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub until: Option<u32>,
+
+    /// Where to save: a transcript file (FILE), or a run folder (DIR)
+    /// [default: a new file in the sessions dir / <sessions>/runs/<time>-replay-<name>]
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<std::path::PathBuf>,
+
+    /// With a run folder: topics in flight at once
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
 }
 
 #[derive(Debug, Args)]

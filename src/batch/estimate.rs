@@ -101,6 +101,7 @@ mod tests {
             endpoint: "http://localhost/v1".into(),
             profile: "default".into(),
             stack: None,
+            replay: None,
         }
     }
 

@@ -19,7 +19,7 @@ use crate::coverage;
 use crate::message::{FinishReason, Usage};
 use crate::prompts::{Library, Topic};
 use crate::runner::{self, Endpoint, Reporter, RunEnd};
-use crate::session::{Meta, SessionStatus, Transcript, store};
+use crate::session::{Meta, ReplayOf, SessionStatus, Transcript, store};
 use crate::settings::Prices;
 use crate::tokens::TokenCount;
 
@@ -271,6 +271,15 @@ async fn run_topic(
 
 fn new_transcript(plan: &Plan, topic: &Topic) -> Transcript {
     let now = crate::session::now();
+    let replay_of = plan.replay.as_ref().map(|replay| {
+        let file = replay.source_file(topic);
+        let source = store::load(&file).ok();
+        ReplayOf {
+            file: file.display().to_string(),
+            model: source.as_ref().map(|s| s.meta.model.clone()).unwrap_or_default(),
+            turns: source.map_or(0, |s| super::plan::user_turns(&s, replay.until).len()) as u32,
+        }
+    });
     Transcript {
         meta: Meta {
             title: topic.title.clone(),
@@ -283,7 +292,7 @@ fn new_transcript(plan: &Plan, topic: &Topic) -> Transcript {
             updated: now,
             status: SessionStatus::InProgress,
             usage: Usage::default(),
-            replay_of: None,
+            replay_of,
         },
         turns: Vec::new(),
     }

@@ -23,6 +23,20 @@ pub struct Plan {
     pub endpoint: String,
     pub profile: String,
     pub stack: Option<String>,
+    /// For `deepdive replay DIR`: the run folder whose transcripts' user turns are sent
+    /// again, instead of the library's prompts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Replay>,
+}
+
+/// Where a replayed run's questions come from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replay {
+    /// The source run folder.
+    pub from: std::path::PathBuf,
+    /// Only the first this many user turns of each transcript.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<usize>,
 }
 
 impl Plan {
@@ -59,6 +73,12 @@ impl Plan {
             .or_else(|| {
                 differs("the follow-ups", &self.followups.join(","), &other.followups.join(","))
             })
+            .or_else(|| {
+                let source = |p: &Plan| {
+                    p.replay.as_ref().map_or("(none)".to_string(), |r| r.from.display().to_string())
+                };
+                differs("the replayed run", &source(self), &source(other))
+            })
     }
 
     /// The topics of the plan, from the library.
@@ -82,6 +102,9 @@ impl Plan {
         transcript: &Transcript,
     ) -> Option<PlannedTurn> {
         let asked = transcript.turns.iter().filter(|t| t.role == Role::User).count();
+        if let Some(replay) = &self.replay {
+            return replay.questions(topic).into_iter().nth(asked);
+        }
         let opening = opening_turns(library, self.stack.as_deref(), &[topic]);
         if let Some(turn) = opening.into_iter().nth(asked) {
             return Some(turn);
@@ -117,6 +140,36 @@ impl Plan {
         }
         None
     }
+}
+
+impl Replay {
+    /// The source transcript of `topic` in the source run folder, named as batch names it.
+    pub fn source_file(&self, topic: &Topic) -> std::path::PathBuf {
+        self.from.join(format!("{:02}-{}.md", topic.number, topic.slug))
+    }
+
+    /// The user turns to send for `topic`, in order (none when its transcript is missing or
+    /// unreadable: the run was checked before it started).
+    fn questions(&self, topic: &Topic) -> Vec<PlannedTurn> {
+        match crate::session::store::load(&self.source_file(topic)) {
+            Ok(source) => user_turns(&source, self.until),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// The user turns of a saved transcript, as turns to send again (at most `until`).
+pub fn user_turns(transcript: &Transcript, until: Option<usize>) -> Vec<PlannedTurn> {
+    transcript
+        .turns
+        .iter()
+        .filter(|t| t.role == Role::User)
+        .take(until.unwrap_or(usize::MAX))
+        .map(|t| PlannedTurn {
+            kind: t.info.kind.clone().unwrap_or(TurnKind::Followup),
+            text: t.text.clone(),
+        })
+        .collect()
 }
 
 /// Every answer after the last topic prompt, joined: what the coverage check reads.

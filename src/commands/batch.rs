@@ -40,17 +40,40 @@ pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
             dir.display()
         )));
     }
-    let manifest = batch::prepare(&library, plan.clone(), &dir).map_err(batch_failure)?;
-    let client = ctx.client()?;
-    let request = ctx.request_settings();
-    let job = batch::Job {
-        library: &library,
-        plan,
-        dir: dir.clone(),
-        endpoint: Endpoint { client: &client, request: &request, limiter: None, library: &library },
+    let options = RunOptions {
         concurrency: args.concurrency as usize,
         retry_failed_only: args.retry_failed,
         max_cost,
+    };
+    run_plan(ctx, &library, plan, &dir, options)
+}
+
+/// How a run goes, beyond its plan.
+pub struct RunOptions {
+    pub concurrency: usize,
+    pub retry_failed_only: bool,
+    pub max_cost: Option<(f64, crate::settings::Prices)>,
+}
+
+/// Runs `plan` into the run folder `dir` (new or earlier), with progress and a summary.
+pub fn run_plan(
+    ctx: &Context,
+    library: &Library,
+    plan: Plan,
+    dir: &Path,
+    options: RunOptions,
+) -> CommandResult {
+    let manifest = batch::prepare(library, plan.clone(), dir).map_err(batch_failure)?;
+    let client = ctx.client()?;
+    let request = ctx.request_settings();
+    let job = batch::Job {
+        library,
+        plan,
+        dir: dir.to_path_buf(),
+        endpoint: Endpoint { client: &client, request: &request, limiter: None, library },
+        concurrency: options.concurrency,
+        retry_failed_only: options.retry_failed_only,
+        max_cost: options.max_cost,
     };
     let observer: Box<dyn Observer> = match ctx.printer.verbosity() {
         Verbosity::Quiet => Box::new(Silent),
@@ -70,7 +93,7 @@ pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
     });
     drop(observer);
     let summary = summary.map_err(batch_failure)?;
-    print_summary(ctx.printer, &summary, &dir)?;
+    print_summary(ctx.printer, &summary, dir)?;
     Ok(if summary.interrupted {
         ExitCode::Interrupted
     } else if summary.manifest.topics.iter().any(|r| r.status != TopicStatus::Complete) {
@@ -114,6 +137,7 @@ fn new_plan(
         endpoint: s.base_url().to_string(),
         profile: s.profile().to_string(),
         stack: s.stack().map(str::to_string),
+        replay: None,
     };
     let dir = match &args.out {
         Some(dir) => dir.clone(),
@@ -152,19 +176,24 @@ fn resume_plan(ctx: &Context, dir: &Path) -> Result<(Plan, PathBuf), Failure> {
 
 /// `<sessions>/runs/2026-11-27T0452Z-all` (or `-health-checks`, `-health-checks-and-2-more`).
 fn default_dir(sessions: &Path, topics: &[&Topic], all: bool) -> PathBuf {
-    let stamp: String = humantime::format_rfc3339_seconds(crate::session::now())
-        .to_string()
-        .chars()
-        .take(16)
-        .filter(|&c| c != ':')
-        .collect();
     let label = match (all, topics) {
         (true, _) => "all".to_string(),
         (false, [one]) => one.slug.clone(),
         (false, [first, rest @ ..]) => format!("{}-and-{}-more", first.slug, rest.len()),
         (false, []) => "none".to_string(),
     };
-    let base = sessions.join("runs").join(format!("{stamp}Z-{label}"));
+    new_run_dir(sessions, &label)
+}
+
+/// A run folder that does not exist yet: `<sessions>/runs/<time>-<label>[-N]`.
+pub fn new_run_dir(sessions: &Path, label: &str) -> PathBuf {
+    let stamp: String = humantime::format_rfc3339_seconds(crate::session::now())
+        .to_string()
+        .chars()
+        .take(16)
+        .filter(|&c| c != ':')
+        .collect();
+    let base = sessions.join(crate::saved::listing::RUNS_DIR).join(format!("{stamp}Z-{label}"));
     let mut dir = base.clone();
     let mut n = 2;
     while dir.exists() {

@@ -1,13 +1,14 @@
 //! One module per subcommand; this one turns the parsed command line into resolved settings
 //! and dispatches.
 
-mod batch;
+pub(crate) mod batch;
 mod chat;
 mod compare;
 mod completions;
 mod config;
 mod interrupt;
 mod prompt;
+mod replay;
 mod sessions;
 mod show;
 mod topics;
@@ -88,6 +89,7 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Prompt(args) => prompt::run(&context()?, args),
         Command::Chat(args) => chat::run(&context()?, args),
         Command::Batch(args) => batch::run(&context()?, args),
+        Command::Replay(args) => replay::run(&context()?, args),
         Command::Config(command) => config::run(&context()?, command),
         Command::Show(args) => show::run(&context()?, args),
         Command::Sessions(args) => sessions::run(&context()?, args),
