@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::limiter::AdaptiveLimiter;
-use crate::client::{ChatClient, ChatRequest, ClientEvent};
+use crate::client::{ChatBackend, ChatRequest, ClientEvent};
 use crate::conversation::{Answer, Conversation, PlannedTurn};
 use crate::coverage;
 use crate::message::{FinishReason, Usage};
@@ -36,7 +36,7 @@ pub trait Reporter: Send {
 /// What every turn of a run shares: where to send, with which parameters.
 #[derive(Clone, Copy)]
 pub struct Endpoint<'a> {
-    pub client: &'a ChatClient,
+    pub client: &'a dyn ChatBackend,
     pub request: &'a RequestSettings,
     /// Shared by all conversations of a batch, so they slow down together on rate limits.
     pub limiter: Option<&'a AdaptiveLimiter>,

@@ -2,7 +2,7 @@
 //! follow-up questions of its own. Never recorded in the transcript.
 
 use crate::chat::suggest::{Suggestion, SuggestionKind};
-use crate::client::{ApiError, ChatClient, ChatRequest};
+use crate::client::{ApiError, ChatBackend, ChatRequest};
 use crate::message::Message;
 use crate::runner::RequestSettings;
 use crate::session::Transcript;
@@ -16,7 +16,7 @@ const INSTRUCTION: &str = "Suggest three short follow-up questions I could ask y
 
 /// The model's suggestions, minus any that repeat `ours` or questions already asked.
 pub async fn ask(
-    client: &ChatClient,
+    client: &dyn ChatBackend,
     request: &RequestSettings,
     transcript: &Transcript,
     ours: &[Suggestion],

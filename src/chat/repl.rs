@@ -12,7 +12,7 @@ use super::input::{Read, Source};
 use super::model_suggestions;
 use super::suggest::{self, Suggestion};
 use crate::batch::plan::answers_since_topic;
-use crate::client::ChatClient;
+use crate::client::ChatBackend;
 use crate::conversation::{Conversation, PlannedTurn};
 use crate::coverage;
 use crate::exit::{ExitCode, Failure};
@@ -29,7 +29,7 @@ const SUGGESTIONS: usize = 6;
 
 pub struct Chat<'a> {
     pub library: &'a Library,
-    pub client: &'a ChatClient,
+    pub client: &'a dyn ChatBackend,
     pub request: RequestSettings,
     pub stack: Option<String>,
     pub prices: Option<Prices>,

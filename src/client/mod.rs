@@ -1,6 +1,7 @@
 //! A typed, streaming client for OpenAI-compatible `POST /chat/completions`, with timeouts
 //! and retries. It prints nothing: answer text and retries are reported through a callback.
 
+mod backend;
 mod classify;
 mod error;
 mod exchange;
@@ -16,6 +17,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use crate::message::{FinishReason, Message, Usage};
 use crate::secret::{ApiKey, KeySource};
 
+pub use backend::ChatBackend;
 pub use error::ApiError;
 pub use retry::RetryPolicy;
 
