@@ -87,23 +87,21 @@ pub enum Command {
     Prompt(PromptArgs),
     /// Interactive guided session on one or more topics, with suggested follow-ups
     Chat(ChatArgs),
-    /// Run topics unattended, each as its own conversation, and save each transcript
+    /// Run topics unattended, each as its own conversation, into a run folder with a handbook
     Batch(BatchArgs),
-    /// Send a saved session's questions again, to the current model, as a new transcript;
-    /// or every transcript of a batch run folder, into a new run folder
+    /// Send a saved session's (or a run folder's) questions again, to the current model
     Replay(ReplayArgs),
-    /// Inspect the resolved configuration
-    #[command(subcommand)]
-    Config(ConfigCommand),
-    /// Print shell completions
-    Completions(CompletionsArgs),
-
     /// Show a saved transcript in the terminal, as chat shows it
     Show(ShowArgs),
     /// List saved sessions and batch runs, newest first
     Sessions(SessionsArgs),
     /// Compare two saved sessions (or two batch run folders) topic by topic
     Compare(CompareArgs),
+    /// Inspect the resolved configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print shell completions
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
