@@ -213,3 +213,21 @@ fn ctrl_c_in_a_terminal_keeps_the_partial_answer_and_returns_to_the_prompt() {
     assert_eq!(last.info.status, Some(AnswerStatus::Interrupted));
     assert_eq!(last.text, "The partial ", "exactly the text that arrived");
 }
+
+#[test]
+fn suggest_with_model_adds_the_models_own_questions_and_records_none_of_them() {
+    let server =
+        TestServer::start(Script::from_fn(|request, _| match request.last_user_message() {
+            Some(text) if text.starts_with("Suggest three short follow-up questions") => {
+                Reply::stream("How should probes change for gRPC services?\nWhat about sidecars?")
+            }
+            _ => Reply::default_for(request),
+        }));
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["15", "--suggest-with-model"], "/quit\n")
+        .success()
+        .stdout(predicate::str::contains("[model] How should probes change for gRPC services?"));
+    assert_eq!(server.hits(), 3, "priming, topic, and one request for suggestions");
+    let transcript = saved(&sandbox);
+    assert_eq!(transcript.turns.len(), 4, "the suggestion request is not part of the session");
+}
