@@ -38,6 +38,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::response::Response;
+use axum::serve::ListenerExt;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 
@@ -477,6 +478,12 @@ impl TestServer {
                 .expect("test server runtime");
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                // Without TCP_NODELAY each response's second write waits for the client's
+                // delayed ACK (Nagle): about 40 ms per response, which timing benches would
+                // measure as deepdive's.
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
                 tokio::select! {
                     result = axum::serve(listener, app).into_future() => result.expect("test server"),
                     _ = stop => {}
