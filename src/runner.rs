@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::limiter::AdaptiveLimiter;
-use crate::client::{ChatBackend, ChatRequest, ClientEvent};
+use crate::client::{ApiError, ChatBackend, ChatRequest, ClientEvent};
 use crate::conversation::{Answer, Conversation, PlannedTurn};
 use crate::coverage;
 use crate::message::{FinishReason, Usage};
@@ -23,6 +23,9 @@ pub trait Reporter: Send {
     fn request(&mut self, turn: &PlannedTurn, messages: usize, prompt: TokenCount);
     /// The client will make attempt `attempt` of `max_attempts` after `wait`.
     fn retrying(&mut self, attempt: u32, max_attempts: u32, wait: Duration, reason: &str);
+    /// The endpoint rate-limited the request; it is sent again once the batch's limiter
+    /// lets it, at least `wait` from now.
+    fn rate_limited(&mut self, wait: Duration, reason: &str);
     /// Answer text arrived (streaming).
     fn delta(&mut self, text: &str);
     /// The client restarted the turn: text sent so far by `delta` is void.
@@ -77,7 +80,6 @@ pub async fn run(
 ) -> Result<RunEnd, store::StoreError> {
     let request = endpoint.request;
     let counter = TokenCounter::for_model(&request.model);
-    store::save(path, conversation.transcript())?;
     while let Some(turn) = conversation.next_turn().cloned() {
         let prepared = match conversation.prepare(&request.model, request.context_window) {
             Some(Ok(prepared)) => prepared,
@@ -99,6 +101,7 @@ pub async fn run(
             max_tokens: request.max_tokens,
             prompt_tokens: Some(prompt.tokens),
             messages: prepared.messages,
+            rate_limits_to_caller: false,
         };
         let mut partial = String::new();
         let outcome = tokio::select! {
@@ -145,8 +148,14 @@ pub async fn run(
     Ok(RunEnd::Complete)
 }
 
-/// One request through the limiter, with the client's events forwarded to the reporter and
-/// the answer text kept in `partial` as it arrives (what survives a cancellation).
+/// How many times one request may be rate-limited under a limiter before it counts as failed.
+const MAX_RATE_LIMITED: u32 = 50;
+
+/// One request, with the client's events forwarded to the reporter and the answer text kept
+/// in `partial` as it arrives (what survives a cancellation). Under a batch's limiter, a
+/// rate-limit answer is not retried by the client while it holds its slot: the limiter
+/// pauses every request for the server's Retry-After and lowers the concurrency, and this
+/// request queues again for a slot, so requests stop colliding.
 async fn send(
     endpoint: &Endpoint<'_>,
     chat: &ChatRequest,
@@ -155,13 +164,50 @@ async fn send(
     reporter: &mut dyn Reporter,
     partial: &mut String,
 ) -> Result<(crate::client::Completion, Instant), crate::client::ApiError> {
-    let permit = match endpoint.limiter {
-        Some(limiter) => Some(limiter.acquire().await),
-        None => None,
+    let Some(limiter) = endpoint.limiter else {
+        reporter.request(turn, chat.messages.len(), prompt);
+        let started = Instant::now();
+        let result = endpoint.client.complete(chat, &mut forward(reporter, partial, None)).await;
+        return result.map(|completion| (completion, started));
     };
-    reporter.request(turn, chat.messages.len(), prompt);
-    let started = Instant::now();
-    let mut on_event = |event: ClientEvent<'_>| match event {
+    let chat = ChatRequest { rate_limits_to_caller: true, ..chat.clone() };
+    let mut rate_limited = 0;
+    loop {
+        let permit = limiter.acquire().await;
+        if rate_limited == 0 {
+            reporter.request(turn, chat.messages.len(), prompt);
+        }
+        let started = Instant::now();
+        let result =
+            endpoint.client.complete(&chat, &mut forward(reporter, partial, Some(&permit))).await;
+        match result {
+            Ok(completion) => {
+                permit.succeeded();
+                return Ok((completion, started));
+            }
+            Err(error @ ApiError::RateLimited { .. }) if rate_limited < MAX_RATE_LIMITED => {
+                rate_limited += 1;
+                let wait = error.retry_after().unwrap_or_else(|| backoff(rate_limited));
+                permit.rate_limited(wait);
+                if !partial.is_empty() {
+                    partial.clear();
+                    reporter.restart();
+                }
+                reporter.rate_limited(wait, &error.reason());
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// The client's events, forwarded: text to the reporter and into `partial`; a rate-limited
+/// retry lowers the limiter (when the client retries one itself).
+fn forward<'a>(
+    reporter: &'a mut dyn Reporter,
+    partial: &'a mut String,
+    permit: Option<&'a crate::batch::limiter::Permit<'_>>,
+) -> impl FnMut(ClientEvent<'_>) + Send + 'a {
+    move |event| match event {
         ClientEvent::Delta(text) => {
             partial.push_str(text);
             reporter.delta(text);
@@ -171,17 +217,18 @@ async fn send(
             reporter.restart();
         }
         ClientEvent::Retrying { attempt, max_attempts, wait, reason, rate_limited } => {
-            if let (Some(permit), true) = (&permit, rate_limited) {
+            if let (Some(permit), true) = (permit, rate_limited) {
                 permit.rate_limited(wait);
             }
             reporter.retrying(attempt, max_attempts, wait, &reason)
         }
-    };
-    let result = endpoint.client.complete(chat, &mut on_event).await;
-    if let (Some(permit), Ok(_)) = (&permit, &result) {
-        permit.succeeded();
     }
-    result.map(|completion| (completion, started))
+}
+
+/// Exponential backoff with full jitter for a rate limit that gave no Retry-After.
+fn backoff(times: u32) -> Duration {
+    let ceiling = Duration::from_millis(500) * 2u32.pow(times.min(6));
+    ceiling.mul_f64(fastrand::f64().max(0.1))
 }
 
 /// Coverage of the current topic's "Cover:" points by its answers so far plus `answer` to

@@ -62,6 +62,13 @@ impl TokenCounter {
         }
     }
 
+    /// Loads the tables on a background thread, so that the first count, a moment later,
+    /// does not wait the whole 60–150 ms (tiktoken's tables are a process-wide singleton).
+    pub fn warm_up(&self) {
+        let counter = *self;
+        std::thread::spawn(move || counter.bpe().count_ordinary(""));
+    }
+
     /// Tokens of a plain text.
     pub fn count_text(&self, text: &str) -> TokenCount {
         TokenCount { tokens: self.bpe().count_ordinary(text) as u64, approximate: !self.exact }

@@ -87,6 +87,7 @@ fn fresh_record(topic: &Topic) -> TopicRecord {
         error: None,
         usage: Usage::default(),
         coverage: None,
+        missing: Vec::new(),
         started: None,
         finished: None,
         elapsed_ms: 0,
@@ -200,7 +201,7 @@ pub async fn execute(
 }
 
 fn write_handbook(job: &Job<'_>, manifest: &Manifest) -> Result<(), BatchError> {
-    super::handbook::write(&job.dir, manifest, job.library)
+    super::handbook::write(&job.dir, manifest)
         .map_err(|source| BatchError::Handbook { dir: job.dir.display().to_string(), source })
 }
 
@@ -260,7 +261,12 @@ async fn run_topic(
     record.elapsed_ms += started.elapsed().as_millis() as u64;
     record.finished = Some(crate::session::now());
     let report = coverage::check(&topic.cover, &answers_since_topic(transcript));
-    record.coverage = (transcript.turns.len() > 2).then(|| report.summary());
+    let answered_topic = transcript.turns.len() > 2;
+    record.coverage = answered_topic.then(|| report.summary());
+    record.missing = match answered_topic {
+        true => report.missing().map(|p| p.point.clone()).collect(),
+        false => Vec::new(),
+    };
     (record.status, record.error) = match &end {
         RunEnd::Complete => (TopicStatus::Complete, None),
         RunEnd::Failed { reason, .. } => (TopicStatus::Failed, Some(reason.clone())),
@@ -316,6 +322,11 @@ impl Reporter for TopicReporter<'_> {
     fn retrying(&mut self, attempt: u32, max_attempts: u32, wait: Duration, reason: &str) {
         self.attempts += 1;
         self.observer.retrying(self.slug, attempt, max_attempts, wait, reason);
+    }
+
+    fn rate_limited(&mut self, wait: Duration, reason: &str) {
+        self.attempts += 1;
+        self.observer.rate_limited(self.slug, wait, reason);
     }
 
     fn delta(&mut self, _text: &str) {

@@ -6,22 +6,18 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::manifest::{Manifest, TopicStatus};
-use super::plan::answers_since_topic;
 use crate::atomic_file;
-use crate::coverage;
-use crate::prompts::Library;
 use crate::render::thousands;
-use crate::session::store;
 
 pub const HANDBOOK_FILE: &str = "index.md";
 
 /// Writes `dir/index.md` atomically.
-pub fn write(dir: &Path, manifest: &Manifest, library: &Library) -> std::io::Result<()> {
-    atomic_file::write(&dir.join(HANDBOOK_FILE), render(dir, manifest, library).as_bytes())
+pub fn write(dir: &Path, manifest: &Manifest) -> std::io::Result<()> {
+    atomic_file::write(&dir.join(HANDBOOK_FILE), render(dir, manifest).as_bytes())
 }
 
-/// The handbook's markdown. Reads the finished transcripts in `dir` to list missed points.
-pub fn render(dir: &Path, manifest: &Manifest, library: &Library) -> String {
+/// The handbook's markdown; `dir` is the run folder (links only to files that exist).
+pub fn render(dir: &Path, manifest: &Manifest) -> String {
     let plan = &manifest.plan;
     let mut out = String::from("# Production readiness handbook\n\n");
     let stack = plan.stack.as_deref().map(|s| format!(" for **{s}**")).unwrap_or_default();
@@ -86,7 +82,7 @@ pub fn render(dir: &Path, manifest: &Manifest, library: &Library) -> String {
         thousands(prompt),
         thousands(completion)
     );
-    gaps(&mut out, dir, manifest, library);
+    gaps(&mut out, manifest);
     let failed: Vec<_> = manifest
         .topics
         .iter()
@@ -109,20 +105,14 @@ pub fn render(dir: &Path, manifest: &Manifest, library: &Library) -> String {
     out
 }
 
-/// Lists, per finished topic, the "Cover:" points its answers did not address.
-fn gaps(out: &mut String, dir: &Path, manifest: &Manifest, library: &Library) {
+/// Lists, per finished topic, the "Cover:" points its answers did not address (recorded in
+/// the manifest when the topic finished, so writing the handbook reads no transcript).
+fn gaps(out: &mut String, manifest: &Manifest) {
     let mut section = String::new();
-    for record in manifest.topics.iter().filter(|r| r.coverage.is_some_and(|c| c.covered < c.total))
-    {
-        let (Some(topic), Ok(transcript)) =
-            (library.topic_by_slug(&record.slug), store::load(&dir.join(&record.file)))
-        else {
-            continue;
-        };
-        let report = coverage::check(&topic.cover, &answers_since_topic(&transcript));
+    for record in manifest.topics.iter().filter(|r| !r.missing.is_empty()) {
         let _ = writeln!(section, "\n### {}. {}\n", record.number, escape(&record.title));
-        for point in report.missing() {
-            let _ = writeln!(section, "- {}", escape(&point.point));
+        for point in &record.missing {
+            let _ = writeln!(section, "- {}", escape(point));
         }
     }
     if !section.is_empty() {

@@ -55,6 +55,9 @@ pub struct TopicRecord {
     pub usage: Usage,
     /// "Cover:" points the answers addressed.
     pub coverage: Option<Coverage>,
+    /// The "Cover:" points the answers did not address (listed in the handbook).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
     #[serde(with = "rfc3339_opt")]
     pub started: Option<SystemTime>,
     #[serde(with = "rfc3339_opt")]

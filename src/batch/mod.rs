@@ -30,6 +30,8 @@ pub trait Observer: Sync {
     /// The answer being streamed was discarded (the client retries the turn).
     fn restart(&self, slug: &str);
     fn retrying(&self, slug: &str, attempt: u32, max_attempts: u32, wait: Duration, reason: &str);
+    /// The endpoint rate-limited `slug`'s request; the batch slows down and sends it again.
+    fn rate_limited(&self, slug: &str, wait: Duration, reason: &str);
     fn topic_finished(&self, record: &TopicRecord);
     /// Something the user should know that is not about one topic.
     fn note(&self, message: &str);

@@ -29,6 +29,7 @@ pub async fn ask(
         temperature: request.temperature,
         max_tokens: Some(300),
         prompt_tokens: None,
+        rate_limits_to_caller: false,
     };
     let completion = client.complete(&chat, &mut |_| {}).await?;
     Ok(parse(&completion.text, transcript, ours))

@@ -67,6 +67,9 @@ pub struct ChatRequest {
     /// The caller's local count of the prompt's tokens; not sent, only quoted in a
     /// context-length error.
     pub prompt_tokens: Option<u64>,
+    /// Return a rate-limit answer (429) at once instead of retrying it: for a caller that
+    /// paces many requests together (a batch's adaptive limiter) and retries them itself.
+    pub rate_limits_to_caller: bool,
 }
 
 /// A complete answer (possibly truncated by the server: see `finish_reason`).
@@ -121,13 +124,17 @@ impl ChatClient {
                 endpoint.base_url
             ))
         })?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(endpoint.connect_timeout)
-            .default_headers(default_headers(&endpoint)?)
-            .build()
-            .map_err(|e| {
-                ApiError::InvalidEndpoint(format!("could not set up the HTTP client: {e}"))
-            })?;
+            .default_headers(default_headers(&endpoint)?);
+        if url.starts_with("http://") {
+            // A plain-HTTP endpoint (a local server) needs no certificates: loading the
+            // system's root store would only slow down every start.
+            builder = builder.tls_certs_only(std::iter::empty());
+        }
+        let http = builder.build().map_err(|e| {
+            ApiError::InvalidEndpoint(format!("could not set up the HTTP client: {e}"))
+        })?;
         Ok(ChatClient { http, endpoint, url, retry, no_stream_options: AtomicBool::new(false) })
     }
 
@@ -168,7 +175,8 @@ impl ChatClient {
                 }
                 Err(exchange::Failure::Api(error)) => error,
             };
-            if !error.is_retryable() {
+            let rate_limited = matches!(error, ApiError::RateLimited { .. });
+            if !error.is_retryable() || (rate_limited && req.rate_limits_to_caller) {
                 return Err(error);
             }
             if attempt >= max_attempts {
@@ -188,7 +196,7 @@ impl ChatClient {
                 max_attempts,
                 wait,
                 reason: error.reason(),
-                rate_limited: matches!(error, ApiError::RateLimited { .. }),
+                rate_limited,
             });
             tokio::time::sleep(wait).await;
         }

@@ -15,6 +15,7 @@ use crate::render::markdown::style_for_stdout;
 use crate::session::{Meta, SessionStatus, Transcript, TurnKind, store};
 
 pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
+    crate::tokens::TokenCounter::for_model(ctx.settings.model()).warm_up();
     let library = ctx.library()?;
     let interactive = std::io::stdin().is_terminal();
     let runtime = tokio::runtime::Builder::new_current_thread()

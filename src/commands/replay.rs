@@ -189,6 +189,10 @@ impl Reporter for ReplayReporter {
             .warn(format!("{reason}; attempt {attempt} of {max_attempts} in {}", duration(wait)));
     }
 
+    fn rate_limited(&mut self, wait: Duration, reason: &str) {
+        self.printer.warn(format!("{reason}; sending it again in {}", duration(wait)));
+    }
+
     fn delta(&mut self, _text: &str) {}
 
     fn restart(&mut self) {}

@@ -60,6 +60,13 @@ impl Observer for Lines {
         ));
     }
 
+    fn rate_limited(&self, slug: &str, wait: Duration, reason: &str) {
+        self.printer.warn(format!(
+            "{slug}: {reason}; the batch slows down and sends it again in {}",
+            duration(wait)
+        ));
+    }
+
     fn topic_finished(&self, record: &TopicRecord) {
         if record.status == TopicStatus::Failed {
             self.printer.error(topic_line(record));
@@ -83,6 +90,7 @@ impl Observer for Silent {
     fn chunk(&self, _: &str) {}
     fn restart(&self, _: &str) {}
     fn retrying(&self, _: &str, _: u32, _: u32, _: Duration, _: &str) {}
+    fn rate_limited(&self, _: &str, _: Duration, _: &str) {}
     fn topic_finished(&self, _: &TopicRecord) {}
     fn note(&self, _: &str) {}
 }
@@ -166,6 +174,12 @@ impl Observer for Bars {
                 "attempt {attempt}/{max_attempts} in {}: {reason}",
                 duration(wait)
             ))
+        });
+    }
+
+    fn rate_limited(&self, slug: &str, wait: Duration, _reason: &str) {
+        self.with_bar(slug, |bar| {
+            bar.set_message(format!("rate-limited: waiting {} for the endpoint", duration(wait)))
         });
     }
 
