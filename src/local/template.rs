@@ -286,6 +286,12 @@ mod tests {
     }
 
     #[test]
+    fn chat_template_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ChatTemplate>();
+    }
+
+    #[test]
     fn a_template_that_does_not_compile_is_reported() {
         let err = ChatTemplate::new("{% if %}".into(), None, None).unwrap_err();
         assert!(matches!(err, TemplateError::Compile(_)), "{err}");
