@@ -69,7 +69,7 @@ pub enum HubError {
         "{file} has sha256 {actual} but the hub says {expected}: the download was deleted; pull it again"
     )]
     Checksum { file: String, expected: String, actual: String },
-    #[error("cannot write {}: {source} (check free space and permissions)", .path.display())]
+    #[error("cannot use {}: {source} (check free space and permissions)", .path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("no home directory to keep models in: set HF_HOME or HF_HUB_CACHE")]
     NoCacheDir,
@@ -385,9 +385,10 @@ impl HubCache {
         let holds_files = self.snapshots(repo).iter().any(|s| !all_files(s).is_empty());
         if !holds_files {
             let dir = self.repo_dir(repo);
-            freed += all_files(&dir)
+            let blobs = self.blobs_dir(repo);
+            freed += all_files(&blobs)
                 .iter()
-                .filter_map(|f| fs::symlink_metadata(dir.join(f)).ok())
+                .filter_map(|f| fs::symlink_metadata(blobs.join(f)).ok())
                 .filter(|m| m.is_file())
                 .map(|m| m.len())
                 .sum::<u64>();
