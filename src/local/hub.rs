@@ -158,7 +158,7 @@ fn stem_of(file: &str) -> (&str, bool) {
     };
     // `-00001-of-00003` is 15 characters.
     let split = stem.len() >= 15 && {
-        let tail = stem.as_bytes()[stem.len() - 15..].to_vec();
+        let tail = &stem.as_bytes()[stem.len() - 15..];
         tail[0] == b'-'
             && tail[1..6].iter().all(u8::is_ascii_digit)
             && &tail[6..10] == b"-of-"

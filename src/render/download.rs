@@ -28,7 +28,7 @@ struct Bar {
 
 impl Bar {
     fn new() -> Bar {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(10));
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
         let template = "{msg} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} \
                         {decimal_bytes_per_sec} · ETA {eta}";
         // The template is a fixed string; fall back to the default look if it were rejected.
@@ -42,11 +42,15 @@ impl Bar {
 
 impl DownloadProgress for Bar {
     fn start(&self, total_bytes: u64, file: &str) {
-        self.bar.println(format!("downloading {file} ({})", DecimalBytes(total_bytes)));
-        self.bar.set_message(file.to_string());
+        self.bar.suspend(|| eprintln!("downloading {file} ({})", DecimalBytes(total_bytes)));
         self.bar.set_length(total_bytes);
         self.bar.reset();
-        self.bar.enable_steady_tick(Duration::from_millis(200));
+        self.bar.set_message(file.to_string());
+        // Shown from the first start only, so it never draws without its size.
+        if self.bar.is_hidden() {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+            self.bar.enable_steady_tick(Duration::from_millis(200));
+        }
     }
 
     fn advance(&self, bytes: u64) {
