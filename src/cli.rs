@@ -97,6 +97,10 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// Compare two saved sessions (or two batch run folders) topic by topic
     Compare(CompareArgs),
+    /// GGUF models for the built-in local backend, kept in the Hugging Face cache
+    /// (HF_HOME, HF_HUB_CACHE, HF_ENDPOINT and HF_HUB_OFFLINE apply)
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Inspect the resolved configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -255,6 +259,38 @@ pub struct CompareArgs {
     /// directory]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download a model into the cache (an interrupted download resumes; the file is verified)
+    Pull(ModelPullArgs),
+    /// List the GGUF models in the cache: name, file, size
+    List(ModelListArgs),
+    /// Remove a model's file from the cache
+    Rm(ModelRmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelPullArgs {
+    /// owner/repo:QUANT, e.g. Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q8_0
+    /// [default: Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M]
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelListArgs {
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelRmArgs {
+    /// owner/repo:QUANT, as `deepdive model list` shows it
+    #[arg(value_name = "NAME")]
+    pub name: String,
 }
 
 #[cfg(test)]

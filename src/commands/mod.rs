@@ -7,6 +7,7 @@ mod compare;
 mod completions;
 mod config;
 mod interrupt;
+mod model;
 mod prompt;
 mod replay;
 mod sessions;
@@ -94,6 +95,8 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Show(args) => show::run(&context()?, args),
         Command::Sessions(args) => sessions::run(&context()?, args),
         Command::Compare(args) => compare::run(&context()?, args),
+        // Model commands read only the HF_* environment, so a broken config cannot stop them.
+        Command::Model(command) => model::run(command, printer),
     }
 }
 

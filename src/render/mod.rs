@@ -1,6 +1,7 @@
 //! Everything that writes to the terminal. The work below reports through plain values and
 //! callbacks; this module decides what is shown, how, and on which stream.
 
+pub mod download;
 pub mod markdown;
 pub mod progress;
 
