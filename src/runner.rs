@@ -86,7 +86,7 @@ pub async fn run(
             Some(Err(too_large)) => {
                 let reason = too_large.to_string();
                 conversation.record_failure(&reason, String::new());
-                store::save(path, conversation.transcript())?;
+                store::save_async(path, conversation.transcript()).await?;
                 return Ok(RunEnd::Failed { reason, endpoint_fatal: false });
             }
             None => break,
@@ -108,7 +108,7 @@ pub async fn run(
             outcome = send(endpoint, &chat, &turn, prompt, reporter, &mut partial) => outcome,
             () = cancel.cancelled() => {
                 conversation.record_interruption(partial, &request.model);
-                store::save(path, conversation.transcript())?;
+                store::save_async(path, conversation.transcript()).await?;
                 return Ok(RunEnd::Interrupted);
             }
         };
@@ -131,13 +131,13 @@ pub async fn run(
                     model: request.model.clone(),
                     coverage,
                 });
-                store::save(path, conversation.transcript())?;
+                store::save_async(path, conversation.transcript()).await?;
                 reporter.answered(usage, &finish, started.elapsed());
             }
             Err(error) => {
                 let reason = error.to_string();
                 conversation.record_failure(&reason, partial);
-                store::save(path, conversation.transcript())?;
+                store::save_async(path, conversation.transcript()).await?;
                 return Ok(RunEnd::Failed {
                     reason,
                     endpoint_fatal: error.is_fatal_for_endpoint(),

@@ -1,6 +1,6 @@
 //! Prompt-token counting with tiktoken.
 //!
-//! Choosing an encoding is free; the BPE tables (26–51 MB, 60–150 ms) load on the first count
+//! Choosing an encoding is free; the BPE tables (26–51 MB, 50–150 ms) load on the first count
 //! only, once per process, so commands that never count (`topics`, `prompt`) never pay for them.
 
 use tiktoken_rs::CoreBPE;
@@ -36,7 +36,7 @@ pub struct TokenCounter {
 impl TokenCounter {
     /// Picks the encoding for `model`. Router-style names (`openai/gpt-4o`) and other
     /// capitalisations (`GPT-4o`) are recognised; models tiktoken does not know (llama, qwen,
-    /// mistral, …) are counted with o200k and marked approximate.
+    /// mistral, …) are counted with cl100k and marked approximate.
     pub fn for_model(model: &str) -> TokenCounter {
         let lowered = model.trim().to_ascii_lowercase();
         let base = lowered.rsplit('/').next().unwrap_or(&lowered);
@@ -45,7 +45,9 @@ impl TokenCounter {
                 tokenizer
                 @ (Tokenizer::Cl100kBase | Tokenizer::O200kBase | Tokenizer::O200kHarmony),
             ) => TokenCounter { tokenizer, exact: true },
-            _ => TokenCounter { tokenizer: Tokenizer::O200kBase, exact: false },
+            // Any BPE vocabulary of this size approximates an unknown model about as well;
+            // cl100k's tables build 3x faster and take half the memory of o200k's.
+            _ => TokenCounter { tokenizer: Tokenizer::Cl100kBase, exact: false },
         }
     }
 

@@ -31,7 +31,7 @@ pub struct TopicEstimate {
     pub prompt_tokens: u64,
     /// Assumed answer tokens over all requests.
     pub completion_tokens: u64,
-    /// True when the model's tokenizer is unknown and o200k stood in.
+    /// True when the model's tokenizer is unknown and cl100k stood in.
     pub approximate: bool,
 }
 

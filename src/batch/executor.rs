@@ -185,7 +185,6 @@ pub async fn execute(
             *slot = record;
         }
         manifest.save(&job.dir)?;
-        write_handbook(job, &manifest)?;
     }
     if let Some(reason) = &stop_reason {
         for slug in queue {
@@ -245,7 +244,7 @@ async fn run_topic(
     let end = loop {
         let Some(turn) = job.plan.next_turn(job.library, topic, conversation.transcript()) else {
             conversation.finish();
-            store::save(&path, conversation.transcript())?;
+            store::save_async(&path, conversation.transcript()).await?;
             break RunEnd::Complete;
         };
         conversation.push(turn);

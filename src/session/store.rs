@@ -28,6 +28,18 @@ pub fn save(path: &Path, t: &Transcript) -> Result<(), StoreError> {
         .map_err(|source| StoreError::Write { path: path.to_path_buf(), source })
 }
 
+/// [`save`] on a blocking thread, so that a slow disk (each save waits for `fsync`) does not
+/// hold up other conversations sharing the async runtime.
+pub async fn save_async(path: &Path, t: &Transcript) -> Result<(), StoreError> {
+    let (owned_path, text) = (path.to_path_buf(), codec::render(t));
+    let write = move || atomic_file::write(&owned_path, text.as_bytes());
+    match tokio::task::spawn_blocking(write).await {
+        Ok(result) => result,
+        Err(join) => Err(io::Error::other(join.to_string())),
+    }
+    .map_err(|source| StoreError::Write { path: path.to_path_buf(), source })
+}
+
 /// Reads a transcript; a format error names the file and the line.
 pub fn load(path: &Path) -> Result<Transcript, StoreError> {
     let bytes =
