@@ -14,6 +14,10 @@ use super::engine::{GenParams, LocalModel};
 use super::error::LocalError;
 use crate::client::{ApiError, ChatBackend, ChatRequest, ClientEvent, Completion};
 
+/// Text pieces the generating thread may be ahead of the caller: bounds how far generation
+/// runs past the moment the caller stops listening.
+const PIECES_IN_FLIGHT: usize = 16;
+
 pub struct LocalBackend {
     model: Arc<LocalModel>,
 }
@@ -37,7 +41,7 @@ impl ChatBackend for LocalBackend {
         Box::pin(async move {
             let cancel = Arc::new(AtomicBool::new(false));
             let _cancel_on_drop = CancelOnDrop(cancel.clone());
-            let (sender, mut pieces) = mpsc::unbounded_channel::<String>();
+            let (sender, mut pieces) = mpsc::channel::<String>(PIECES_IN_FLIGHT);
             let model = self.model.clone();
             let messages = req.messages.clone();
             let params = GenParams {
@@ -48,7 +52,7 @@ impl ChatBackend for LocalBackend {
             let task = tokio::task::spawn_blocking(move || {
                 let mut send = |piece: &str| {
                     // The receiver is gone only when the caller stopped listening (and cancelled).
-                    let _ = sender.send(piece.to_string());
+                    let _ = sender.blocking_send(piece.to_string());
                 };
                 model.generate(&messages, &params, &cancel, &mut send)
             });

@@ -105,6 +105,12 @@ impl LocalModel {
         self.transformer.context()
     }
 
+    /// How many tokens the kept KV cache holds (the last conversation's prompt and answer).
+    /// Waits for a running generation to finish.
+    pub fn cached_tokens(&self) -> usize {
+        self.lock_state().tokens.len()
+    }
+
     /// Blocking. Applies the chat template, reuses the KV cache for a shared token prefix,
     /// streams text through `on_text`, stops on EOS/max_tokens/`cancel`.
     ///

@@ -61,12 +61,7 @@ impl ChatTemplate {
     ) -> Result<String, TemplateError> {
         let messages: Vec<Value> = messages
             .iter()
-            .map(|m| {
-                Value::from_iter([
-                    ("role", Value::from(m.role.as_str())),
-                    ("content", Value::from(m.content.as_str())),
-                ])
-            })
+            .map(|m| minijinja::context! { role => m.role.as_str(), content => m.content.as_str() })
             .collect();
         let template =
             self.env.get_template("chat").map_err(|e| TemplateError::Render(e.to_string()))?;
