@@ -103,6 +103,10 @@ pub enum ApiError {
     #[error("the server reported an error while answering: {message}")]
     Reported { message: String },
 
+    /// The in-process model failed (`crate::local`); the message says what to do.
+    #[error("{message}")]
+    Local { message: String },
+
     #[error("{last} (gave up after {attempts} attempts)")]
     RetriesExhausted { attempts: u32, last: Box<ApiError> },
 }
@@ -137,6 +141,7 @@ impl ApiError {
                 | ApiError::Quota { .. }
                 | ApiError::BadRequest { .. }
                 | ApiError::NotJson { .. }
+                | ApiError::Local { .. }
         )
     }
 
@@ -177,7 +182,8 @@ impl ApiError {
             | ApiError::RateLimited { message, .. }
             | ApiError::Server { message, .. }
             | ApiError::BadRequest { message, .. }
-            | ApiError::Reported { message } => vec![message],
+            | ApiError::Reported { message }
+            | ApiError::Local { message } => vec![message],
             ApiError::NotJson { body: text, .. }
             | ApiError::Transport { detail: text }
             | ApiError::Broken { detail: text }

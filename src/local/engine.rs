@@ -1,1 +1,251 @@
-//! (being written)
+//! A GGUF chat model loaded into memory and run on the CPU: chat template in, streamed text
+//! out, with the KV cache of the last conversation kept for the next turn.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use candle_core::Device;
+use candle_core::quantized::gguf_file::Content;
+use candle_transformers::generation::{LogitsProcessor, Sampling};
+
+use super::error::{LocalError, one_line};
+use super::template::ChatTemplate;
+use super::tokenizer::GgufTokenizer;
+use super::transformer::{Family, KvCache, Transformer};
+use crate::message::{FinishReason, Message, Usage};
+
+/// The answer length when the request sets none (still capped by the context).
+pub const DEFAULT_MAX_TOKENS: u32 = 2_048;
+
+/// Prompt tokens fed per forward pass: the cancel flag is checked between chunks, so this bounds
+/// how long a cancel waits during a long prompt (~0.5 s for a 1.5B model on 2 cores).
+const PREFILL_CHUNK: usize = 64;
+
+/// The `finish` of the partial [`Generation`] in [`LocalError::Cancelled`].
+pub const CANCELLED: &str = "cancelled";
+
+/// How to sample an answer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GenParams {
+    /// `None`: [`DEFAULT_MAX_TOKENS`]. Never more than the context leaves after the prompt.
+    pub max_tokens: Option<u32>,
+    /// `None` or 0: greedy (the most likely token each time, deterministic).
+    pub temperature: Option<f32>,
+    /// Seeds the sampler when `temperature` is above 0.
+    pub seed: u64,
+}
+
+/// A finished answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Generation {
+    /// Exactly the concatenation of the pieces passed to `on_text`.
+    pub text: String,
+    /// `Stop` at an end-of-turn token, `Length` at `max_tokens` or the end of the context.
+    pub finish: FinishReason,
+    /// `prompt_tokens`: tokens of the rendered chat template. `completion_tokens`: tokens
+    /// sampled, including the end-of-turn token when there was one.
+    pub usage: Usage,
+    /// How many prompt tokens were already in the KV cache from the previous turn.
+    pub cached_prompt_tokens: usize,
+}
+
+pub struct LocalModel {
+    name: String,
+    transformer: Transformer,
+    tokenizer: GgufTokenizer,
+    template: ChatTemplate,
+    /// The one conversation whose KV cache is kept. Held for a whole generation, so two
+    /// generations never run at once (each already uses every core).
+    state: Mutex<CachedTokens>,
+}
+
+/// The tokens fed to the model so far and their keys and values.
+struct CachedTokens {
+    tokens: Vec<u32>,
+    cache: KvCache,
+}
+
+impl LocalModel {
+    /// Reads a GGUF chat model of the Qwen2 or Llama architecture into memory.
+    pub fn load(path: &Path) -> Result<LocalModel, LocalError> {
+        let gguf_error = |detail: String| LocalError::Gguf { path: path.to_path_buf(), detail };
+        let file = File::open(path)
+            .map_err(|source| LocalError::Read { path: path.to_path_buf(), source })?;
+        let mut reader = BufReader::new(file);
+        let content = Content::read(&mut reader).map_err(|e| gguf_error(one_line(&e)))?;
+        let text = |key: &str| {
+            content.metadata.get(key).and_then(|v| v.to_string().ok()).map(|s| one_line(s))
+        };
+        let architecture = text("general.architecture")
+            .ok_or_else(|| gguf_error("no `general.architecture` in its metadata".into()))?;
+        let family = Family::from_architecture(&architecture)
+            .ok_or(LocalError::UnsupportedArchitecture { architecture })?;
+        let name = text("general.name")
+            .filter(|n| !n.is_empty())
+            .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "local model".to_string());
+        let tokenizer = GgufTokenizer::from_gguf(&content)?;
+        let template = ChatTemplate::from_gguf(&content)?;
+        let transformer = Transformer::load(family, &content, &mut reader, &Device::Cpu)
+            .map_err(|e| gguf_error(one_line(&e)))?;
+        let state = Mutex::new(CachedTokens { tokens: Vec::new(), cache: transformer.new_cache() });
+        Ok(LocalModel { name, transformer, tokenizer, template, state })
+    }
+
+    /// The model's name from its metadata (`general.name`), else the file name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The most tokens (prompt and answer together) one request can use.
+    pub fn context_length(&self) -> usize {
+        self.transformer.context()
+    }
+
+    /// How many tokens the kept KV cache holds (the last conversation's prompt and answer).
+    /// Waits for a running generation to finish.
+    pub fn cached_tokens(&self) -> usize {
+        self.lock_state().tokens.len()
+    }
+
+    /// Blocking. Applies the chat template, reuses the KV cache for a shared token prefix,
+    /// streams text through `on_text`, stops on EOS/max_tokens/`cancel`.
+    ///
+    /// Waits while another generation runs. `cancel` is checked before every token (and every
+    /// 64 prompt tokens); once set, the result is [`LocalError::Cancelled`] with what was
+    /// generated until then. A character cut off by the stop is dropped, so the streamed text
+    /// never ends in a replacement character.
+    pub fn generate(
+        &self,
+        messages: &[Message],
+        params: &GenParams,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Generation, LocalError> {
+        let prompt = self.template.render(messages, true)?;
+        let tokens = self.tokenizer.encode(&prompt)?;
+        if tokens.is_empty() {
+            return Err(LocalError::EmptyPrompt);
+        }
+        let context = self.transformer.context();
+        if tokens.len() >= context {
+            return Err(LocalError::ContextFull { prompt_tokens: tokens.len(), context });
+        }
+        let wanted = params.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS) as usize;
+        let budget = wanted.min(context - tokens.len());
+
+        let mut state = self.lock_state();
+        let result = self.run(&mut state, &tokens, budget, params, cancel, on_text);
+        if let Err(error) = &result {
+            if !matches!(error, LocalError::Cancelled { .. }) {
+                // The cache may hold half a forward pass: start the next turn from scratch.
+                state.tokens.clear();
+                state.cache = self.transformer.new_cache();
+            }
+        }
+        result
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, CachedTokens> {
+        match self.state.lock() {
+            Ok(state) => state,
+            Err(poisoned) => {
+                // A generation panicked part-way: its cache cannot be trusted.
+                self.state.clear_poison();
+                let mut state = poisoned.into_inner();
+                state.tokens.clear();
+                state.cache = self.transformer.new_cache();
+                state
+            }
+        }
+    }
+
+    fn run(
+        &self,
+        state: &mut CachedTokens,
+        prompt: &[u32],
+        budget: usize,
+        params: &GenParams,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Generation, LocalError> {
+        let shared = state.tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+        // At least one prompt token is fed again: its logits choose the first answer token.
+        let cached = shared.min(prompt.len() - 1);
+        state.cache.truncate(cached).map_err(LocalError::inference)?;
+        state.tokens.truncate(cached);
+
+        let mut out = Generation {
+            text: String::new(),
+            finish: FinishReason::Stop,
+            usage: Usage { prompt_tokens: prompt.len() as u64, completion_tokens: 0 },
+            cached_prompt_tokens: cached,
+        };
+        let cancelled = |mut out: Generation| {
+            out.finish = FinishReason::Other(CANCELLED.to_string());
+            Err(LocalError::Cancelled { partial: Box::new(out) })
+        };
+
+        let mut logits = None;
+        for chunk in prompt[cached..].chunks(PREFILL_CHUNK) {
+            if cancel.load(Ordering::Relaxed) {
+                return cancelled(out);
+            }
+            logits = Some(self.feed(state, chunk)?);
+        }
+        let Some(mut logits) = logits else {
+            return Err(LocalError::EmptyPrompt);
+        };
+
+        let sampling = match params.temperature {
+            Some(t) if t > 0.0 => Sampling::All { temperature: f64::from(t) },
+            _ => Sampling::ArgMax,
+        };
+        let mut sampler = LogitsProcessor::from_sampling(params.seed, sampling);
+        let mut decoder = self.tokenizer.decoder();
+        let mut emit = |piece: &str, out: &mut Generation| {
+            if !piece.is_empty() {
+                on_text(piece);
+                out.text.push_str(piece);
+            }
+        };
+        let finish = loop {
+            if cancel.load(Ordering::Relaxed) {
+                break None;
+            }
+            let token = sampler.sample(&logits).map_err(LocalError::inference)?;
+            out.usage.completion_tokens += 1;
+            if self.tokenizer.eos_ids().contains(&token) {
+                break Some(FinishReason::Stop);
+            }
+            if let Some(piece) = decoder.push(token)? {
+                emit(&piece, &mut out);
+            }
+            if out.usage.completion_tokens as usize >= budget {
+                break Some(FinishReason::Length);
+            }
+            logits = self.feed(state, &[token])?;
+        };
+        let rest = decoder.finish()?;
+        emit(rest.trim_end_matches('\u{FFFD}'), &mut out);
+        match finish {
+            Some(finish) => Ok(Generation { finish, ..out }),
+            None => cancelled(out),
+        }
+    }
+
+    /// Runs `tokens` through the model after the cached ones; returns the next token's logits.
+    fn feed(
+        &self,
+        state: &mut CachedTokens,
+        tokens: &[u32],
+    ) -> Result<candle_core::Tensor, LocalError> {
+        let logits =
+            self.transformer.forward(tokens, &mut state.cache).map_err(LocalError::inference)?;
+        state.tokens.extend_from_slice(tokens);
+        Ok(logits)
+    }
+}

@@ -10,3 +10,4 @@ pub mod error;
 pub mod hub;
 pub mod template;
 pub mod tokenizer;
+mod transformer;

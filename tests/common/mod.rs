@@ -4,3 +4,4 @@
 
 pub mod sandbox;
 pub mod server;
+pub mod tiny_gguf;
