@@ -1,5 +1,7 @@
 //! The commands that need no endpoint: topics, prompt, config, completions.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a panic is a failed test
+
 mod common;
 
 use common::sandbox::Sandbox;

@@ -2,6 +2,8 @@
 //! loading, templating, tokenizing, generation, KV-cache reuse, stops, cancel, and the
 //! `ChatBackend` wrapper.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a panic is a failed test
+
 mod common;
 
 use std::fs::File;
@@ -23,6 +25,8 @@ use deepdive::message::{FinishReason, Message, Role};
 
 const ARCHES: [Arch; 2] = [Arch::Qwen2, Arch::Llama];
 
+/// One forward pass of a reference model: tokens and position in, logits out.
+type Forward = dyn FnMut(&[u32], usize) -> Tensor;
 fn greedy(max_tokens: u32) -> GenParams {
     GenParams { max_tokens: Some(max_tokens), temperature: None, seed: 0 }
 }
@@ -98,7 +102,7 @@ fn reference_greedy(path: &Path, messages: &[Message], max_tokens: usize) -> Str
     let architecture = content.metadata["general.architecture"].to_string().unwrap().clone();
     let mut reader = BufReader::new(File::open(path).unwrap());
     let device = Device::Cpu;
-    let mut forward: Box<dyn FnMut(&[u32], usize) -> Tensor> = match architecture.as_str() {
+    let mut forward: Box<Forward> = match architecture.as_str() {
         "qwen2" => {
             let mut m =
                 quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, &device).unwrap();

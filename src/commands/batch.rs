@@ -65,14 +65,26 @@ pub fn run_plan(
 ) -> CommandResult {
     crate::tokens::TokenCounter::for_model(&plan.model).warm_up();
     let manifest = batch::prepare(library, plan.clone(), dir).map_err(batch_failure)?;
-    let client = ctx.client()?;
-    let request = ctx.request_settings();
+    let opened = ctx.open_backend()?;
+    let request = ctx.request_for(&opened);
+    let concurrency = if opened.local && options.concurrency > 1 {
+        // One generation already uses every core; more would only slow each answer down.
+        ctx.printer.status("the local model answers one request at a time (--concurrency 1)");
+        1
+    } else {
+        options.concurrency
+    };
     let job = batch::Job {
         library,
         plan,
         dir: dir.to_path_buf(),
-        endpoint: Endpoint { client: &client, request: &request, limiter: None, library },
-        concurrency: options.concurrency,
+        endpoint: Endpoint {
+            client: opened.backend.as_ref(),
+            request: &request,
+            limiter: None,
+            library,
+        },
+        concurrency,
         retry_failed_only: options.retry_failed_only,
         max_cost: options.max_cost,
     };

@@ -18,6 +18,9 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
     crate::tokens::TokenCounter::for_model(ctx.settings.model()).warm_up();
     let library = ctx.library()?;
     let interactive = std::io::stdin().is_terminal();
+    // Before the runtime starts: opening the local model may download it on its own runtime.
+    let opened = ctx.open_backend()?;
+    let request = ctx.request_for(&opened);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -39,12 +42,11 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
                 start(ctx, &library, &topics)
             }
         };
-        let client = ctx.client()?;
         let width = crate::render::markdown::stdout_width().unwrap_or(0);
         let chat = Chat {
             library: &library,
-            client: &client,
-            request: ctx.request_settings(),
+            client: opened.backend.as_ref(),
+            request,
             stack: ctx.settings.stack().map(str::to_string),
             prices: ctx.settings.prices(),
             printer: ctx.printer,

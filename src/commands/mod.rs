@@ -1,13 +1,14 @@
 //! One module per subcommand; this one turns the parsed command line into resolved settings
 //! and dispatches.
 
+mod backend;
 pub(crate) mod batch;
 mod chat;
 mod compare;
 mod completions;
 mod config;
 mod interrupt;
-mod model;
+pub(crate) mod model;
 mod prompt;
 mod replay;
 mod sessions;
@@ -15,7 +16,6 @@ mod show;
 mod topics;
 
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::client::{ChatClient, Endpoint, RetryPolicy};
 use crate::exit::{CommandResult, Failure};
 use crate::prompts::Library;
 use crate::render::{Printer, Verbosity};
@@ -32,35 +32,6 @@ impl Context {
     /// The built-in prompt library plus the user's prompts directory, if one is configured.
     pub fn library(&self) -> Result<Library, crate::prompts::PromptError> {
         Library::load(self.settings.prompts_dir())
-    }
-
-    /// A client for the resolved endpoint; runs the key command, if any, once.
-    pub fn client(&self) -> Result<ChatClient, Failure> {
-        let s = &self.settings;
-        let endpoint = Endpoint {
-            base_url: s.base_url().to_string(),
-            api_key: s.api_key()?,
-            key_source: s.key_source().clone(),
-            headers: s.headers().to_vec(),
-            connect_timeout: s.connect_timeout(),
-            idle_timeout: s.idle_timeout(),
-            stream: s.stream(),
-            include_usage: s.include_usage(),
-        };
-        self.printer.detail(format!(
-            "endpoint {} (profile {}), model {}, {}",
-            s.base_url(),
-            s.profile(),
-            s.model(),
-            if s.stream() { "streaming" } else { "not streaming" }
-        ));
-        let retry = s.retry();
-        let policy = RetryPolicy {
-            max_attempts: retry.max_attempts,
-            initial_backoff: retry.initial_backoff,
-            max_backoff: retry.max_backoff,
-        };
-        ChatClient::new(endpoint, policy).map_err(Failure::usage)
     }
 
     /// The per-request parameters every turn shares.

@@ -67,10 +67,14 @@ fn replay_file(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Comman
     }
     let total = questions.len();
     let mut conversation = Conversation::new(transcript, questions);
-    let client = ctx.client()?;
-    let request = ctx.request_settings();
-    let endpoint =
-        Endpoint { client: &client, request: &request, limiter: None, library: &library };
+    let opened = ctx.open_backend()?;
+    let request = ctx.request_for(&opened);
+    let endpoint = Endpoint {
+        client: opened.backend.as_ref(),
+        request: &request,
+        limiter: None,
+        library: &library,
+    };
     let mut reporter = ReplayReporter { printer: ctx.printer, turn: 0, total };
     ctx.printer.status(format!(
         "replaying {total} questions of {} ({}) with {}",

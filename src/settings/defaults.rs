@@ -7,6 +7,12 @@ use std::time::Duration;
 pub const PROFILE: &str = "default";
 pub const BASE_URL: &str = "https://api.openai.com/v1";
 pub const MODEL: &str = "gpt-4o-mini";
+/// The built-in profile used when no endpoint is configured at all: a model in the process.
+pub const LOCAL_PROFILE: &str = "local";
+/// The local model run by default: a good answer quality for its size on a CPU.
+pub const LOCAL_MODEL: &str = "Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M";
+/// What `base_url` shows for the local backend (nothing is sent over HTTP).
+pub const LOCAL_BASE_URL: &str = "local";
 /// The key variable used by profiles that name no key source (as the OpenAI SDKs do).
 pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 

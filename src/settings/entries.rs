@@ -32,6 +32,7 @@ impl Settings {
         };
         push("config_file", config_file, &self.config_file.origin);
         push("profile", self.profile.value.clone(), &self.profile.origin);
+        push("backend", self.backend.value.as_str().to_string(), &self.backend.origin);
         push("base_url", self.base_url.value.clone(), &self.base_url.origin);
         push("model", self.model.value.clone(), &self.model.origin);
         push("api_key", self.key.describe(), &self.key_origin);

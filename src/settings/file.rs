@@ -52,6 +52,9 @@ pub struct TimeoutsConfig {
 #[cfg_attr(test, derive(serde::Serialize))]
 #[serde(deny_unknown_fields)]
 pub struct ProfileConfig {
+    /// `http` (an OpenAI-compatible endpoint, the default) or `local` (a GGUF model run in
+    /// the process; `model` names it as `owner/repo:QUANT` or a path to a `.gguf` file).
+    pub backend: Option<Backend>,
     pub base_url: Option<String>,
     pub model: Option<String>,
     /// Name of the environment variable holding the key; `""` means no key is sent.
@@ -66,6 +69,27 @@ pub struct ProfileConfig {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub prices: Option<Prices>,
+}
+
+/// What answers requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// An OpenAI-compatible chat-completions endpoint.
+    #[default]
+    Http,
+    /// A GGUF model run in the process, on the CPU.
+    Local,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Http => "http",
+            Backend::Local => "local",
+        }
+    }
 }
 
 /// What the endpoint charges, in USD per million tokens.
@@ -214,7 +238,7 @@ mod tests {
         let err = parse(text).unwrap_err().to_string();
         assert!(err.starts_with("config error in /cfg/config.toml:5: "), "{err}");
         assert!(err.contains("unknown key 'temprature' in [profiles.local]"), "{err}");
-        assert!(err.contains("known: base_url, model, api_key_env"), "{err}");
+        assert!(err.contains("known: backend, base_url, model, api_key_env"), "{err}");
         assert!(!err.contains('\n'), "{err}");
     }
 

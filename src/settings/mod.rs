@@ -22,7 +22,7 @@ use std::time::Duration;
 pub use defaults::context_window as known_context_window;
 pub use entries::Entry;
 pub use error::{ConfigError, Place};
-pub use file::{FileConfig, Prices, ProfileConfig, RetryConfig, TimeoutsConfig};
+pub use file::{Backend, FileConfig, Prices, ProfileConfig, RetryConfig, TimeoutsConfig};
 pub use headers::is_secret as is_secret_header;
 pub use origin::{Origin, Sourced, display_path};
 pub use resolve::resolve;
@@ -78,6 +78,7 @@ pub struct Settings {
     /// The default config file that was looked for and not found.
     config_missing: Option<PathBuf>,
     profile: Sourced<String>,
+    backend: Sourced<Backend>,
     base_url: Sourced<String>,
     model: Sourced<String>,
     key: KeyResolver,
@@ -112,6 +113,11 @@ impl Settings {
 
     pub fn profile(&self) -> &str {
         &self.profile.value
+    }
+
+    /// What answers requests: an HTTP endpoint, or a model in the process.
+    pub fn backend(&self) -> Backend {
+        self.backend.value
     }
 
     /// The endpoint's base URL, without a trailing `/` (`https://api.openai.com/v1`).

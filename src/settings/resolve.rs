@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::defaults::{self, Dirs};
 use super::error::{ConfigError, Place};
-use super::file::{LoadedFile, ProfileConfig};
+use super::file::{Backend, LoadedFile, ProfileConfig};
 use super::headers::{self, Headers};
 use super::key::KeyResolver;
 use super::origin::{Origin, Sourced};
@@ -52,15 +52,26 @@ pub(super) fn resolve_in(
     let layer = FileLayer { file: file.as_ref(), dirs };
     let (profile, p) = choose_profile(flags, &env, &layer)?;
     let name = profile.value.as_str();
+    let backend = match p.backend {
+        Some(backend) if profile.origin == Origin::Default => Sourced::default(backend),
+        Some(backend) => layer.get(Some(backend)).unwrap_or_else(|| Sourced::default(backend)),
+        None => Sourced::default(Backend::Http),
+    };
+    let local = backend.value == Backend::Local;
 
-    let base_url = flag(flags.base_url.clone(), "--base-url")
-        .or_else(|| env.get("OPENAI_BASE_URL"))
-        .or_else(|| layer.get(p.base_url.clone()))
-        .unwrap_or_else(|| Sourced::default(defaults::BASE_URL.to_string()));
+    let base_url = if local {
+        Sourced::default(defaults::LOCAL_BASE_URL.to_string())
+    } else {
+        flag(flags.base_url.clone(), "--base-url")
+            .or_else(|| env.get("OPENAI_BASE_URL"))
+            .or_else(|| layer.get(p.base_url.clone()))
+            .unwrap_or_else(|| Sourced::default(defaults::BASE_URL.to_string()))
+    };
+    let default_model = if local { defaults::LOCAL_MODEL } else { defaults::MODEL };
     let model = flag(flags.model.clone(), "--model")
         .or_else(|| env.get("DEEPDIVE_MODEL"))
         .or_else(|| layer.get(p.model.clone()))
-        .unwrap_or_else(|| Sourced::default(defaults::MODEL.to_string()));
+        .unwrap_or_else(|| Sourced::default(default_model.to_string()));
 
     if p.api_key_env.is_some() && p.api_key_cmd.is_some() {
         return Err(layer.invalid(
@@ -153,6 +164,7 @@ pub(super) fn resolve_in(
         prompts_dir,
         stack,
         profile,
+        backend,
     };
     validate(&settings, &layer)?;
     Ok(settings)
@@ -199,6 +211,16 @@ fn choose_profile(
         .or_else(|| layer.get(layer.file.and_then(|f| f.config.profile.clone())));
     let Some(chosen) = chosen else {
         if defined.is_empty() {
+            // No profile and no endpoint anywhere: the model in the process.
+            let endpoint_named = flags.base_url.is_some()
+                || env.get("OPENAI_BASE_URL").is_some()
+                || env.get(defaults::OPENAI_API_KEY).is_some();
+            if !endpoint_named {
+                return Ok((
+                    Sourced::default(defaults::LOCAL_PROFILE.to_string()),
+                    local_profile(),
+                ));
+            }
             return Ok((Sourced::default(defaults::PROFILE.to_string()), ProfileConfig::default()));
         }
         let only = (defined.len() == 1).then(|| defined[0].clone());
@@ -223,6 +245,7 @@ fn choose_profile(
         None if defined.is_empty() && chosen.value == defaults::PROFILE => {
             Ok((chosen, ProfileConfig::default()))
         }
+        None if chosen.value == defaults::LOCAL_PROFILE => Ok((chosen, local_profile())),
         None => {
             let defined = match layer.file {
                 Some(file) if !defined.is_empty() => {
@@ -243,6 +266,16 @@ fn choose_profile(
     }
 }
 
+/// The built-in `local` profile: a GGUF model in the process (selectable by name unless the
+/// config file defines its own `local`).
+fn local_profile() -> ProfileConfig {
+    ProfileConfig {
+        backend: Some(Backend::Local),
+        api_key_env: Some(String::new()),
+        ..ProfileConfig::default()
+    }
+}
+
 /// Checks every value that parsed but may still be wrong.
 fn validate(s: &Settings, layer: &FileLayer<'_>) -> Result<(), ConfigError> {
     let profile = s.profile.value.as_str();
@@ -250,7 +283,9 @@ fn validate(s: &Settings, layer: &FileLayer<'_>) -> Result<(), ConfigError> {
 
     let url = s.base_url.value.to_ascii_lowercase();
     let has_host = |scheme: &str| url.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty());
-    if !(has_host("http://") || has_host("https://")) || url.contains(char::is_whitespace) {
+    let http = s.backend.value == Backend::Http;
+    if http && (!(has_host("http://") || has_host("https://")) || url.contains(char::is_whitespace))
+    {
         let problem = format!(
             "must be an http:// or https:// URL such as http://localhost:11434/v1 (got \"{}\")",
             s.base_url.value

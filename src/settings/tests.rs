@@ -98,9 +98,34 @@ model = "other-model"
 "#;
 
 #[test]
-fn without_file_or_environment_everything_is_default() {
+fn without_any_endpoint_the_local_model_runs() {
     let world = World::new();
     let s = world.settings();
+    assert_eq!(s.profile(), "local");
+    assert_eq!(s.backend(), Backend::Local);
+    assert_eq!(s.model(), "Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M");
+    assert_eq!(s.key_source(), &KeySource::None);
+    assert_eq!(s.context_window(), None);
+    assert!(entry(&s, "backend").value == "local");
+}
+
+#[test]
+fn a_local_profile_can_name_its_model() {
+    let world = World::new();
+    let flags = Overrides {
+        profile: Some("local".into()),
+        model: Some("/models/tiny.gguf".into()),
+        ..Overrides::default()
+    };
+    let s = world.resolve(&flags).unwrap();
+    assert_eq!((s.backend(), s.model()), (Backend::Local, "/models/tiny.gguf"));
+}
+
+#[test]
+fn an_openai_key_alone_selects_the_openai_default() {
+    let world = World::new().env("OPENAI_API_KEY", "sk-test-1");
+    let s = world.settings();
+    assert_eq!(s.backend(), Backend::Http);
     assert_eq!(s.profile(), "default");
     assert_eq!(s.base_url(), "https://api.openai.com/v1");
     assert_eq!(s.model(), "gpt-4o-mini");
@@ -124,7 +149,10 @@ fn without_file_or_environment_everything_is_default() {
     assert_eq!(s.prompts_dir(), None);
     assert_eq!(s.stack(), None);
     assert_eq!(s.config_file(), None);
-    assert!(s.entries().iter().all(|e| e.origin == Origin::Default), "{:?}", s.entries());
+    let not_default: Vec<_> =
+        s.entries().into_iter().filter(|e| e.origin != Origin::Default).collect();
+    assert_eq!(not_default.len(), 1, "only the key came from the environment: {not_default:?}");
+    assert_eq!(not_default[0].key, "api_key");
     assert!(entry(&s, "config_file").value.contains("does not exist"));
 }
 
@@ -638,6 +666,7 @@ fn documented(example: &str, key: &str) -> bool {
 #[test]
 fn every_file_key_is_documented_in_the_example() {
     let profile = ProfileConfig {
+        backend: Some(Backend::Local),
         base_url: Some(String::new()),
         model: Some(String::new()),
         api_key_env: Some(String::new()),

@@ -1,6 +1,7 @@
-//! An isolated place to run the real `deepdive` binary: its own HOME, config and data
-//! directories and working directory, with every `OPENAI_*` and `DEEPDIVE_*` variable cleared
-//! and `NO_COLOR` set, so nothing on the developer's machine leaks into a test.
+//! An isolated place to run the real `deepdive` binary: its own HOME, config, data and
+//! Hugging Face cache directories and working directory, with every `OPENAI_*`, `DEEPDIVE_*`
+//! and `HF_*` variable cleared and `NO_COLOR` set, so nothing on the developer's machine
+//! leaks into a test.
 
 use std::path::{Path, PathBuf};
 
@@ -56,7 +57,10 @@ impl Sandbox {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("deepdive"));
         for (name, _) in std::env::vars_os() {
             let name = name.to_string_lossy();
-            if name.starts_with("OPENAI_") || name.starts_with("DEEPDIVE_") {
+            if name.starts_with("OPENAI_")
+                || name.starts_with("DEEPDIVE_")
+                || name.starts_with("HF_")
+            {
                 cmd.env_remove(name.as_ref());
             }
         }
@@ -65,6 +69,8 @@ impl Sandbox {
             .env("XDG_CONFIG_HOME", self.path().join("config"))
             .env("XDG_DATA_HOME", self.path().join("data"))
             .env("DEEPDIVE_SESSIONS_DIR", self.sessions_dir())
+            // The Hugging Face cache of the sandbox, never the developer's.
+            .env("HF_HOME", self.path().join("hf"))
             .env("NO_COLOR", "1")
             .env_remove("EDITOR")
             .env_remove("VISUAL");

@@ -1,0 +1,101 @@
+//! Opening what answers requests: the configured HTTP endpoint, or — with no endpoint
+//! configured — a GGUF model in this process, pulled from the Hugging Face hub on first use.
+
+use super::Context;
+use crate::client::{ChatBackend, ChatClient, Endpoint, RetryPolicy};
+use crate::exit::Failure;
+use crate::local::backend::LocalBackend;
+use crate::local::download::{HubEndpoint, ensure};
+use crate::local::engine::LocalModel;
+use crate::local::hub::{HubCache, ModelRef};
+use crate::settings::Backend;
+
+/// What a command talks to, and what it should know about it.
+pub struct Opened {
+    pub backend: Box<dyn ChatBackend>,
+    /// The model's own context window when the settings name none (local models know it).
+    pub context_window: Option<u32>,
+    /// True for the in-process model: one generation at a time uses every core.
+    pub local: bool,
+}
+
+impl Context {
+    /// The backend of the resolved settings. For the local model this may download it
+    /// (with progress) and loads it, which takes a few seconds.
+    pub fn open_backend(&self) -> Result<Opened, Failure> {
+        match self.settings.backend() {
+            Backend::Http => Ok(Opened {
+                backend: Box::new(self.http_client()?),
+                context_window: None,
+                local: false,
+            }),
+            Backend::Local => self.local_backend(),
+        }
+    }
+
+    /// A client for the resolved HTTP endpoint; runs the key command, if any, once.
+    pub fn http_client(&self) -> Result<ChatClient, Failure> {
+        let s = &self.settings;
+        let endpoint = Endpoint {
+            base_url: s.base_url().to_string(),
+            api_key: s.api_key()?,
+            key_source: s.key_source().clone(),
+            headers: s.headers().to_vec(),
+            connect_timeout: s.connect_timeout(),
+            idle_timeout: s.idle_timeout(),
+            stream: s.stream(),
+            include_usage: s.include_usage(),
+        };
+        self.printer.detail(format!(
+            "endpoint {} (profile {}), model {}, {}",
+            s.base_url(),
+            s.profile(),
+            s.model(),
+            if s.stream() { "streaming" } else { "not streaming" }
+        ));
+        let retry = s.retry();
+        let policy = RetryPolicy {
+            max_attempts: retry.max_attempts,
+            initial_backoff: retry.initial_backoff,
+            max_backoff: retry.max_backoff,
+        };
+        ChatClient::new(endpoint, policy).map_err(Failure::usage)
+    }
+
+    /// The per-request parameters, with the local model's own context window when the
+    /// settings name none.
+    pub fn request_for(&self, opened: &Opened) -> crate::runner::RequestSettings {
+        let mut request = self.request_settings();
+        request.context_window = request.context_window.or(opened.context_window);
+        request
+    }
+
+    fn local_backend(&self) -> Result<Opened, Failure> {
+        let name = self.settings.model();
+        let model: ModelRef = name.parse().map_err(super::model::failure)?;
+        let env = |var: &str| std::env::var(var).ok();
+        let path = match &model {
+            ModelRef::File(path) => path.clone(),
+            ModelRef::Hub { .. } => {
+                let cache = HubCache::from_env(&env).map_err(super::model::failure)?;
+                let hub = HubEndpoint::from_env(&env);
+                let progress = crate::render::download::reporter(self.printer);
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Failure::work(format!("cannot start the async runtime: {e}")))?;
+                runtime
+                    .block_on(ensure(&model, &cache, &hub, progress.as_ref()))
+                    .map_err(super::model::failure)?
+            }
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.printer.warn(format!(
+            "no endpoint configured: running {model} in this process on {cores} CPU cores; \
+             answers take minutes (set --base-url or OPENAI_BASE_URL for a server)"
+        ));
+        let loaded = LocalModel::load(&path).map_err(|e| Failure::usage(e.to_string()))?;
+        let context_window = u32::try_from(loaded.context_length()).ok();
+        Ok(Opened { backend: Box::new(LocalBackend::new(loaded)), context_window, local: true })
+    }
+}
