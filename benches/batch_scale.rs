@@ -10,7 +10,7 @@
 //! Each run is the real binary as a subprocess with its own HOME, XDG directories and config
 //! file (one profile pointing at the server on 127.0.0.1), `--out` a temporary run folder and
 //! `-q`. Peak memory comes from `/usr/bin/time -f %M` (wait4's `ru_maxrss`). Results are
-//! printed as markdown tables for docs/benchmarks-batch.md.
+//! printed as markdown tables for docs/benchmarks.md (section 5).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a failed set-up is a panic
 
