@@ -348,21 +348,8 @@ mod tests {
     use crate::session::Meta;
 
     fn empty_transcript() -> Transcript {
-        let now = crate::session::now();
         Transcript {
-            meta: Meta {
-                title: "t".into(),
-                topics: vec![],
-                stack: None,
-                model: "m".into(),
-                endpoint: "http://localhost/v1".into(),
-                profile: None,
-                created: now,
-                updated: now,
-                status: SessionStatus::InProgress,
-                usage: Usage::default(),
-                replay_of: None,
-            },
+            meta: Meta::started("t".into(), "m".into(), "http://localhost/v1".into()),
             turns: vec![],
         }
     }

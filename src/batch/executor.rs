@@ -19,7 +19,7 @@ use crate::coverage;
 use crate::message::{FinishReason, Usage};
 use crate::prompts::{Library, Topic};
 use crate::runner::{self, Endpoint, Reporter, RunEnd};
-use crate::session::{Meta, ReplayOf, SessionStatus, Transcript, store};
+use crate::session::{Meta, ReplayOf, Transcript, store};
 use crate::settings::Prices;
 use crate::tokens::TokenCount;
 
@@ -275,7 +275,6 @@ async fn run_topic(
 }
 
 fn new_transcript(plan: &Plan, topic: &Topic) -> Transcript {
-    let now = crate::session::now();
     let replay_of = plan.replay.as_ref().map(|replay| {
         let file = replay.source_file(topic);
         let source = store::load(&file).ok();
@@ -287,17 +286,11 @@ fn new_transcript(plan: &Plan, topic: &Topic) -> Transcript {
     });
     Transcript {
         meta: Meta {
-            title: topic.title.clone(),
             topics: vec![topic.slug.clone()],
             stack: plan.stack.clone(),
-            model: plan.model.clone(),
-            endpoint: plan.endpoint.clone(),
             profile: Some(plan.profile.clone()),
-            created: now,
-            updated: now,
-            status: SessionStatus::InProgress,
-            usage: Usage::default(),
             replay_of,
+            ..Meta::started(topic.title.clone(), plan.model.clone(), plan.endpoint.clone())
         },
         turns: Vec::new(),
     }

@@ -61,15 +61,6 @@ pub fn render(dir: &Path, manifest: &Manifest) -> String {
             thousands(record.usage.total())
         );
     }
-    let count = |status| manifest.topics.iter().filter(|r| r.status == status).count();
-    let mut states = vec![format!("{} complete", count(TopicStatus::Complete))];
-    for status in
-        [TopicStatus::Failed, TopicStatus::Interrupted, TopicStatus::Skipped, TopicStatus::Pending]
-    {
-        if count(status) > 0 {
-            states.push(format!("{} {}", count(status), status.as_str()));
-        }
-    }
     let percent =
         (covered * 100).checked_div(points).map(|p| format!(" ({p}%)")).unwrap_or_default();
     let _ = writeln!(
@@ -77,7 +68,7 @@ pub fn render(dir: &Path, manifest: &Manifest) -> String {
         "\n**Totals:** {} topics: {} · coverage {covered}/{points} points{percent} · {} tokens \
          ({} prompt, {} completion)",
         manifest.topics.len(),
-        states.join(", "),
+        manifest.status_summary(),
         thousands(prompt + completion),
         thousands(prompt),
         thousands(completion)

@@ -136,6 +136,23 @@ impl Manifest {
             .map_err(|source| ManifestError::Write { path, source })
     }
 
+    /// How the topics stand, for people: "18 complete, 1 failed, 1 skipped".
+    pub fn status_summary(&self) -> String {
+        let count = |status| self.topics.iter().filter(|r| r.status == status).count();
+        let mut states = vec![format!("{} complete", count(TopicStatus::Complete))];
+        for status in [
+            TopicStatus::Failed,
+            TopicStatus::Interrupted,
+            TopicStatus::Skipped,
+            TopicStatus::Pending,
+        ] {
+            if count(status) > 0 {
+                states.push(format!("{} {}", count(status), status.as_str()));
+            }
+        }
+        states.join(", ")
+    }
+
     pub fn record(&self, slug: &str) -> Option<&TopicRecord> {
         self.topics.iter().find(|t| t.slug == slug)
     }

@@ -68,27 +68,12 @@ fn parse(reply: &str, transcript: &Transcript, ours: &[Suggestion]) -> Vec<Sugge
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{Meta, SessionStatus};
+    use crate::session::Meta;
 
     #[test]
     fn numbered_lines_become_questions_without_repeats() {
-        let now = crate::session::now();
-        let transcript = Transcript {
-            meta: Meta {
-                title: "t".into(),
-                topics: vec![],
-                stack: None,
-                model: "m".into(),
-                endpoint: "e".into(),
-                profile: None,
-                created: now,
-                updated: now,
-                status: SessionStatus::InProgress,
-                usage: Default::default(),
-                replay_of: None,
-            },
-            turns: vec![],
-        };
+        let transcript =
+            Transcript { meta: Meta::started("t".into(), "m".into(), "e".into()), turns: vec![] };
         let ours = [Suggestion::new(SuggestionKind::Depth, "What metrics should we track?".into())];
         let reply = "1. How do we test liveness probes in staging?\n2) what metrics should we track\n\n- Ok?\n* How should probes differ for batch workers?\n4. One more question that is long enough?\n5. And another one here?";
         let found = parse(reply, &transcript, &ours);

@@ -301,27 +301,13 @@ fn normalize(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::Usage;
-    use crate::session::{Meta, SessionStatus, Turn, TurnInfo};
+    use crate::session::{Meta, Turn, TurnInfo};
 
     const HEALTH: &str = "health-checks";
 
     fn transcript() -> Transcript {
-        let now = crate::session::now();
         Transcript {
-            meta: Meta {
-                title: "t".into(),
-                topics: vec![],
-                stack: None,
-                model: "m".into(),
-                endpoint: "http://localhost/v1".into(),
-                profile: None,
-                created: now,
-                updated: now,
-                status: SessionStatus::InProgress,
-                usage: Usage::default(),
-                replay_of: None,
-            },
+            meta: Meta::started("t".into(), "m".into(), "http://localhost/v1".into()),
             turns: vec![],
         }
     }

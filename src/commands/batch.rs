@@ -305,19 +305,10 @@ fn print_summary(printer: Printer, summary: &batch::RunSummary, dir: &Path) -> s
             duration(std::time::Duration::from_millis(r.elapsed_ms))
         ));
     }
-    let count = |status| manifest.topics.iter().filter(|r| r.status == status).count();
-    let mut states = vec![format!("{} complete", count(TopicStatus::Complete))];
-    for status in
-        [TopicStatus::Failed, TopicStatus::Interrupted, TopicStatus::Skipped, TopicStatus::Pending]
-    {
-        if count(status) > 0 {
-            states.push(format!("{} {}", count(status), status.as_str()));
-        }
-    }
     out.push_str(&format!(
         "\n{} topics: {} · {} tokens · coverage {covered}/{points} · {}\n",
         manifest.topics.len(),
-        states.join(", "),
+        manifest.status_summary(),
         thousands(tokens),
         duration(summary.elapsed)
     ));
@@ -331,7 +322,7 @@ fn print_summary(printer: Printer, summary: &batch::RunSummary, dir: &Path) -> s
     }
     out.push_str(&format!("handbook: {}\n", dir.join(batch::handbook::HANDBOOK_FILE).display()));
     printer.out(&out)?;
-    if summary.interrupted || count(TopicStatus::Complete) < manifest.topics.len() {
+    if summary.interrupted || manifest.topics.iter().any(|r| r.status != TopicStatus::Complete) {
         printer.status(format!("to continue: deepdive batch --resume {}", dir.display()));
     }
     Ok(())

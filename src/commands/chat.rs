@@ -9,10 +9,10 @@ use crate::chat::repl::Chat;
 use crate::cli::ChatArgs;
 use crate::conversation::{Conversation, PlannedTurn, opening_turns};
 use crate::exit::{CommandResult, Failure};
-use crate::message::{Role, Usage};
+use crate::message::Role;
 use crate::prompts::{Library, Topic};
 use crate::render::markdown::style_for_stdout;
-use crate::session::{Meta, SessionStatus, Transcript, TurnKind, store};
+use crate::session::{Meta, Transcript, TurnKind, store};
 
 pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
     crate::tokens::TokenCounter::for_model(ctx.settings.model()).warm_up();
@@ -101,22 +101,14 @@ async fn pick_topics<'l>(
 
 /// A new conversation on `topics`: priming (with the stack line), then each topic prompt.
 fn start(ctx: &Context, library: &Library, topics: &[&Topic]) -> (Conversation, PathBuf) {
-    let now = crate::session::now();
     let s = &ctx.settings;
     let title = topics.iter().map(|t| t.title.as_str()).collect::<Vec<_>>().join(" + ");
     let transcript = Transcript {
         meta: Meta {
-            title,
             topics: topics.iter().map(|t| t.slug.clone()).collect(),
             stack: s.stack().map(str::to_string),
-            model: s.model().to_string(),
-            endpoint: s.base_url().to_string(),
             profile: Some(s.profile().to_string()),
-            created: now,
-            updated: now,
-            status: SessionStatus::InProgress,
-            usage: Usage::default(),
-            replay_of: None,
+            ..Meta::started(title, s.model().to_string(), s.base_url().to_string())
         },
         turns: Vec::new(),
     };

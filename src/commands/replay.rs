@@ -14,7 +14,7 @@ use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::message::{FinishReason, Usage};
 use crate::render::{Printer, duration, thousands};
 use crate::runner::{self, Endpoint, Reporter, RunEnd};
-use crate::session::{Meta, ReplayOf, SessionStatus, Transcript, store};
+use crate::session::{Meta, ReplayOf, Transcript, store};
 use crate::tokens::TokenCount;
 
 pub fn run(ctx: &Context, args: &ReplayArgs) -> CommandResult {
@@ -34,24 +34,21 @@ fn replay_file(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Comman
     }
     let library = ctx.library()?;
     let s = &ctx.settings;
-    let now = crate::session::now();
     let transcript = Transcript {
         meta: Meta {
-            title: source.meta.title.clone(),
             topics: source.meta.topics.clone(),
             stack: source.meta.stack.clone(),
-            model: s.model().to_string(),
-            endpoint: s.base_url().to_string(),
             profile: Some(s.profile().to_string()),
-            created: now,
-            updated: now,
-            status: SessionStatus::InProgress,
-            usage: Usage::default(),
             replay_of: Some(ReplayOf {
                 file: args.source.display().to_string(),
                 model: source.meta.model.clone(),
                 turns: questions.len() as u32,
             }),
+            ..Meta::started(
+                source.meta.title.clone(),
+                s.model().to_string(),
+                s.base_url().to_string(),
+            )
         },
         turns: Vec::new(),
     };

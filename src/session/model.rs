@@ -39,6 +39,27 @@ pub struct Meta {
     pub replay_of: Option<ReplayOf>,
 }
 
+impl Meta {
+    /// The front matter of a conversation starting now: in progress, no usage yet, no topics,
+    /// stack or profile (set those with struct update syntax).
+    pub fn started(title: String, model: String, endpoint: String) -> Meta {
+        let now = super::now();
+        Meta {
+            title,
+            topics: Vec::new(),
+            stack: None,
+            model,
+            endpoint,
+            profile: None,
+            created: now,
+            updated: now,
+            status: SessionStatus::InProgress,
+            usage: Usage::default(),
+            replay_of: None,
+        }
+    }
+}
+
 /// Where a replayed transcript came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplayOf {
