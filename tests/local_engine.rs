@@ -2,6 +2,8 @@
 //! loading, templating, tokenizing, generation, KV-cache reuse, stops, cancel, and the
 //! `ChatBackend` wrapper.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed set-up is a failed test
+
 mod common;
 
 use std::fs::File;
@@ -89,6 +91,11 @@ fn matches_candle_transformers_reference_models() {
     }
 }
 
+enum Reference {
+    Qwen2(quantized_qwen2::ModelWeights),
+    Llama(quantized_llama::ModelWeights),
+}
+
 /// Greedy text from candle-transformers' own quantized models, fed the same prompt tokens.
 fn reference_greedy(path: &Path, messages: &[Message], max_tokens: usize) -> String {
     let content = content(path);
@@ -97,23 +104,19 @@ fn reference_greedy(path: &Path, messages: &[Message], max_tokens: usize) -> Str
     let prompt = tokenizer.encode(&prompt).unwrap();
     let architecture = content.metadata["general.architecture"].to_string().unwrap().clone();
     let mut reader = BufReader::new(File::open(path).unwrap());
-    let device = Device::Cpu;
-    let mut forward: Box<dyn FnMut(&[u32], usize) -> Tensor> = match architecture.as_str() {
-        "qwen2" => {
-            let mut m =
-                quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, &device).unwrap();
-            Box::new(move |t, pos| {
-                m.forward(&Tensor::new(t, &Device::Cpu).unwrap().unsqueeze(0).unwrap(), pos)
-                    .unwrap()
-            })
-        }
-        _ => {
-            let mut m =
-                quantized_llama::ModelWeights::from_gguf(content, &mut reader, &device).unwrap();
-            Box::new(move |t, pos| {
-                m.forward(&Tensor::new(t, &Device::Cpu).unwrap().unsqueeze(0).unwrap(), pos)
-                    .unwrap()
-            })
+    let mut model = match architecture.as_str() {
+        "qwen2" => Reference::Qwen2(
+            quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, &Device::Cpu).unwrap(),
+        ),
+        _ => Reference::Llama(
+            quantized_llama::ModelWeights::from_gguf(content, &mut reader, &Device::Cpu).unwrap(),
+        ),
+    };
+    let mut forward = |tokens: &[u32], pos| {
+        let input = Tensor::new(tokens, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+        match &mut model {
+            Reference::Qwen2(m) => m.forward(&input, pos).unwrap(),
+            Reference::Llama(m) => m.forward(&input, pos).unwrap(),
         }
     };
     let mut decoder = tokenizer.decoder();
