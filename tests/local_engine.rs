@@ -149,7 +149,7 @@ fn end_of_turn_stops_with_stop() {
 fn max_tokens_stops_with_length_after_exactly_that_many_tokens() {
     for arch in ARCHES {
         let model = load(&tiny_gguf::tiny(arch, Behaviour::NeverStops));
-        for max in [1, 7, 10] {
+        for max in [0, 1, 7, 10] {
             let (answer, _) = run(&model, &system_and_user("Go on."), &greedy(max));
             assert_eq!(answer.finish, FinishReason::Length, "{arch:?}");
             assert_eq!(answer.usage.completion_tokens, u64::from(max));
