@@ -2,7 +2,7 @@
 //! loading, templating, tokenizing, generation, KV-cache reuse, stops, cancel, and the
 //! `ChatBackend` wrapper.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a panic is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed set-up is a failed test
 
 mod common;
 
@@ -25,8 +25,6 @@ use deepdive::message::{FinishReason, Message, Role};
 
 const ARCHES: [Arch; 2] = [Arch::Qwen2, Arch::Llama];
 
-/// One forward pass of a reference model: tokens and position in, logits out.
-type Forward = dyn FnMut(&[u32], usize) -> Tensor;
 fn greedy(max_tokens: u32) -> GenParams {
     GenParams { max_tokens: Some(max_tokens), temperature: None, seed: 0 }
 }
@@ -93,6 +91,11 @@ fn matches_candle_transformers_reference_models() {
     }
 }
 
+enum Reference {
+    Qwen2(quantized_qwen2::ModelWeights),
+    Llama(quantized_llama::ModelWeights),
+}
+
 /// Greedy text from candle-transformers' own quantized models, fed the same prompt tokens.
 fn reference_greedy(path: &Path, messages: &[Message], max_tokens: usize) -> String {
     let content = content(path);
@@ -101,23 +104,19 @@ fn reference_greedy(path: &Path, messages: &[Message], max_tokens: usize) -> Str
     let prompt = tokenizer.encode(&prompt).unwrap();
     let architecture = content.metadata["general.architecture"].to_string().unwrap().clone();
     let mut reader = BufReader::new(File::open(path).unwrap());
-    let device = Device::Cpu;
-    let mut forward: Box<Forward> = match architecture.as_str() {
-        "qwen2" => {
-            let mut m =
-                quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, &device).unwrap();
-            Box::new(move |t, pos| {
-                m.forward(&Tensor::new(t, &Device::Cpu).unwrap().unsqueeze(0).unwrap(), pos)
-                    .unwrap()
-            })
-        }
-        _ => {
-            let mut m =
-                quantized_llama::ModelWeights::from_gguf(content, &mut reader, &device).unwrap();
-            Box::new(move |t, pos| {
-                m.forward(&Tensor::new(t, &Device::Cpu).unwrap().unsqueeze(0).unwrap(), pos)
-                    .unwrap()
-            })
+    let mut model = match architecture.as_str() {
+        "qwen2" => Reference::Qwen2(
+            quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, &Device::Cpu).unwrap(),
+        ),
+        _ => Reference::Llama(
+            quantized_llama::ModelWeights::from_gguf(content, &mut reader, &Device::Cpu).unwrap(),
+        ),
+    };
+    let mut forward = |tokens: &[u32], pos| {
+        let input = Tensor::new(tokens, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+        match &mut model {
+            Reference::Qwen2(m) => m.forward(&input, pos).unwrap(),
+            Reference::Llama(m) => m.forward(&input, pos).unwrap(),
         }
     };
     let mut decoder = tokenizer.decoder();
@@ -150,7 +149,7 @@ fn end_of_turn_stops_with_stop() {
 fn max_tokens_stops_with_length_after_exactly_that_many_tokens() {
     for arch in ARCHES {
         let model = load(&tiny_gguf::tiny(arch, Behaviour::NeverStops));
-        for max in [1, 7, 10] {
+        for max in [0, 1, 7, 10] {
             let (answer, _) = run(&model, &system_and_user("Go on."), &greedy(max));
             assert_eq!(answer.finish, FinishReason::Length, "{arch:?}");
             assert_eq!(answer.usage.completion_tokens, u64::from(max));

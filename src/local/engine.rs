@@ -184,6 +184,9 @@ impl LocalModel {
             usage: Usage { prompt_tokens: prompt.len() as u64, completion_tokens: 0 },
             cached_prompt_tokens: cached,
         };
+        if budget == 0 {
+            return Ok(Generation { finish: FinishReason::Length, ..out });
+        }
         let cancelled = |mut out: Generation| {
             out.finish = FinishReason::Other(CANCELLED.to_string());
             Err(LocalError::Cancelled { partial: Box::new(out) })

@@ -118,16 +118,18 @@ impl Transformer {
         }
         let context = context.clamp(1, MAX_CONTEXT);
 
+        let has = |name: &str| content.tensor_infos.contains_key(name);
+        let (tied, has_factors) = (!has("output.weight"), has("rope_freqs.weight"));
         let mut tensor = |name: &str| content.tensor(reader, name, device);
         let embeddings = Arc::new(tensor("token_embd.weight")?);
-        let output = match tensor("output.weight") {
-            Ok(output) => QMatMul::from_qtensor(output)?,
-            Err(_) => QMatMul::from_arc(embeddings.clone())?,
+        let output = match tied {
+            true => QMatMul::from_arc(embeddings.clone())?,
+            false => QMatMul::from_qtensor(tensor("output.weight")?)?,
         };
         let norm = RmsNorm::from_qtensor(tensor("output_norm.weight")?, eps)?;
-        let factors = match tensor("rope_freqs.weight") {
-            Ok(f) => Some(f.dequantize(device)?.to_vec1::<f32>()?),
-            Err(_) => None,
+        let factors = match has_factors {
+            true => Some(tensor("rope_freqs.weight")?.dequantize(device)?.to_vec1::<f32>()?),
+            false => None,
         };
         let rope = Rope::new(family, head_dim, freq_base, factors.as_deref(), context, device)?;
         let mut layers = Vec::with_capacity(n_layers);

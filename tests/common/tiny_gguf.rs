@@ -4,7 +4,8 @@
 //! the family's special tokens), the family's chat template, and seeded random weights. Two
 //! behaviours are built into the weights instead of being random, so that tests can rely on
 //! them: [`Behaviour::StopsQuickly`] answers "Hi!" and then the end-of-turn token;
-//! [`Behaviour::NeverStops`] repeats "abé" (é as two byte tokens) and never ends by itself.
+//! [`Behaviour::NeverStops`] repeats "abé" (é as two byte tokens) and never ends by itself;
+//! [`Behaviour::Counts`] repeats the digits.
 //!
 //! They work through a residual stream that the (small) layers barely change: each "chain"
 //! token's embedding is one-hot on its own dimension and the output row of its successor reads
@@ -12,7 +13,7 @@
 //! the chain's first token reads.
 
 // Each test binary that includes `common` uses a different part of it.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -37,6 +38,9 @@ pub enum Behaviour {
     StopsQuickly,
     /// Answers "abéabéabé…" without end.
     NeverStops,
+    /// Answers "0123456789012…" without end: digits are tokenized one by one, so the answer
+    /// re-tokenizes to the tokens generated (as a real model's answer usually does).
+    Counts,
 }
 
 /// What to generate. [`Spec::tiny`] gives a ~100 KB model; the benchmark sets real dimensions.
@@ -236,6 +240,7 @@ fn chain(behaviour: Behaviour, eos: u32) -> Option<(Vec<u32>, Option<u32>)> {
             Some((b"Hi!".iter().map(|&b| u32::from(b)).collect(), Some(eos)))
         }
         Behaviour::NeverStops => Some(("abé".bytes().map(u32::from).collect(), None)),
+        Behaviour::Counts => Some(("0123456789".bytes().map(u32::from).collect(), None)),
     }
 }
 
@@ -246,9 +251,10 @@ pub fn write(spec: &Spec, path: &Path) {
     let kv_dim = spec.kv_heads * head_dim;
     let mut noise = Noise(fastrand::Rng::with_seed(spec.seed));
     let chain = chain(spec.behaviour, vocab.eos);
-    // Designed models keep the layers small so the residual stream carries the token through.
+    // Designed models keep the layers' contributions far below the residual stream's tokens
+    // (they add up over layers and grow with the width).
     let layer_scale = |fan_in: usize| match chain {
-        Some(_) => 0.02,
+        Some(_) => 0.3 / hidden as f32,
         None => 1.7 / (fan_in as f32).sqrt(),
     };
 
