@@ -1,7 +1,7 @@
 //! The local backend on a model of the default's real dimensions (Qwen2.5-1.5B: hidden 1536,
 //! 28 layers, 12 heads, 2 KV heads, intermediate 8960, vocabulary 151,936) with Q4_K matrices
 //! and seeded random weights: speed and memory depend on the shapes, not on the values.
-//! `docs/benchmarks-local.md` records the figures. Run with `cargo bench --bench local`.
+//! `docs/benchmarks.md` (section 6) records the figures. Run with `cargo bench --bench local`.
 //!
 //! Two model files are built in turn (each in a temporary directory, deleted after use) and
 //! measured in a child process, so that the memory figures are the backend's alone:
