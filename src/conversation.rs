@@ -256,35 +256,31 @@ impl Conversation {
     /// Records that the next planned turn got no usable answer (keeping the `partial` text
     /// that arrived, if any); the planned turns after it are dropped.
     pub fn record_failure(&mut self, error: &str, partial: String) {
-        let Some(turn) = self.pending.pop_front() else { return };
-        self.pending.clear();
-        self.push_exchange(
-            turn,
-            partial,
-            TurnInfo {
-                status: Some(AnswerStatus::Failed),
-                error: Some(error.to_string()),
-                ..TurnInfo::default()
-            },
-        );
-        self.transcript.meta.status = SessionStatus::Failed;
+        let info = TurnInfo {
+            status: Some(AnswerStatus::Failed),
+            error: Some(error.to_string()),
+            ..TurnInfo::default()
+        };
+        self.stop(partial, info, SessionStatus::Failed);
     }
 
     /// Records that the user stopped the answer in flight: the text that arrived is kept and
     /// marked interrupted; the planned turns after it are dropped.
     pub fn record_interruption(&mut self, partial: String, model: &str) {
+        let info = TurnInfo {
+            status: Some(AnswerStatus::Interrupted),
+            model: Some(model.to_string()),
+            ..TurnInfo::default()
+        };
+        self.stop(partial, info, SessionStatus::Interrupted);
+    }
+
+    /// Ends the conversation at the next planned turn with an unfinished answer.
+    fn stop(&mut self, partial: String, info: TurnInfo, status: SessionStatus) {
         let Some(turn) = self.pending.pop_front() else { return };
         self.pending.clear();
-        self.push_exchange(
-            turn,
-            partial,
-            TurnInfo {
-                status: Some(AnswerStatus::Interrupted),
-                model: Some(model.to_string()),
-                ..TurnInfo::default()
-            },
-        );
-        self.transcript.meta.status = SessionStatus::Interrupted;
+        self.push_exchange(turn, partial, info);
+        self.transcript.meta.status = status;
     }
 
     fn push_exchange(&mut self, turn: PlannedTurn, answer: String, info: TurnInfo) {
