@@ -19,6 +19,7 @@ pub struct Cli {
 
 /// Options every command accepts (flags beat environment, which beats the config file).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Config file [default: <config dir>/deepdive/config.toml; env DEEPDIVE_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
@@ -28,7 +29,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// Model name sent to the endpoint [env DEEPDIVE_MODEL]
+    /// Model: a name the endpoint serves; for the local backend, owner/repo:QUANT or a .gguf
+    /// file [env DEEPDIVE_MODEL]
     #[arg(long, global = true, value_name = "MODEL")]
     pub model: Option<String>,
 
