@@ -275,8 +275,8 @@ pub enum ModelCommand {
 
 #[derive(Debug, Args)]
 pub struct ModelPullArgs {
-    /// owner/repo:QUANT, e.g. Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q8_0
-    /// [default: Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M]
+    /// owner/repo:QUANT, e.g. Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q8_0 [default: the local
+    /// profile's model, Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M unless configured]
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
 }

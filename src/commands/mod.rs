@@ -66,8 +66,15 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Show(args) => show::run(&context()?, args),
         Command::Sessions(args) => sessions::run(&context()?, args),
         Command::Compare(args) => compare::run(&context()?, args),
-        // Model commands read only the HF_* environment, so a broken config cannot stop them.
-        Command::Model(command) => model::run(command, printer),
+        // Model commands need no settings, so a broken config cannot stop them; a working one
+        // names the local profile's model, which `model pull` fetches when given no name.
+        Command::Model(command) => {
+            let configured = context()
+                .ok()
+                .filter(|ctx| ctx.settings.backend() == settings::Backend::Local)
+                .map(|ctx| ctx.settings.model().to_string());
+            model::run(command, printer, configured.as_deref())
+        }
     }
 }
 

@@ -3,17 +3,21 @@
 
 use serde::Serialize;
 
-use crate::cli::{ModelCommand, ModelListArgs, ModelPullArgs, ModelRmArgs};
+use crate::cli::{ModelCommand, ModelListArgs, ModelRmArgs};
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::local::download::{HubEndpoint, pull};
 use crate::local::hub::{CachedModel, DEFAULT_MODEL, HubCache, HubError, ModelRef};
 use crate::render::{Printer, download};
 
-pub fn run(command: &ModelCommand, printer: Printer) -> CommandResult {
+/// `configured`: the local profile's model, pulled by `model pull` without a name.
+pub fn run(command: &ModelCommand, printer: Printer, configured: Option<&str>) -> CommandResult {
     let env = |name: &str| std::env::var(name).ok();
     let cache = HubCache::from_env(&env).map_err(failure)?;
     match command {
-        ModelCommand::Pull(args) => pull_model(args, &cache, &HubEndpoint::from_env(&env), printer),
+        ModelCommand::Pull(args) => {
+            let name = args.name.as_deref().or(configured).unwrap_or(DEFAULT_MODEL);
+            pull_model(name, &cache, &HubEndpoint::from_env(&env), printer)
+        }
         ModelCommand::List(args) => list(args, &cache, printer),
         ModelCommand::Rm(args) => remove(args, &cache, printer),
     }
@@ -24,13 +28,8 @@ pub(crate) fn failure(error: HubError) -> Failure {
     if error.is_usage() { Failure::usage(error) } else { Failure::work(error) }
 }
 
-fn pull_model(
-    args: &ModelPullArgs,
-    cache: &HubCache,
-    hub: &HubEndpoint,
-    printer: Printer,
-) -> CommandResult {
-    let model: ModelRef = args.name.as_deref().unwrap_or(DEFAULT_MODEL).parse().map_err(failure)?;
+fn pull_model(name: &str, cache: &HubCache, hub: &HubEndpoint, printer: Printer) -> CommandResult {
+    let model: ModelRef = name.parse().map_err(failure)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
