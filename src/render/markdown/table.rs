@@ -170,18 +170,7 @@ fn padding(used: usize, width: usize, align: Align) -> (usize, usize) {
 mod tests {
     use super::*;
 
-    fn strip(text: &str) -> String {
-        let mut out = String::new();
-        let mut chars = text.chars();
-        while let Some(c) = chars.next() {
-            if c == '\x1b' {
-                chars.by_ref().find(|&c| c == 'm');
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    }
+    use crate::render::markdown::tests::strip_ansi as strip;
 
     #[test]
     fn splits_cells_but_not_escaped_or_code_pipes() {

@@ -39,7 +39,8 @@ fn render(style: Style, width: usize, chunks: &[&str]) -> String {
     String::from_utf8(out).unwrap()
 }
 
-fn strip_ansi(text: &str) -> String {
+/// The text without its ANSI escapes (shared with the table tests).
+pub(super) fn strip_ansi(text: &str) -> String {
     let mut out = String::new();
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
