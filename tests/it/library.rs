@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a panic is a failed test
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::sandbox::Sandbox;
+use crate::common::sandbox::Sandbox;
 use deepdive::session::store;
 use predicates::prelude::*;
 use serde_json::Value;

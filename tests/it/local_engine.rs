@@ -4,17 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed set-up is a failed test
 
-mod common;
-
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::common::tiny_gguf::{self, Arch, Behaviour, Spec, TinyModel};
 use candle_core::quantized::gguf_file::{self, Content, Value};
 use candle_core::{Device, Tensor};
 use candle_transformers::models::{quantized_llama, quantized_qwen2};
-use common::tiny_gguf::{self, Arch, Behaviour, Spec, TinyModel};
 use deepdive::client::{ApiError, ChatBackend, ChatRequest, ClientEvent};
 use deepdive::local::backend::LocalBackend;
 use deepdive::local::engine::{GenParams, Generation, LocalModel};

@@ -3,10 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // helpers of tests: a panic is a failed test
 
-mod common;
-
-use common::sandbox::Sandbox;
-use common::server::{Reply, Script, TestServer, closed_port_url, content_event};
+use crate::common::sandbox::Sandbox;
+use crate::common::server::{Reply, Script, TestServer, closed_port_url, content_event};
 
 const KEY: &str = "sk-test-CANARY-7f3a9c";
 

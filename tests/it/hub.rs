@@ -5,8 +5,6 @@
 //! CDN, with faults: cut the connection after K bytes, stall after K bytes, ignore Range.
 #![allow(clippy::unwrap_used)] // helpers of tests: a panic is a failed test
 
-mod common;
-
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,7 +16,7 @@ use deepdive::local::hub::{HubCache, HubError, ModelRef};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use common::sandbox::Sandbox;
+use crate::common::sandbox::Sandbox;
 
 const REPO: &str = "tiny/Tiny-Chat-GGUF";
 const FILE: &str = "tiny-chat-q8_0.gguf";
@@ -536,7 +534,7 @@ fn python_cache(root: &Path) -> HubCache {
 async fn offline_a_cached_model_is_used_and_a_missing_one_names_the_ways_forward() {
     let dir = tempfile::tempdir().unwrap();
     let cache = python_cache(dir.path());
-    let offline = HubEndpoint { base: common::server::closed_port_url(), offline: true };
+    let offline = HubEndpoint { base: crate::common::server::closed_port_url(), offline: true };
     let path = pull(&model(), &cache, &offline, &NoProgress).await.unwrap();
     assert_eq!(path, dir.path().join("models--tiny--Tiny-Chat-GGUF/snapshots/bbbb").join(FILE));
     assert_eq!(fs::read(&path).unwrap(), blob(2, 3000), "refs/main's snapshot wins");
@@ -557,7 +555,7 @@ async fn offline_a_cached_model_is_used_and_a_missing_one_names_the_ways_forward
 async fn an_unreachable_hub_falls_back_to_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     let cache = python_cache(dir.path());
-    let down = HubEndpoint { base: common::server::closed_port_url(), offline: false };
+    let down = HubEndpoint { base: crate::common::server::closed_port_url(), offline: false };
     let path = pull(&model(), &cache, &down, &NoProgress).await.unwrap();
     assert_eq!(fs::read(&path).unwrap(), blob(2, 3000));
 
@@ -707,7 +705,7 @@ fn model_pull_list_and_rm_through_the_binary() {
 #[test]
 fn model_pull_offline_without_the_model_says_the_three_ways_forward() {
     let sandbox = Sandbox::new();
-    let assert = model_cmd(&sandbox, &common::server::closed_port_url())
+    let assert = model_cmd(&sandbox, &crate::common::server::closed_port_url())
         .env("HF_HUB_OFFLINE", "1")
         .args(["model", "pull"])
         .assert()

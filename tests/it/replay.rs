@@ -2,12 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a panic is a failed test
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::sandbox::Sandbox;
-use common::server::{Reply, Script, TestServer};
+use crate::common::sandbox::Sandbox;
+use crate::common::server::{Reply, Script, TestServer};
 use deepdive::message::Role;
 use deepdive::session::{SessionStatus, Transcript, store};
 use predicates::prelude::*;

@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a panic is a failed test
 
-mod common;
-
-use common::sandbox::Sandbox;
+use crate::common::sandbox::Sandbox;
 use predicates::prelude::*;
 use serde_json::Value;
 

@@ -2,11 +2,9 @@
 
 #![allow(clippy::unwrap_used)] // helpers of tests: a panic is a failed test
 
-mod common;
-
 use std::time::Duration;
 
-use common::server::{
+use crate::common::server::{
     DONE_EVENT, Reply, Script, TestServer, closed_port_url, content_event, error_event,
     finish_event,
 };

@@ -3,15 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a panic is a failed test
 
-mod common;
-
 use std::io::Write;
 use std::process::Stdio;
 use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
-use common::sandbox::Sandbox;
-use common::server::{Reply, Script, TestServer};
+use crate::common::sandbox::Sandbox;
+use crate::common::server::{Reply, Script, TestServer};
 use deepdive::chat::suggest;
 use deepdive::prompts::Library;
 use deepdive::session::{AnswerStatus, SessionStatus, Transcript, TurnKind, store};

@@ -3,14 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a panic is a failed test
 
-mod common;
-
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use common::sandbox::Sandbox;
-use common::server::{Reply, Script, TestServer, content_event};
+use crate::common::sandbox::Sandbox;
+use crate::common::server::{Reply, Script, TestServer, content_event};
 use deepdive::batch::{Manifest, TopicStatus};
 use deepdive::session::{AnswerStatus, SessionStatus, TurnKind, store};
 use predicates::prelude::*;
@@ -348,7 +346,7 @@ fn no_stream_mode_asks_for_whole_answers() {
 #[test]
 fn a_refused_connection_names_the_base_url() {
     let sandbox = Sandbox::new();
-    let url = common::server::closed_port_url();
+    let url = crate::common::server::closed_port_url();
     batch(&sandbox)
         .args(["15", "--max-attempts", "1", "--base-url", &url])
         .assert()

@@ -3,10 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a panic is a failed test
 
-mod common;
-
-use common::sandbox::Sandbox;
-use common::tiny_gguf::{Arch, Behaviour, Spec, TinyModel, generate};
+use crate::common::sandbox::Sandbox;
+use crate::common::tiny_gguf::{Arch, Behaviour, Spec, TinyModel, generate};
 use deepdive::session::{AnswerStatus, SessionStatus, store};
 use predicates::prelude::*;
 

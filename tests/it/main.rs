@@ -1,0 +1,18 @@
+//! Every integration test, linked into one test binary: the crate (and candle behind it) is
+//! linked once instead of once per file. Each module is one area of the product.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod batch;
+mod chat;
+mod cli;
+mod client;
+mod hub;
+mod library;
+mod local_cli;
+mod local_engine;
+mod local_text;
+mod replay;
+mod secrets;
+mod transcript_roundtrip;
