@@ -242,7 +242,7 @@ impl Conversation {
             answer.text,
             TurnInfo {
                 status: Some(status),
-                finish_reason: Some(answer.finish_reason.as_str().to_string()),
+                finish_reason: Some(answer.finish_reason),
                 usage: Some(answer.usage),
                 usage_counted: answer.usage_counted,
                 coverage: answer.coverage,

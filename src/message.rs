@@ -71,10 +71,20 @@ pub enum FinishReason {
 }
 
 impl FinishReason {
+    /// A server's `finish_reason`, with the aliases some servers use for the standard ones.
+    pub fn from_server(s: &str) -> FinishReason {
+        match s {
+            "eos" | "end_turn" => FinishReason::Stop,
+            "max_tokens" => FinishReason::Length,
+            other => FinishReason::parse(other),
+        }
+    }
+
+    /// Exactly the inverse of [`Self::as_str`], so a stored reason reads back unchanged.
     pub fn parse(s: &str) -> FinishReason {
         match s {
-            "stop" | "eos" | "end_turn" => FinishReason::Stop,
-            "length" | "max_tokens" => FinishReason::Length,
+            "stop" => FinishReason::Stop,
+            "length" => FinishReason::Length,
             "content_filter" => FinishReason::ContentFilter,
             other => FinishReason::Other(other.to_string()),
         }

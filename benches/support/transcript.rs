@@ -27,7 +27,7 @@ pub fn transcript(bytes: usize) -> Transcript {
             text: answer,
             info: TurnInfo {
                 status: Some(AnswerStatus::Complete),
-                finish_reason: Some("stop".into()),
+                finish_reason: Some(deepdive::message::FinishReason::Stop),
                 usage: Some(Usage { prompt_tokens: 1200 + n as u64, completion_tokens: 2100 }),
                 model: Some("gpt-4o-2024-08-06".into()),
                 ..TurnInfo::default()

@@ -199,7 +199,7 @@ fn whole_answer(status: u16, text: &str, on_event: &mut OnEvent<'_>) -> Result<A
         finish_reason: choice
             .finish_reason
             .as_deref()
-            .map_or(FinishReason::Stop, FinishReason::parse),
+            .map_or(FinishReason::Stop, FinishReason::from_server),
         usage: usage.map(Into::into),
     })
 }

@@ -67,7 +67,7 @@ impl Assembler {
                 self.text.push_str(&content);
             }
             if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
-                self.finish_reason = Some(FinishReason::parse(&reason));
+                self.finish_reason = Some(FinishReason::from_server(&reason));
             }
         }
         Ok(if self.text.len() > start { Step::Delta(&self.text[start..]) } else { Step::Nothing })

@@ -3,11 +3,13 @@
 //! The format is documented for users in `docs/transcript-format.md`.
 
 pub mod codec;
+mod exchange;
 mod model;
 pub mod store;
 mod time;
 
 pub use codec::{FORMAT_VERSION, ParseError};
+pub use exchange::{Exchange, TopicSection};
 pub use model::{
     AnswerStatus, Coverage, Meta, ReplayOf, SessionStatus, Transcript, Turn, TurnInfo, TurnKind,
     now,

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::message::{Message, Role, Usage};
+use crate::message::{FinishReason, Message, Role, Usage};
 
 /// One saved conversation: what replay and listing need, plus every turn verbatim.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,8 +117,8 @@ pub struct TurnInfo {
     pub kind: Option<TurnKind>,
     /// For answers: whether the answer arrived whole.
     pub status: Option<AnswerStatus>,
-    /// The server's `finish_reason`, verbatim.
-    pub finish_reason: Option<String>,
+    /// Why the server stopped (its `finish_reason`).
+    pub finish_reason: Option<FinishReason>,
     pub usage: Option<Usage>,
     /// True when `usage` was counted locally because the server did not report it.
     pub usage_counted: bool,

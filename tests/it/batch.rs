@@ -300,7 +300,10 @@ fn a_length_finish_is_recorded_as_truncated() {
     assert_eq!(server.requests()[0].body["max_tokens"], 5);
     let transcript = transcript_of(&sandbox, "health-checks");
     assert_eq!(transcript.turns[1].info.status, Some(AnswerStatus::Truncated));
-    assert_eq!(transcript.turns[1].info.finish_reason.as_deref(), Some("length"));
+    assert_eq!(
+        transcript.turns[1].info.finish_reason,
+        Some(deepdive::message::FinishReason::Length)
+    );
 }
 
 #[test]

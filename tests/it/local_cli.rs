@@ -36,7 +36,7 @@ fn a_batch_runs_on_the_local_model_when_no_endpoint_is_configured() {
     let answer = &transcript.turns[3];
     assert_eq!(answer.text, "Hi!");
     assert_eq!(answer.info.status, Some(AnswerStatus::Complete));
-    assert_eq!(answer.info.finish_reason.as_deref(), Some("stop"));
+    assert_eq!(answer.info.finish_reason, Some(deepdive::message::FinishReason::Stop));
     let usage = answer.info.usage.unwrap();
     assert!(!answer.info.usage_counted, "the local model reports exact usage");
     assert!(usage.prompt_tokens > 0 && usage.completion_tokens > 0);

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
-use deepdive::message::{Role, Usage};
+use deepdive::message::{FinishReason, Role, Usage};
 use deepdive::session::codec::{parse, render};
 use deepdive::session::{
     AnswerStatus, Coverage, Meta, ReplayOf, SessionStatus, Transcript, Turn, TurnInfo, TurnKind,
@@ -50,7 +50,7 @@ fn normal() -> Transcript {
                 text: ANSWER.into(),
                 info: TurnInfo {
                     status: Some(AnswerStatus::Complete),
-                    finish_reason: Some("stop".into()),
+                    finish_reason: Some(FinishReason::Stop),
                     usage: Some(Usage { prompt_tokens: 1050, completion_tokens: 402 }),
                     coverage: Some(Coverage { covered: 2, total: 3 }),
                     model: Some("gpt-4o-2024-08-06".into()),
@@ -209,7 +209,7 @@ fn info() -> impl Strategy<Value = TurnInfo> {
     (
         proptest::option::of(kind),
         proptest::option::of(status),
-        proptest::option::of(text()),
+        proptest::option::of(text().prop_map(|t| FinishReason::parse(&t))),
         proptest::option::of(usage),
         any::<bool>(),
         proptest::option::of(coverage),

@@ -7,6 +7,7 @@
 
 use std::time::UNIX_EPOCH;
 
+use crate::message::FinishReason;
 use crate::session::model::{Transcript, TurnKind};
 
 /// Tokens are 8 base-36 digits: 40 bits.
@@ -43,7 +44,7 @@ fn strings(t: &Transcript) -> Vec<&str> {
     }
     for turn in &t.turns {
         all.push(&turn.text);
-        all.extend(turn.info.finish_reason.as_deref());
+        all.extend(turn.info.finish_reason.as_ref().map(FinishReason::as_str));
         all.extend(turn.info.model.as_deref());
         if let Some(TurnKind::Topic(slug)) = &turn.info.kind {
             all.push(slug);

@@ -1,6 +1,6 @@
 //! A turn's role and [`TurnInfo`] as marker attributes, and back.
 
-use crate::message::{Role, Usage};
+use crate::message::{FinishReason, Role, Usage};
 use crate::session::model::{AnswerStatus, Coverage, TurnInfo, TurnKind};
 
 const KNOWN: &[&str] = &[
@@ -31,7 +31,7 @@ pub fn to_attrs(role: Role, info: &TurnInfo) -> Vec<(&'static str, String)> {
         attrs.push(("status", status.as_str().to_string()));
     }
     if let Some(finish) = &info.finish_reason {
-        attrs.push(("finish", finish.clone()));
+        attrs.push(("finish", finish.as_str().to_string()));
     }
     if let Some(usage) = info.usage {
         attrs.push(("prompt_tokens", usage.prompt_tokens.to_string()));
@@ -78,7 +78,7 @@ pub fn from_attrs(attrs: Vec<(&str, String)>) -> Result<(Role, TurnInfo), String
                     format!("unknown status `{value}`; use one of {}", all.join(", "))
                 })?)
             }
-            "finish" => info.finish_reason = Some(value),
+            "finish" => info.finish_reason = Some(FinishReason::parse(&value)),
             "prompt_tokens" => prompt = Some(number(key, &value)?),
             "completion_tokens" => completion = Some(number(key, &value)?),
             "usage" => {
@@ -149,7 +149,7 @@ mod tests {
         let info = TurnInfo {
             kind: Some(TurnKind::Topic("health checks".into())),
             status: Some(AnswerStatus::Truncated),
-            finish_reason: Some("length".into()),
+            finish_reason: Some(FinishReason::Length),
             usage: Some(Usage { prompt_tokens: 812, completion_tokens: 640 }),
             usage_counted: true,
             coverage: Some(Coverage { covered: 6, total: 7 }),
