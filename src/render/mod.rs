@@ -4,6 +4,7 @@
 pub mod download;
 pub mod markdown;
 pub mod progress;
+pub mod wait;
 
 use std::io::{IsTerminal, Write};
 
@@ -96,6 +97,21 @@ pub fn duration(d: std::time::Duration) -> String {
         format!("{secs:.1}s")
     } else {
         format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
+    }
+}
+
+/// `1 topic`, `2 topics`: a count with its noun, plural by adding an `s`.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+/// The first non-blank line of `text`, trimmed and cut to `max` characters (with `…`).
+pub fn first_line(text: &str, max: usize) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim();
+    if line.chars().count() > max {
+        format!("{}…", line.chars().take(max.saturating_sub(1)).collect::<String>())
+    } else {
+        line.to_string()
     }
 }
 
