@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::watch;
 
@@ -19,6 +19,8 @@ pub struct Interrupts {
     presses: watch::Receiver<u64>,
     /// Set by a press, cleared back at the prompt: a press while set exits at once.
     handling: Arc<AtomicBool>,
+    /// How many presses there had been when the session was last back at the prompt.
+    settled: Arc<AtomicU64>,
 }
 
 impl Interrupts {
@@ -38,7 +40,7 @@ impl Interrupts {
                 tx.send_modify(|n| *n += 1);
             }
         });
-        Ok(Interrupts { presses, handling })
+        Ok(Interrupts { presses, handling, settled: Arc::new(AtomicU64::new(0)) })
     }
 
     /// Resolves at the next Ctrl-C after this call (not one pressed before it).
@@ -53,8 +55,24 @@ impl Interrupts {
         }
     }
 
+    /// Resolves at a Ctrl-C pressed since the last [`Self::settle`], even one pressed before
+    /// this call: what waits for the user's input must not miss a press that came while the
+    /// prompt was being prepared.
+    pub fn since_settled(&self) -> impl Future<Output = ()> + 'static {
+        let mut presses = self.presses.clone();
+        let settled = self.settled.load(Ordering::SeqCst);
+        async move {
+            while *presses.borrow_and_update() <= settled {
+                if presses.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+    }
+
     /// Back at the prompt: the next Ctrl-C is a first one again.
     pub fn settle(&self) {
+        self.settled.store(*self.presses.borrow(), Ordering::SeqCst);
         self.handling.store(false, Ordering::SeqCst);
     }
 }

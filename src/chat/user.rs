@@ -67,11 +67,13 @@ impl<'a> ChatUser<'a> {
     /// Reads one entry; Ctrl-C while waiting for piped input ends the session.
     async fn read(&mut self) -> Option<String> {
         let read = tokio::select! {
-            read = self.source.read("you> ") => read,
-            () = self.interrupts.next() => {
+            // A Ctrl-C wins over input that arrived at the same moment.
+            biased;
+            () = self.interrupts.since_settled() => {
                 self.interrupted = true;
                 return None;
             }
+            read = self.source.read("you> ") => read,
         };
         match read {
             Ok(Read::Line(line)) => Some(line),

@@ -45,7 +45,7 @@ pub async fn send(
                 if emitted {
                     on_event(ClientEvent::Restart);
                 }
-                on_event(ClientEvent::RateLimited { wait, reason: error.reason() });
+                on_event(ClientEvent::RateLimited { wait, error: &error });
             }
             Err(error) => return Err(error),
         }
@@ -54,7 +54,9 @@ pub async fn send(
 
 /// A rate-limited retry the client makes itself lowers the limiter too.
 fn lower_on_rate_limit(permit: &Permit<'_>, event: &ClientEvent<'_>) {
-    if let ClientEvent::Retrying { wait, rate_limited: true, .. } = event {
-        permit.rate_limited(*wait);
+    if let ClientEvent::Retrying { wait, error, .. } = event {
+        if error.is_rate_limit() {
+            permit.rate_limited(*wait);
+        }
     }
 }

@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
         .enable_all()
         .build()
         .map_err(|e| Failure::work(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let interrupts = Interrupts::listen()
             .map_err(|e| Failure::work(format!("cannot listen for Ctrl-C: {e}")))?;
         let slugs = library.topics().iter().map(|t| t.slug.clone()).collect();
@@ -80,7 +80,11 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
             .await
             .map_err(Failure::work)?;
         end(ctx.printer, &mut session, agenda.user.interrupted).await
-    })
+    });
+    // A read of piped stdin still waiting in its blocking thread must not keep the process
+    // alive after the session ended (Ctrl-C with the writer still open).
+    runtime.shutdown_background();
+    result
 }
 
 /// Saves the final state and picks the exit code: 130 when Ctrl-C ended the session, 1 when

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::conversation::PlannedTurn;
 use super::run::TurnFailure;
+use crate::client::ApiError;
 use crate::render::duration;
 use crate::session::Exchange;
 use crate::tokens::TokenCount;
@@ -33,25 +34,32 @@ pub enum Event<'a> {
 }
 
 /// Why and how long a request waits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub enum Wait<'a> {
-    /// The last attempt failed; attempt `attempt` of `max_attempts` follows after `wait`.
-    Retry { attempt: u32, max_attempts: u32, wait: Duration, reason: &'a str },
+    /// The last attempt failed with `error`; attempt `attempt` of `max_attempts` follows
+    /// after `wait`.
+    Retry { attempt: u32, max_attempts: u32, wait: Duration, error: &'a ApiError },
     /// The endpoint rate-limited the request; it is sent again once the pace allows, at
     /// least `wait` from now.
-    RateLimited { wait: Duration, reason: &'a str },
+    RateLimited { wait: Duration, error: &'a ApiError },
 }
 
 impl fmt::Display for Wait<'_> {
     /// `the server failed with HTTP 503 …; attempt 2 of 5 in 1.2s`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Wait::Retry { attempt, max_attempts, wait, reason } => {
-                write!(f, "{reason}; attempt {attempt} of {max_attempts} in {}", duration(*wait))
-            }
-            Wait::RateLimited { wait, reason } => {
-                write!(f, "{reason}; slowing down: sending it again in {}", duration(*wait))
-            }
+            Wait::Retry { attempt, max_attempts, wait, error } => write!(
+                f,
+                "{}; attempt {attempt} of {max_attempts} in {}",
+                error.reason(),
+                duration(*wait)
+            ),
+            Wait::RateLimited { wait, error } => write!(
+                f,
+                "{}; slowing down: sending it again in {}",
+                error.reason(),
+                duration(*wait)
+            ),
         }
     }
 }
@@ -60,9 +68,11 @@ impl Wait<'_> {
     /// The same, short enough for a progress line: `attempt 2/5 in 1.2s: HTTP 503`.
     pub fn short(&self) -> String {
         match self {
-            Wait::Retry { attempt, max_attempts, wait, reason } => {
-                format!("attempt {attempt}/{max_attempts} in {}: {reason}", duration(*wait))
-            }
+            Wait::Retry { attempt, max_attempts, wait, error } => format!(
+                "attempt {attempt}/{max_attempts} in {}: {}",
+                duration(*wait),
+                error.reason()
+            ),
             Wait::RateLimited { wait, .. } => {
                 format!("rate-limited: waiting {} for the endpoint", duration(*wait))
             }
@@ -76,15 +86,24 @@ mod tests {
 
     #[test]
     fn waits_read_as_one_line() {
+        let overloaded =
+            ApiError::Server { status: 503, message: "overloaded".into(), retry_after: None };
         let retry = Wait::Retry {
             attempt: 2,
             max_attempts: 5,
             wait: Duration::from_millis(1200),
-            reason: "HTTP 503",
+            error: &overloaded,
         };
-        assert_eq!(retry.to_string(), "HTTP 503; attempt 2 of 5 in 1.2s");
-        assert_eq!(retry.short(), "attempt 2/5 in 1.2s: HTTP 503");
-        let limited = Wait::RateLimited { wait: Duration::from_secs(3), reason: "HTTP 429" };
-        assert_eq!(limited.to_string(), "HTTP 429; slowing down: sending it again in 3.0s");
+        assert_eq!(
+            retry.to_string(),
+            "HTTP 503 Service Unavailable: overloaded; attempt 2 of 5 in 1.2s"
+        );
+        assert_eq!(retry.short(), "attempt 2/5 in 1.2s: HTTP 503 Service Unavailable: overloaded");
+        let slow = ApiError::RateLimited { message: "slow down".into(), retry_after: None };
+        let limited = Wait::RateLimited { wait: Duration::from_secs(3), error: &slow };
+        assert_eq!(
+            limited.to_string(),
+            "HTTP 429 Too Many Requests: slow down; slowing down: sending it again in 3.0s"
+        );
     }
 }

@@ -281,11 +281,11 @@ fn forward<'a>(
             partial.clear();
             events(Event::Restart);
         }
-        ClientEvent::Retrying { attempt, max_attempts, wait, reason, .. } => {
-            events(Event::Wait(Wait::Retry { attempt, max_attempts, wait, reason: &reason }))
+        ClientEvent::Retrying { attempt, max_attempts, wait, error } => {
+            events(Event::Wait(Wait::Retry { attempt, max_attempts, wait, error }))
         }
-        ClientEvent::RateLimited { wait, reason } => {
-            events(Event::Wait(Wait::RateLimited { wait, reason: &reason }))
+        ClientEvent::RateLimited { wait, error } => {
+            events(Event::Wait(Wait::RateLimited { wait, error }))
         }
     }
 }
