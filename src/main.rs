@@ -2,6 +2,7 @@ use clap::Parser;
 
 use deepdive::cli::Cli;
 use deepdive::commands;
+use deepdive::render::{Printer, Verbosity};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -9,7 +10,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code.into(),
         Err(failure) if failure.is_broken_pipe() => std::process::ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
+            Printer::new(Verbosity::Normal).error(&failure.message);
             failure.code.into()
         }
     }

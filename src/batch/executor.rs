@@ -331,9 +331,9 @@ impl Reporter for TopicReporter<'_> {
 
     fn left_out(&mut self, questions: &[String]) {
         self.observer.note(&format!(
-            "{}: {} follow-up exchange(s) left out of the request to fit the context window",
+            "{}: {} left out of the request to fit the context window",
             self.slug,
-            questions.len()
+            crate::render::count(questions.len() as u64, "follow-up exchange")
         ));
     }
 

@@ -9,7 +9,7 @@ use crate::chat::suggest::Suggestion;
 use crate::conversation::PlannedTurn;
 use crate::message::{FinishReason, Role, Usage};
 use crate::render::markdown::{MarkdownStream, Style};
-use crate::render::{Printer, duration, thousands};
+use crate::render::{Printer, count, duration, thousands};
 use crate::runner::Reporter;
 use crate::session::{AnswerStatus, Transcript, TurnKind};
 use crate::settings::Prices;
@@ -74,7 +74,8 @@ impl Reporter for ChatReporter {
             };
             self.printer.status(format!("» {what}"));
         }
-        self.printer.detail(format!("{messages} messages, {prompt} prompt tokens"));
+        self.printer
+            .detail(format!("{}, {prompt} prompt tokens", count(messages as u64, "message")));
     }
 
     fn retrying(&mut self, attempt: u32, max_attempts: u32, wait: Duration, reason: &str) {

@@ -288,10 +288,10 @@ impl Chat<'_> {
         };
         let report = coverage::check(&topic.cover, &answers_since_topic(transcript));
         let _ = self.printer.out(&format!(
-            "Coverage of “{}”: {} of {} points\n{}",
+            "Coverage of “{}”: {} of {}\n{}",
             topic.title,
             report.covered(),
-            report.total(),
+            crate::render::count(u64::from(report.total()), "point"),
             report.explain()
         ));
     }

@@ -10,7 +10,7 @@ use crate::cli::BatchArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::prompts::{Library, Topic};
 use crate::render::progress::{Bars, Lines, Silent};
-use crate::render::{Printer, Verbosity, duration, thousands};
+use crate::render::{Printer, Verbosity, count, duration, thousands};
 use crate::runner::Endpoint;
 
 pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
@@ -225,8 +225,8 @@ fn dry_run(ctx: &Context, library: &Library, plan: &Plan) -> CommandResult {
         format!("follow-ups: {}", plan.followups.join(", "))
     };
     let mut out = format!(
-        "plan: {} topics, each priming + topic prompt, {followups}\nmodel {} at {}\n\n",
-        plan.topics.len(),
+        "plan: {}, each priming + topic prompt, {followups}\nmodel {} at {}\n\n",
+        count(plan.topics.len() as u64, "topic"),
         plan.model,
         plan.endpoint
     );
@@ -306,8 +306,8 @@ fn print_summary(printer: Printer, summary: &batch::RunSummary, dir: &Path) -> s
         ));
     }
     out.push_str(&format!(
-        "\n{} topics: {} · {} tokens · coverage {covered}/{points} · {}\n",
-        manifest.topics.len(),
+        "\n{}: {} · {} tokens · coverage {covered}/{points} · {}\n",
+        count(manifest.topics.len() as u64, "topic"),
         manifest.status_summary(),
         thousands(tokens),
         duration(summary.elapsed)

@@ -12,7 +12,7 @@ use crate::cli::ReplayArgs;
 use crate::conversation::{Conversation, PlannedTurn};
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::message::{FinishReason, Usage};
-use crate::render::{Printer, duration, thousands};
+use crate::render::{Printer, count, duration};
 use crate::runner::{self, Endpoint, Reporter, RunEnd};
 use crate::session::{Meta, ReplayOf, Transcript, store};
 use crate::tokens::TokenCount;
@@ -74,7 +74,8 @@ fn replay_file(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Comman
     };
     let mut reporter = ReplayReporter { printer: ctx.printer, turn: 0, total };
     ctx.printer.status(format!(
-        "replaying {total} questions of {} ({}) with {}",
+        "replaying {} of {} ({}) with {}",
+        count(total as u64, "question"),
         args.source.display(),
         source.meta.model,
         request.model
@@ -201,16 +202,16 @@ impl Reporter for ReplayReporter {
     fn answered(&mut self, usage: Usage, finish: &FinishReason, elapsed: Duration) {
         let truncated = if finish.is_truncated() { " (truncated)" } else { "" };
         self.printer.status(format!(
-            "  answered: {} completion tokens in {}{truncated}",
-            thousands(usage.completion_tokens),
+            "  answered: {} in {}{truncated}",
+            count(usage.completion_tokens, "completion token"),
             duration(elapsed)
         ));
     }
 
     fn left_out(&mut self, questions: &[String]) {
         self.printer.warn(format!(
-            "{} follow-up exchange(s) left out of the request to fit the context window",
-            questions.len()
+            "{} left out of the request to fit the context window",
+            count(questions.len() as u64, "follow-up exchange")
         ));
     }
 }

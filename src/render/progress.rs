@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Printer, duration, thousands};
+use super::{Printer, Verbosity, count, duration, thousands};
 use crate::batch::{Observer, TopicRecord, TopicStatus};
 use crate::tokens::TokenCount;
 
@@ -36,7 +36,7 @@ pub struct Lines {
 impl Observer for Lines {
     fn start(&self, to_run: usize, done: usize) {
         let earlier = if done > 0 { format!(" ({done} already done)") } else { String::new() };
-        self.printer.status(format!("running {to_run} topics{earlier}"));
+        self.printer.status(format!("running {}{earlier}", count(to_run as u64, "topic")));
     }
 
     fn topic_started(&self, record: &TopicRecord) {
@@ -139,7 +139,8 @@ impl Observer for Bars {
     fn start(&self, to_run: usize, done: usize) {
         self.overall.set_length(to_run as u64);
         if done > 0 {
-            let _ = self.multi.println(format!("{done} topics already done in this folder"));
+            let done = count(done as u64, "topic");
+            let _ = self.multi.println(format!("{done} already done in this folder"));
         }
     }
 
@@ -207,7 +208,7 @@ impl Observer for Bars {
     }
 
     fn note(&self, message: &str) {
-        let _ = self.multi.println(format!("note: {message}"));
+        let _ = self.multi.println(Printer::new(Verbosity::Normal).warning_text(message));
     }
 }
 
