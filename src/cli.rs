@@ -93,7 +93,7 @@ pub enum Command {
     Batch(BatchArgs),
     /// Send a saved session's (or a run folder's) questions again, to the current model
     Replay(ReplayArgs),
-    /// Show a saved transcript in the terminal, as chat shows it
+    /// Show a saved transcript as chat shows it, or a batch run folder's summary
     Show(ShowArgs),
     /// List saved sessions and batch runs, newest first
     Sessions(SessionsArgs),
@@ -138,7 +138,8 @@ pub struct ChatArgs {
     #[arg(value_name = "TOPIC", conflicts_with = "resume")]
     pub topics: Vec<String>,
 
-    /// Continue a saved session: FILE, or the latest one in the sessions directory
+    /// Continue a saved session: FILE (also relative to the sessions directory, as
+    /// `deepdive sessions` prints it), or the latest one in the sessions directory
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub resume: Option<Option<std::path::PathBuf>>,
 
@@ -147,9 +148,10 @@ pub struct ChatArgs {
     pub suggest_with_model: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct ReplayArgs {
-    /// A saved transcript, or a batch run folder
+    /// A saved transcript, or a batch run folder (also relative to the sessions directory,
+    /// as `deepdive sessions` prints it)
     #[arg(value_name = "FILE|DIR")]
     pub source: std::path::PathBuf,
 
@@ -231,9 +233,10 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The transcript (.md) to show
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// A transcript (.md), or a batch run folder for its summary (also relative to the
+    /// sessions directory, as `deepdive sessions` prints it)
+    #[arg(value_name = "FILE|DIR")]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -249,16 +252,15 @@ pub struct SessionsArgs {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The first transcript or run folder (A)
+    /// The first transcript or run folder (A; also relative to the sessions directory)
     #[arg(value_name = "A")]
     pub a: PathBuf,
 
-    /// The second transcript or run folder (B)
+    /// The second transcript or run folder (B; also relative to the sessions directory)
     #[arg(value_name = "B")]
     pub b: PathBuf,
 
-    /// Where to write the markdown comparison [default: compare-<A>-vs-<B>.md in the current
-    /// directory]
+    /// Where to write the markdown comparison [default: <sessions dir>/compare/<A>-vs-<B>.md]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }

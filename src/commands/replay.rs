@@ -18,6 +18,8 @@ use crate::session::{Meta, ReplayOf, Transcript, store};
 use crate::tokens::TokenCount;
 
 pub fn run(ctx: &Context, args: &ReplayArgs) -> CommandResult {
+    let source = crate::saved::locate::locate(ctx.settings.sessions_dir(), &args.source);
+    let args = &ReplayArgs { source: source.map_err(Failure::usage)?, ..args.clone() };
     let until = args.until.map(|n| n as usize);
     if args.source.is_dir() { replay_run(ctx, args, until) } else { replay_file(ctx, args, until) }
 }

@@ -13,6 +13,7 @@ mod library;
 mod local_cli;
 mod local_engine;
 mod local_text;
+mod paths;
 mod replay;
 mod secrets;
 mod transcript_roundtrip;
