@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Runs the Production Readiness Deep-Dive Prompt Guide against any OpenAI-compatible
 /// chat-completions endpoint and keeps every session as a markdown transcript.
@@ -79,6 +80,62 @@ pub struct GlobalArgs {
     /// Say less: only results and errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+}
+
+/// What a subcommand's help says instead of listing the global options again.
+const GLOBAL_OPTIONS_NOTE: &str = "Global options (--model, --profile, --stack, -v, -q, ...) work here too: see 'deepdive --help'.";
+
+/// Parses the process's arguments; on bad usage prints clap's error and exits with 2.
+pub fn parse() -> Cli {
+    let mut command = command();
+    let matches = command.get_matches_mut();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+}
+
+/// The command line as deepdive parses it and shows its help: the global options are listed
+/// once, in `deepdive --help`; each subcommand still accepts them and says so in one line.
+pub fn command() -> clap::Command {
+    let command = Cli::command();
+    let globals: Vec<clap::Arg> =
+        command.get_arguments().filter(|a| a.is_global_set()).cloned().collect();
+    // A subcommand that has an argument of its own by a global option's id gets no copy of
+    // the global one; the hidden copies given here still parse as the global options.
+    command.mut_subcommands(|sub| {
+        let hidden = globals.iter().map(|arg| arg.clone().hide(true));
+        with_note(sub.args(hidden))
+    })
+}
+
+/// `sub` and its own subcommands, each with the line about the global options in its help.
+fn with_note(sub: clap::Command) -> clap::Command {
+    let note = match sub.get_after_help() {
+        Some(own) => format!("{own}\n\n{GLOBAL_OPTIONS_NOTE}"),
+        None => GLOBAL_OPTIONS_NOTE.to_string(),
+    };
+    sub.after_help(note).mut_subcommands(with_note)
+}
+
+/// The command line for shell completion scripts: every option visible, and the TOPIC
+/// arguments completing the given topic slugs (with their titles) and follow-up names. Only
+/// the scripts see these values; the parser still takes numbers and prefixes.
+pub fn for_completions(topics: &[(&str, &str)], followups: &[&str]) -> clap::Command {
+    let slugs: Vec<PossibleValue> = topics
+        .iter()
+        .map(|&(slug, title)| PossibleValue::new(slug.to_string()).help(title.to_string()))
+        .collect();
+    let names: Vec<PossibleValue> =
+        followups.iter().map(|&name| PossibleValue::new(name.to_string())).collect();
+    let values = |values: &[PossibleValue]| {
+        let values = values.to_vec();
+        move |arg: clap::Arg| arg.value_parser(clap::builder::PossibleValuesParser::new(values))
+    };
+    Cli::command()
+        .mut_subcommand("prompt", |c| c.mut_arg("topics", values(&slugs)))
+        .mut_subcommand("chat", |c| c.mut_arg("topics", values(&slugs)))
+        .mut_subcommand("batch", |c| {
+            c.mut_arg("topics", values(&slugs)).mut_arg("followups", values(&names))
+        })
+        .mut_subcommand("sessions", |c| c.mut_arg("topic", values(&slugs)))
 }
 
 #[derive(Debug, Subcommand)]
@@ -305,5 +362,7 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
+        for_completions(&[("health-checks", "Health Checks")], &["mistakes"]).debug_assert();
     }
 }
