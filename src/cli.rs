@@ -200,6 +200,10 @@ pub struct ChatArgs {
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub resume: Option<Option<std::path::PathBuf>>,
 
+    /// With --resume: show the whole conversation so far, not only its last exchange
+    #[arg(long, requires = "resume")]
+    pub history: bool,
+
     /// After each answer, also ask the model for follow-up questions (one extra request)
     #[arg(long)]
     pub suggest_with_model: bool,

@@ -67,7 +67,7 @@ pub fn render(dir: &Path, manifest: &Manifest) -> String {
         out,
         "\n**Totals:** {}: {} · coverage {covered}/{points} points{percent} · {} tokens \
          ({} prompt, {} completion)",
-        crate::render::count(manifest.topics.len() as u64, "topic"),
+        crate::render::plural(manifest.topics.len() as u64, "topic"),
         manifest.status_summary(),
         thousands(prompt + completion),
         thousands(prompt),

@@ -5,6 +5,8 @@ mod backend;
 mod classify;
 mod error;
 mod exchange;
+pub mod limiter;
+mod paced;
 mod retry;
 mod sse;
 mod wire;
@@ -19,6 +21,8 @@ use crate::secret::{ApiKey, KeySource};
 
 pub use backend::ChatBackend;
 pub use error::ApiError;
+pub use limiter::AdaptiveLimiter;
+pub use paced::send;
 pub use retry::RetryPolicy;
 
 /// Where and how to reach the server.
@@ -94,8 +98,11 @@ pub enum ClientEvent<'a> {
     /// requests can slow down as a whole.
     Retrying { attempt: u32, max_attempts: u32, wait: Duration, reason: String, rate_limited: bool },
     /// The failed attempt had already sent deltas: discard the partial text, the next
-    /// attempt starts the answer again. Sent just before `Retrying`.
+    /// attempt starts the answer again. Sent just before `Retrying` or `RateLimited`.
     Restart,
+    /// Under a batch's limiter ([`send`]): the endpoint rate-limited the request, and it is
+    /// sent again once the limiter lets it, at least `wait` from now.
+    RateLimited { wait: Duration, reason: String },
 }
 
 /// A chat-completions client for one endpoint.

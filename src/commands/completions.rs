@@ -1,8 +1,8 @@
 //! `deepdive completions SHELL`: shell completions generated from the clap definition, with
 //! the built-in topic slugs and follow-up names as the values of TOPIC and `--followups`.
 
-use crate::batch::plan::GAPS;
 use crate::cli::{self, CompletionsArgs};
+use crate::driver::GAPS;
 use crate::exit::{CommandResult, ExitCode};
 use crate::prompts::Library;
 use crate::render::Printer;

@@ -5,6 +5,7 @@ pub mod columns;
 pub mod download;
 pub mod markdown;
 pub mod progress;
+pub mod wait;
 
 use std::io::{IsTerminal, Write};
 
@@ -130,9 +131,9 @@ fn hang(lead: &str, line: &str, width: usize) -> Vec<String> {
         .collect()
 }
 
-/// A count and its noun, singular for exactly one: `count(1, "topic")` is "1 topic",
-/// `count(1234, "token")` is "1,234 tokens". For nouns whose plural adds an "s".
-pub fn count(n: u64, noun: &str) -> String {
+/// A count and its noun, singular for exactly one: `plural(1, "topic")` is "1 topic",
+/// `plural(1234, "token")` is "1,234 tokens". For nouns whose plural adds an "s".
+pub fn plural(n: u64, noun: &str) -> String {
     let s = if n == 1 { "" } else { "s" };
     format!("{} {noun}{s}", thousands(n))
 }
@@ -162,6 +163,16 @@ pub fn duration(d: std::time::Duration) -> String {
     }
 }
 
+/// The first non-blank line of `text`, trimmed and cut to `max` characters (with `…`).
+pub fn first_line(text: &str, max: usize) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim();
+    if line.chars().count() > max {
+        format!("{}…", line.chars().take(max.saturating_sub(1)).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,10 +188,10 @@ mod tests {
 
     #[test]
     fn counts_take_the_singular_for_one_only() {
-        assert_eq!(count(0, "topic"), "0 topics");
-        assert_eq!(count(1, "topic"), "1 topic");
-        assert_eq!(count(2, "follow-up exchange"), "2 follow-up exchanges");
-        assert_eq!(count(1234, "token"), "1,234 tokens");
+        assert_eq!(plural(0, "topic"), "0 topics");
+        assert_eq!(plural(1, "topic"), "1 topic");
+        assert_eq!(plural(2, "follow-up exchange"), "2 follow-up exchanges");
+        assert_eq!(plural(1234, "token"), "1,234 tokens");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::run::RunFolder;
 use crate::batch::handbook::HANDBOOK_FILE;
 use crate::message::Usage;
-use crate::render::{columns, count, duration, thousands};
+use crate::render::{columns, duration, plural, thousands};
 use crate::session::Coverage;
 
 /// The summary, as plain text lines.
@@ -33,9 +33,9 @@ pub fn run_summary(run: &RunFolder) -> String {
         true => "no follow-ups".to_string(),
         false => format!("follow-ups: {}", plan.followups.join(", ")),
     };
-    out.push_str(&format!("plan: {}, {followups}\n", count(plan.topics.len() as u64, "topic")));
+    out.push_str(&format!("plan: {}, {followups}\n", plural(plan.topics.len() as u64, "topic")));
     if let Some(replay) = &plan.replay {
-        let until = replay.until.map(|n| format!(" (first {})", count(n as u64, "question")));
+        let until = replay.until.map(|n| format!(" (first {})", plural(n as u64, "question")));
         out.push_str(&format!(
             "replay of {}{}\n",
             replay.from.display(),
@@ -76,7 +76,7 @@ pub fn run_summary(run: &RunFolder) -> String {
         coverage.map(|c| format!(" · coverage {}/{}", c.covered, c.total)).unwrap_or_default();
     out.push_str(&format!(
         "\n{}: {} · {}→{} tokens{coverage}\n",
-        count(manifest.topics.len() as u64, "topic"),
+        plural(manifest.topics.len() as u64, "topic"),
         manifest.status_summary(),
         thousands(usage.prompt_tokens),
         thousands(usage.completion_tokens),

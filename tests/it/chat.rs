@@ -47,7 +47,8 @@ fn a_picked_number_sends_exactly_the_suggested_text() {
     assert_eq!(transcript.turns.len(), 6);
     // What was suggested after the opening answers, recomputed from the transcript then.
     let opening = Transcript { turns: transcript.turns[..4].to_vec(), ..transcript.clone() };
-    let suggestions = suggest::suggest(&Library::builtin(), &opening, Some("PostgreSQL, Istio"), 6);
+    let suggestions =
+        suggest::suggest(&Library::builtin(), &opening, Some("PostgreSQL, Istio"), None, 6);
     let sent = server.requests()[2].last_user_message().unwrap();
     assert_eq!(sent, suggestions[1].text);
     assert_eq!(transcript.turns[4].text, suggestions[1].text);

@@ -59,6 +59,7 @@ async fn run(client: &ChatClient, req: &ChatRequest) -> (Result<Completion, ApiE
                 Seen::Retrying { attempt, max_attempts, wait, reason, rate_limited }
             }
             ClientEvent::Restart => Seen::Restart,
+            ClientEvent::RateLimited { .. } => panic!("only a batch's limiter paces rate limits"),
         })
     };
     let result = client.complete(req, &mut on_event).await;
