@@ -65,9 +65,9 @@ pub fn render(dir: &Path, manifest: &Manifest) -> String {
         (covered * 100).checked_div(points).map(|p| format!(" ({p}%)")).unwrap_or_default();
     let _ = writeln!(
         out,
-        "\n**Totals:** {} topics: {} · coverage {covered}/{points} points{percent} · {} tokens \
+        "\n**Totals:** {}: {} · coverage {covered}/{points} points{percent} · {} tokens \
          ({} prompt, {} completion)",
-        manifest.topics.len(),
+        crate::render::plural(manifest.topics.len() as u64, "topic"),
         manifest.status_summary(),
         thousands(prompt + completion),
         thousands(prompt),

@@ -11,7 +11,7 @@ use crate::driver::Event;
 use crate::message::Usage;
 use crate::render::markdown::{MarkdownStream, Style};
 use crate::render::wait::Waiting;
-use crate::render::{Printer, duration, first_line, thousands};
+use crate::render::{Printer, duration, first_line, plural, thousands};
 use crate::session::{AnswerStatus, Transcript};
 use crate::settings::Prices;
 
@@ -44,7 +44,8 @@ impl ChatRenderer {
             Event::Sending { turn, messages, prompt } => {
                 self.printer.status(format!("» {}", turn.label()));
                 if let Some(prompt) = prompt {
-                    self.printer.detail(format!("{messages} messages, {prompt} prompt tokens"));
+                    let messages = plural(*messages as u64, "message");
+                    self.printer.detail(format!("{messages}, {prompt} prompt tokens"));
                 }
                 self.waiting = Some(Waiting::start("waiting for the answer…"));
             }
@@ -224,10 +225,10 @@ pub fn coverage_report(
         }
         let report = crate::coverage::check(&topic.cover, &answers);
         out.push_str(&format!(
-            "Coverage of “{}”: {} of {} points\n{}",
+            "Coverage of “{}”: {} of {}\n{}",
             topic.title,
             report.covered(),
-            report.total(),
+            plural(u64::from(report.total()), "point"),
             report.explain()
         ));
     }

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use crate::driver::Interrupt;
 use crate::exit::ExitCode;
+use crate::render::{Printer, Verbosity};
 
 /// The session's Ctrl-C presses, as a counter anyone can wait on.
 #[derive(Clone)]
@@ -34,7 +35,9 @@ impl Interrupts {
         tokio::spawn(async move {
             while signal.recv().await.is_some() {
                 if pressed_twice.swap(true, Ordering::SeqCst) {
-                    eprintln!("\ninterrupted twice: quitting (the transcript is saved)");
+                    eprintln!();
+                    Printer::new(Verbosity::Normal)
+                        .warn("interrupted twice: quitting (the transcript is saved)");
                     std::process::exit(ExitCode::Interrupted as i32);
                 }
                 tx.send_modify(|n| *n += 1);

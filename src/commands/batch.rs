@@ -11,7 +11,7 @@ use crate::driver::Endpoint;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::prompts::{Library, Topic};
 use crate::render::progress::{Bars, Lines, Silent};
-use crate::render::{Printer, Verbosity, duration, thousands};
+use crate::render::{Printer, Verbosity, duration, plural, thousands};
 
 pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
     let library = ctx.library()?;
@@ -228,8 +228,8 @@ fn dry_run(ctx: &Context, library: &Library, plan: &Plan) -> CommandResult {
         format!("follow-ups: {}", plan.followups.join(", "))
     };
     let mut out = format!(
-        "plan: {} topics, each priming + topic prompt, {followups}\nmodel {} at {}\n\n",
-        plan.topics.len(),
+        "plan: {}, each priming + topic prompt, {followups}\nmodel {} at {}\n\n",
+        plural(plan.topics.len() as u64, "topic"),
         plan.model,
         plan.endpoint
     );
@@ -309,8 +309,8 @@ fn print_summary(printer: Printer, summary: &batch::RunSummary, dir: &Path) -> s
         ));
     }
     out.push_str(&format!(
-        "\n{} topics: {} · {} tokens · coverage {covered}/{points} · {}\n",
-        manifest.topics.len(),
+        "\n{}: {} · {} tokens · coverage {covered}/{points} · {}\n",
+        plural(manifest.topics.len() as u64, "topic"),
         manifest.status_summary(),
         thousands(tokens),
         duration(summary.elapsed)

@@ -180,7 +180,8 @@ fn start(ctx: &Context, topics: &[&Topic]) -> (Conversation, PathBuf) {
 /// A saved conversation, continued: the plan its front matter names goes on where it stopped.
 fn resume(ctx: &Context, file: Option<&Path>) -> Result<(Conversation, PathBuf), Failure> {
     let path = match file {
-        Some(file) => file.to_path_buf(),
+        Some(file) => crate::saved::locate::locate_transcript(ctx.settings.sessions_dir(), file)
+            .map_err(Failure::usage)?,
         None => latest_session(ctx.settings.sessions_dir())?,
     };
     let transcript = store::load(&path).map_err(Failure::usage)?;

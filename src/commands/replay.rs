@@ -10,10 +10,12 @@ use crate::batch::{Manifest, Plan, plan::Replay};
 use crate::cli::ReplayArgs;
 use crate::driver::{self, Conversation, Endpoint, Event, RunEnd, Session};
 use crate::exit::{CommandResult, ExitCode, Failure};
-use crate::render::{Printer, Verbosity, duration, first_line, thousands};
+use crate::render::{Printer, Verbosity, duration, first_line, plural};
 use crate::session::{Meta, ReplayOf, Transcript, store};
 
 pub fn run(ctx: &Context, args: &ReplayArgs) -> CommandResult {
+    let source = crate::saved::locate::locate(ctx.settings.sessions_dir(), &args.source);
+    let args = &ReplayArgs { source: source.map_err(Failure::usage)?, ..args.clone() };
     let until = args.until.map(|n| n as usize);
     if args.source.is_dir() { replay_run(ctx, args, until) } else { replay_file(ctx, args, until) }
 }
@@ -70,7 +72,8 @@ fn replay_file(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Comman
         count_prompts: ctx.printer.verbosity() == Verbosity::Verbose,
     };
     ctx.printer.status(format!(
-        "replaying {total} questions of {} ({}) with {}",
+        "replaying {} of {} ({}) with {}",
+        plural(total as u64, "question"),
         args.source.display(),
         source.meta.model,
         request.model
@@ -192,14 +195,14 @@ impl ReplayLines {
             Event::Wait(wait) => self.printer.warn(wait.to_string()),
             Event::LeftOut(questions) => self.printer.warn(format!(
                 "{} left out of the request to fit the context window",
-                crate::render::plural(questions.len(), "follow-up exchange")
+                plural(questions.len() as u64, "follow-up exchange")
             )),
             Event::Answered { exchange, elapsed } => {
                 let truncated = if exchange.is_truncated() { " (truncated)" } else { "" };
                 let tokens = exchange.usage().map_or(0, |u| u.completion_tokens);
                 self.printer.status(format!(
-                    "  answered: {} completion tokens in {}{truncated}",
-                    thousands(tokens),
+                    "  answered: {} in {}{truncated}",
+                    plural(tokens, "completion token"),
                     duration(*elapsed)
                 ));
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Printer, duration, thousands};
+use super::{Printer, Verbosity, duration, plural, thousands};
 use crate::batch::{Observer, TopicRecord, TopicStatus};
 use crate::driver::Event;
 
@@ -33,7 +33,7 @@ fn topic_note(slug: &str, event: &Event<'_>) -> Option<String> {
     match event {
         Event::LeftOut(questions) => Some(format!(
             "{slug}: {} left out of the request to fit the context window",
-            super::plural(questions.len(), "follow-up exchange")
+            super::plural(questions.len() as u64, "follow-up exchange")
         )),
         Event::Answered { exchange, .. } if exchange.is_truncated() => {
             Some(format!("{slug}: an answer was cut off at max_tokens (recorded as truncated)"))
@@ -50,7 +50,7 @@ pub struct Lines {
 impl Observer for Lines {
     fn start(&self, to_run: usize, done: usize) {
         let earlier = if done > 0 { format!(" ({done} already done)") } else { String::new() };
-        self.printer.status(format!("running {to_run} topics{earlier}"));
+        self.printer.status(format!("running {}{earlier}", plural(to_run as u64, "topic")));
     }
 
     fn topic_started(&self, record: &TopicRecord) {
@@ -143,7 +143,8 @@ impl Observer for Bars {
     fn start(&self, to_run: usize, done: usize) {
         self.overall.set_length(to_run as u64);
         if done > 0 {
-            let _ = self.multi.println(format!("{done} topics already done in this folder"));
+            let done = plural(done as u64, "topic");
+            let _ = self.multi.println(format!("{done} already done in this folder"));
         }
     }
 
@@ -169,7 +170,7 @@ impl Observer for Bars {
             Event::Wait(wait) => self.with_bar(slug, |bar| bar.set_message(wait.short())),
             other => {
                 if let Some(note) = topic_note(slug, other) {
-                    let _ = self.multi.println(format!("note: {note}"));
+                    let _ = self.multi.println(Printer::new(Verbosity::Normal).warning_text(&note));
                 }
             }
         }
@@ -199,7 +200,7 @@ impl Observer for Bars {
     }
 
     fn note(&self, message: &str) {
-        let _ = self.multi.println(format!("note: {message}"));
+        let _ = self.multi.println(Printer::new(Verbosity::Normal).warning_text(message));
     }
 }
 
