@@ -63,7 +63,6 @@ pub fn run_plan(
     dir: &Path,
     options: RunOptions,
 ) -> CommandResult {
-    crate::tokens::TokenCounter::for_model(&plan.model).warm_up();
     let manifest = batch::prepare(library, plan.clone(), dir).map_err(batch_failure)?;
     let opened = ctx.open_backend()?;
     let request = ctx.request_for(&opened);

@@ -17,4 +17,5 @@ mod paths;
 mod polish;
 mod replay;
 mod secrets;
+mod tokenizer;
 mod transcript_roundtrip;
