@@ -69,7 +69,8 @@ struct Open {
 pub fn parse(doc: &Document<'_>, boundary: &str) -> Result<Vec<Turn>, ParseError> {
     let mut turns = Vec::new();
     let mut open: Option<Open> = None;
-    for line in doc.body_lines() {
+    // Only a line that mentions `deepdive:` can be a marker (or look like one).
+    for line in doc.body_lines_containing(marker::NEEDLE) {
         let Some(at) = marker::find_own(line.text, boundary) else {
             if open.is_none() && marker::looks_like_marker(line.text) {
                 return Err(foreign(&line, boundary));
