@@ -82,10 +82,17 @@ fn user(text: &str, kind: Option<TurnKind>) -> Turn {
 
 #[test]
 fn normal_session_is_rendered_exactly_and_reads_back() {
-    let path = fixture("normal-session.md");
+    let path = fixture("normal-session-v2.md");
     let on_disk = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(render(&normal()), on_disk, "the version 1 rendering changed");
+    assert_eq!(render(&normal()), on_disk, "the version 2 rendering changed");
     assert_eq!(store::load(&path).unwrap(), normal());
+}
+
+#[test]
+fn a_version_1_file_reads_back_as_it_was_written() {
+    assert_eq!(store::load(&fixture("normal-session.md")).unwrap(), normal());
+    let header = store::load_header(&fixture("normal-session.md")).unwrap();
+    assert_eq!((header.meta, header.summary), (normal().meta, None));
 }
 
 #[test]
@@ -124,7 +131,7 @@ fn malformed_files_report_the_exact_line() {
     let cases = [
         ("bad-no-front-matter.md", 1, "missing front matter"),
         ("bad-unclosed-front-matter.md", 1, "never closed"),
-        ("bad-missing-version.md", 1, "add `format_version = 1`"),
+        ("bad-missing-version.md", 1, "add `format_version = 2`"),
         ("bad-version-too-new.md", 2, "upgrade deepdive"),
         ("bad-toml.md", 3, "bad front matter"),
         ("bad-time.md", 6, "not a UTC time"),

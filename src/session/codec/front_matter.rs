@@ -8,13 +8,14 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use super::lines::{Document, FENCE};
+use super::summary::Summary;
 use super::{FORMAT_VERSION, ParseError};
 use crate::message::Usage;
-use crate::session::model::{Meta, ReplayOf, SessionStatus};
+use crate::session::model::{Coverage, Meta, ReplayOf, SessionStatus};
 use crate::session::time;
 
 /// Writes the front matter, both `+++` lines included.
-pub fn render(meta: &Meta, boundary: &str) -> String {
+pub fn render(meta: &Meta, boundary: &str, summary: &Summary) -> String {
     let mut out = format!("{FENCE}\n");
     let mut key = |name: &str, value: &str| {
         // Writing to a String cannot fail.
@@ -35,6 +36,7 @@ pub fn render(meta: &Meta, boundary: &str) -> String {
     key("created", &string(&time::format(meta.created)));
     key("updated", &string(&time::format(meta.updated)));
     key("status", &string(meta.status.as_str()));
+    key("turns", &summary.turns.to_string());
     key("boundary", &string(boundary));
     let _ = write!(
         out,
@@ -42,6 +44,9 @@ pub fn render(meta: &Meta, boundary: &str) -> String {
         toml_int(meta.usage.prompt_tokens),
         toml_int(meta.usage.completion_tokens)
     );
+    if let Some(c) = summary.coverage {
+        let _ = write!(out, "\n[coverage]\ncovered = {}\ntotal = {}\n", c.covered, c.total);
+    }
     if let Some(r) = &meta.replay_of {
         let _ = write!(
             out,
@@ -75,9 +80,30 @@ pub fn version(doc: &Document<'_>) -> Result<(i64, usize), ParseError> {
     }
 }
 
-/// Reads a version 1 front matter: the metadata and the boundary token of the markers.
-pub fn parse(doc: &Document<'_>) -> Result<(Meta, String), ParseError> {
-    let fm: FrontMatterV1 = toml::from_str(doc.front_matter).map_err(|e| toml_error(doc, &e))?;
+/// What a front matter holds: the metadata, the boundary token of the markers and, from
+/// version 2 on, the summary of the body.
+pub struct FrontMatter {
+    pub meta: Meta,
+    pub boundary: String,
+    pub summary: Option<Summary>,
+}
+
+/// Reads a version 1 or 2 front matter. Version 2 only adds the summary (`turns`,
+/// `[coverage]`), which a version 1 file must not have.
+pub fn parse(doc: &Document<'_>, version: i64) -> Result<FrontMatter, ParseError> {
+    let fm: Keys = toml::from_str(doc.front_matter).map_err(|e| toml_error(doc, &e))?;
+    if version < 2 {
+        let added = [
+            ("turns", fm.turns.as_ref().map(Spanned::span)),
+            ("coverage", fm.coverage.as_ref().map(Spanned::span)),
+        ];
+        if let Some((key, Some(span))) = added.into_iter().find(|(_, span)| span.is_some()) {
+            return Err(ParseError::new(
+                doc.front_matter_line_at(span.start),
+                format!("`{key}` is a format_version 2 key; remove it, or set format_version = 2"),
+            ));
+        }
+    }
     let boundary_line = doc.front_matter_line_at(fm.boundary.span().start);
     let boundary = fm.boundary.into_inner();
     if boundary.is_empty()
@@ -105,12 +131,20 @@ pub fn parse(doc: &Document<'_>) -> Result<(Meta, String), ParseError> {
         },
         replay_of: fm.replay_of.map(|r| ReplayOf { file: r.file, model: r.model, turns: r.turns }),
     };
-    Ok((meta, boundary))
+    let summary = fm.turns.map(|turns| Summary {
+        turns: usize::try_from(turns.into_inner()).unwrap_or(usize::MAX),
+        coverage: fm.coverage.map(|c| {
+            let c = c.into_inner();
+            Coverage { covered: c.covered, total: c.total }
+        }),
+    });
+    Ok(FrontMatter { meta, boundary, summary })
 }
 
+/// The keys of versions 1 and 2.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FrontMatterV1 {
+struct Keys {
     #[serde(rename = "format_version")]
     _format_version: i64,
     title: String,
@@ -126,10 +160,21 @@ struct FrontMatterV1 {
     updated: SystemTime,
     #[serde(deserialize_with = "de_status")]
     status: SessionStatus,
+    /// Version 2.
+    turns: Option<Spanned<u64>>,
     boundary: Spanned<String>,
     #[serde(default)]
     usage: UsageV1,
+    /// Version 2.
+    coverage: Option<Spanned<CoverageV2>>,
     replay_of: Option<ReplayOfV1>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CoverageV2 {
+    covered: u32,
+    total: u32,
 }
 
 #[derive(Default, Deserialize)]

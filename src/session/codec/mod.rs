@@ -10,15 +10,18 @@ mod fence;
 mod front_matter;
 mod lines;
 mod marker;
+mod summary;
 mod turn_info;
 
 use std::fmt;
 
 use crate::session::model::Transcript;
 use lines::Document;
+pub use summary::{Header, Summary, sum};
 
-/// The format version [`render`] writes and the newest one [`parse`] reads.
-pub const FORMAT_VERSION: i64 = 1;
+/// The format version [`render`] writes and the newest one [`parse`] reads. Version 2 adds
+/// the body's summary to the front matter (`turns`, `[coverage]`), for listings.
+pub const FORMAT_VERSION: i64 = 2;
 
 /// Why a transcript could not be read: a 1-based line of the file and a one-line message
 /// that says what is wrong and what to do.
@@ -43,24 +46,55 @@ impl fmt::Display for ParseError {
 /// Writes a transcript in the current format version.
 pub fn render(t: &Transcript) -> String {
     let boundary = boundary::choose(t);
-    let mut out = front_matter::render(&t.meta, &boundary);
+    let mut out = front_matter::render(&t.meta, &boundary, &Summary::of(t));
     body::render(t, &boundary, &mut out);
     out
 }
 
-/// Reads a transcript of any supported format version.
+/// Reads a transcript of any supported format version. The front matter's summary is not
+/// read back: the turns themselves are what it summarises.
 pub fn parse(text: &str) -> Result<Transcript, ParseError> {
     let doc = Document::split(text)?;
-    let (version, version_line) = front_matter::version(&doc)?;
-    match version {
-        FORMAT_VERSION => {
-            let (meta, boundary) = front_matter::parse(&doc)?;
-            let turns = body::parse(&doc, &boundary)?;
-            Ok(Transcript { meta, turns })
+    let front_matter = front_matter::parse(&doc, supported_version(&doc)?)?;
+    let turns = body::parse(&doc, &front_matter.boundary)?;
+    Ok(Transcript { meta: front_matter.meta, turns })
+}
+
+/// Reads the front matter alone: `text` is the start of a file, up to the end of the `+++`
+/// line that closes the front matter or further. The body is neither read nor checked.
+pub fn parse_header(text: &str) -> Result<Header, ParseError> {
+    let doc = Document::split(text)?;
+    let front_matter = front_matter::parse(&doc, supported_version(&doc)?)?;
+    Ok(Header { meta: front_matter.meta, summary: front_matter.summary })
+}
+
+/// The length of the front matter at the start of `bytes`, through the end of its closing
+/// `+++` line; `None` when `bytes` ends before it does. When the first line is not a `+++`
+/// line there is no front matter, and its length is that of the first line: enough for
+/// [`parse_header`] to say so.
+pub fn header_len(bytes: &[u8]) -> Option<usize> {
+    // As `Document::split` decides it.
+    let is_fence =
+        |line: &[u8]| std::str::from_utf8(line).is_ok_and(|l| l.trim_end() == lines::FENCE);
+    let bom = if bytes.starts_with("\u{feff}".as_bytes()) { 3 } else { 0 };
+    let mut start = bom;
+    while let Some(newline) = bytes[start..].iter().position(|&b| b == b'\n') {
+        let end = start + newline + 1;
+        let fence = is_fence(&bytes[start..end - 1]);
+        if (start == bom && !fence) || (start > bom && fence) {
+            return Some(end);
         }
-        // Migrations go here: when version 2 is introduced, a version 1 file is read with
-        // the version 1 reader (kept as it is, in its own module) and converted to the
-        // current model. No version before 1 was ever written.
+        start = end;
+    }
+    None
+}
+
+/// The version of a file, when this deepdive reads it: 1 (read as it is; its summary is
+/// missing) or 2. No version before 1 was ever written.
+fn supported_version(doc: &Document<'_>) -> Result<i64, ParseError> {
+    let (version, version_line) = front_matter::version(doc)?;
+    match version {
+        1..=FORMAT_VERSION => Ok(version),
         v if v > FORMAT_VERSION => Err(ParseError::new(
             version_line,
             format!(
@@ -136,7 +170,7 @@ mod tests {
     fn renders_readable_markdown_and_reads_it_back() {
         let t = sample();
         let text = render(&t);
-        assert!(text.starts_with("+++\nformat_version = 1\ntitle = \"Health checks\"\n"), "{text}");
+        assert!(text.starts_with("+++\nformat_version = 2\ntitle = \"Health checks\"\n"), "{text}");
         assert!(text.contains("\n# Health checks\n"));
         assert!(text.contains("\n## 1. You · topic health-checks\n"));
         assert!(text.contains("\n## 2. Assistant (interrupted)\n"));
@@ -165,8 +199,63 @@ mod tests {
     }
 
     #[test]
+    fn the_front_matter_summarises_the_body_for_listings() {
+        let mut t = sample();
+        let text = render(&t);
+        assert!(
+            text.contains("\nturns = 2\nboundary")
+                && text.contains("\n[coverage]\ncovered = 6\ntotal = 7\n")
+        );
+        let end = header_len(text.as_bytes()).unwrap();
+        assert!(text[..end].ends_with("+++\n") && text[end..].starts_with("\n# Health checks"));
+        // The header alone is enough, and nothing after it is looked at.
+        let header = parse_header(&format!("{}<!-- deepdive:broken", &text[..end])).unwrap();
+        assert_eq!(header.meta, t.meta);
+        assert_eq!(header.summary, Some(Summary::of(&t)));
+        assert_eq!(
+            Summary::of(&t),
+            Summary { turns: 2, coverage: Some(Coverage { covered: 6, total: 7 }) }
+        );
+        // No coverage, no table; the summary is not read back as turns.
+        t.turns[1].info.coverage = None;
+        let text = render(&t);
+        assert!(!text.contains("[coverage]"));
+        assert_eq!(
+            parse(&text.replace("\nturns = 2\nboundary", "\nturns = 9\nboundary")).unwrap(),
+            t
+        );
+    }
+
+    #[test]
+    fn version_1_files_read_without_a_summary_and_may_not_have_one() {
+        let t = sample();
+        let v2 = render(&t);
+        let v1 = v2
+            .replace("format_version = 2", "format_version = 1")
+            .replace("\nturns = 2\nboundary", "\nboundary")
+            .replace("\n[coverage]\ncovered = 6\ntotal = 7\n", "");
+        assert_eq!(parse(&v1).unwrap(), t);
+        assert_eq!(parse_header(&v1).unwrap().summary, None);
+        let mixed = v2.replace("format_version = 2", "format_version = 1");
+        let err = parse(&mixed).unwrap_err();
+        assert_eq!(err.line, line_of(&mixed, "turns = "));
+        assert!(err.message.contains("format_version 2"), "{err}");
+    }
+
+    #[test]
+    fn header_len_ends_after_the_closing_fence_or_asks_for_more() {
+        assert_eq!(header_len(b"+++\na = 1\n+++\nbody"), Some(14));
+        assert_eq!(header_len(b"+++\r\na = 1\r\n+++ \r\nbody"), Some(18));
+        assert_eq!(header_len("\u{feff}+++\n+++\n".as_bytes()), Some(11));
+        assert_eq!(header_len(b"+++\na = 1\n++"), None);
+        assert_eq!(header_len(b"+++"), None);
+        // Not a transcript: the first line is enough to say so.
+        assert_eq!(header_len(b"# notes\nmore"), Some(8));
+    }
+
+    #[test]
     fn version_too_new_says_to_upgrade() {
-        let text = render(&sample()).replace("format_version = 1", "format_version = 2");
+        let text = render(&sample()).replace("format_version = 2", "format_version = 3");
         let err = parse(&text).unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.message.contains("newer") && err.message.contains("upgrade deepdive"), "{err}");
@@ -174,7 +263,7 @@ mod tests {
 
     #[test]
     fn version_that_never_existed_is_an_error() {
-        let text = render(&sample()).replace("format_version = 1", "format_version = 0");
+        let text = render(&sample()).replace("format_version = 2", "format_version = 0");
         assert!(parse(&text).unwrap_err().message.contains("does not exist"));
     }
 
