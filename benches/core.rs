@@ -13,6 +13,7 @@
 
 #[path = "../tests/common/server.rs"]
 mod server;
+#[allow(dead_code)] // shared with whole_process.rs, which uses other parts
 mod support;
 
 use std::hint::black_box;

@@ -57,7 +57,7 @@ fn user(text: &str, kind: Option<TurnKind>) -> Turn {
 }
 
 /// About 9 KB of markdown in the shape models answer the guide's topics with.
-fn answer(topic: &Topic, n: usize) -> String {
+pub fn answer(topic: &Topic, n: usize) -> String {
     let mut out = format!(
         "# {}\n\nBelow is a practical guide for **{}** (answer {n}).\n\n",
         topic.title, topic.slug
