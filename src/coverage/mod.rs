@@ -48,6 +48,8 @@ mod stem;
 mod text;
 
 #[cfg(test)]
+mod eval_set;
+#[cfg(test)]
 mod tests;
 
 use point::PointTerms;

@@ -200,3 +200,36 @@ fn gap_questions_name_the_missing_points() {
     let one_missing = check(&health.cover[..2], "Liveness versus readiness versus startup probes.");
     assert_eq!(gaps_question(&health, &one_missing), Some(gap_question(&health, &health.cover[1])));
 }
+
+#[test]
+fn the_evaluation_set_parses_and_labels_every_point_of_its_topic() {
+    use super::eval_set::{self, Kind, Split};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/coverage-eval");
+    let items = eval_set::load(&dir).unwrap();
+    let library = Library::builtin();
+    let mut kinds: BTreeMap<&str, BTreeSet<Kind>> = BTreeMap::new();
+    let mut splits: BTreeMap<&str, Split> = BTreeMap::new();
+    for item in &items {
+        let topic = library.topic_by_slug(&item.topic).unwrap_or_else(|| panic!("{}", item.file));
+        let labelled: BTreeSet<&str> = item.labels.keys().map(String::as_str).collect();
+        let points: BTreeSet<&str> = topic.cover.iter().map(String::as_str).collect();
+        assert_eq!(labelled, points, "{}: labels must name exactly the Cover: points", item.file);
+        assert!(!item.made.trim().is_empty() && !item.answer.trim().is_empty(), "{}", item.file);
+        kinds.entry(&item.topic).or_default().insert(item.kind);
+        let split = *splits.entry(&item.topic).or_insert(item.split);
+        assert_eq!(split, item.split, "{}: a topic is wholly tune or wholly held out", item.file);
+        if item.kind == Kind::Partial && item.file.ends_with("-partial.md") {
+            let left_out = item.labels.values().filter(|covered| !**covered).count();
+            assert!((3..=4).contains(&left_out), "{}: {left_out} points left out", item.file);
+        }
+    }
+    let full = [Kind::Complete, Kind::Partial, Kind::Thin];
+    let topics = kinds.values().filter(|k| full.iter().all(|f| k.contains(f))).count();
+    assert!(topics >= 8, "complete, partial and thin answers for {topics} topics");
+    assert!(items.iter().filter(|i| i.kind == Kind::OffTopic).count() >= 2);
+    assert!(items.iter().map(|i| i.labels.len()).sum::<usize>() >= 250);
+    let held_out = splits.values().filter(|s| **s == Split::HeldOut).count();
+    assert!(held_out * 4 >= splits.len(), "about a third of the topics held out: {held_out}");
+}
