@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench --bench coverage_eval                      # both splits
 //! cargo bench --bench coverage_eval -- --split tune      # only the tuning part
+//! cargo bench --bench coverage_eval -- --explain FILE    # the method's reasons for one answer
 //! ```
 //!
 //! For each split it prints the agreement (share of points whose verdict equals the label),
@@ -69,7 +70,8 @@ struct Disagreement<'a> {
 }
 
 fn main() {
-    let only = split_filter();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let only = split_filter(&args);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/coverage-eval");
     let items = eval_set::load(&dir).unwrap_or_else(|e| panic!("reading the evaluation set: {e}"));
     let library = Library::builtin();
@@ -82,6 +84,13 @@ fn main() {
         checked.push((item, report));
     }
     let elapsed = started.elapsed();
+
+    if let Some(at) = args.iter().position(|a| a == "--explain") {
+        let file = args.get(at + 1).expect("--explain takes a file name of the set");
+        let (_, report) = checked.iter().find(|(i, _)| i.file == *file).expect("a file of the set");
+        print!("{}", report.explain());
+        return;
+    }
 
     println!("coverage evaluation set: {}", dir.display());
     for split in [Split::Tune, Split::HeldOut] {
@@ -138,8 +147,7 @@ fn main() {
 }
 
 /// `--split tune` or `--split held-out`; cargo's own `--bench` flag is ignored.
-fn split_filter() -> Option<Split> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+fn split_filter(args: &[String]) -> Option<Split> {
     let at = args.iter().position(|a| a == "--split")?;
     match args.get(at + 1).map(String::as_str) {
         Some("tune") => Some(Split::Tune),

@@ -45,6 +45,7 @@ mod point;
 mod questions;
 mod scan;
 mod stem;
+mod structure;
 mod text;
 
 #[cfg(test)]
@@ -136,10 +137,18 @@ fn count<T>(items: impl Iterator<Item = T>) -> u32 {
 
 /// Checks which of `cover_points` the `answer` addresses. Same input, same report.
 pub fn check(cover_points: &[String], answer: &str) -> CoverageReport {
+    check_answers(cover_points, &[answer])
+}
+
+/// Checks which of `cover_points` a topic's answers address together: its answer and the
+/// answers to its follow-ups. Each is read as a document of its own, so a heading that
+/// ends one (a truncated answer) is not taken for the heading of the next.
+pub fn check_answers<S: AsRef<str>>(cover_points: &[String], answers: &[S]) -> CoverageReport {
     let mut points: Vec<PointTerms> = cover_points.iter().map(|p| PointTerms::parse(p)).collect();
     point::mark_recurring(&mut points);
     let vocabulary = Vocabulary::new(&points);
-    let answer = Answer::new(answer, &vocabulary);
+    let parts: Vec<&str> = answers.iter().map(AsRef::as_ref).collect();
+    let answer = Answer::new(&parts, &points, &vocabulary);
     let best = scan::best_passages(&points, &vocabulary, &answer);
     let results = cover_points.iter().zip(&points).zip(best);
     let points = results
@@ -155,22 +164,22 @@ pub fn check(cover_points: &[String], answer: &str) -> CoverageReport {
                 };
             };
             let present = answer.passage_terms(&passage);
-            let is_present = |stem: &str| {
-                vocabulary.id(stem).is_some_and(|id| present.binary_search(&id).is_ok())
+            let is_present = |key: String| {
+                vocabulary.id(&key).is_some_and(|id| present.binary_search(&id).is_ok())
             };
             let all = terms.core.iter().chain(&terms.extras);
-            let matched = all.filter(|t| is_present(&t.stem)).map(|t| t.shown.clone()).collect();
+            let matched = all.filter(|t| is_present(t.key())).map(|t| t.shown.clone()).collect();
             let missing = terms
                 .core
                 .iter()
-                .filter(|t| !is_present(&t.stem))
+                .filter(|t| !is_present(t.key()))
                 .map(|t| t.shown.clone())
                 .collect();
             let wanted: Vec<usize> = terms
                 .core
                 .iter()
                 .chain(&terms.extras)
-                .filter_map(|t| vocabulary.id(&t.stem))
+                .filter_map(|t| vocabulary.id(&t.key()))
                 .collect();
             let evidence =
                 answer.evidence(&passage, &wanted).map(|range| quote(&answer.text()[range]));

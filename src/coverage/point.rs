@@ -12,6 +12,20 @@ pub(super) struct KeyTerm {
     pub shown: String,
     /// Not a [generic](Lexicon::is_generic) domain word.
     pub telling: bool,
+    /// The telling term right before this one when the two make one name ("grace" of
+    /// "grace period"): inside an identifier, this term then counts only together with
+    /// it (`terminationGracePeriodSeconds`, not `periodSeconds`).
+    pub modifier: Option<String>,
+}
+
+impl KeyTerm {
+    /// The term's entry in the vocabulary: its stem, or stem and modifier.
+    pub(super) fn key(&self) -> String {
+        match &self.modifier {
+            Some(m) => format!("{}|{m}", self.stem),
+            None => self.stem.clone(),
+        }
+    }
 }
 
 /// The terms of one point: `core` from its text, `extras` from its parenthetical examples
@@ -64,6 +78,14 @@ pub(super) fn mark_recurring(points: &mut [PointTerms]) {
                 term.telling = false;
             }
         }
+        // A name is made of telling terms only.
+        let telling: Vec<String> =
+            point.core.iter().filter(|t| t.telling).map(|t| t.stem.clone()).collect();
+        for term in point.core.iter_mut().chain(point.extras.iter_mut()) {
+            if !term.telling || term.modifier.as_ref().is_some_and(|m| !telling.contains(m)) {
+                term.modifier = None;
+            }
+        }
     }
 }
 
@@ -107,14 +129,22 @@ fn key_terms(point: &str, parts: &[(usize, usize)], skip: &[KeyTerm]) -> Vec<Key
     for &(start, end) in parts {
         terms(&point[start..end], start, &mut found);
     }
+    // A point's identifiers are names (PgBouncer, ConfigMaps): one term each.
+    found.retain(|t| t.identifier.is_none() || t.whole);
     let mut out: Vec<KeyTerm> = Vec::new();
+    let mut previous: Option<(String, usize)> = None; // stem and end of the term before
     for term in found {
+        let adjacent = previous.take().filter(|(_, end)| {
+            *end < term.start && point[*end..term.start].chars().all(char::is_whitespace)
+        });
+        previous = Some((term.stem.clone(), term.end));
         if skip.iter().chain(&out).any(|k| k.stem == term.stem) {
             continue;
         }
         out.push(KeyTerm {
             telling: !lexicon.is_generic(&term.stem),
             shown: point[term.start..term.end].to_lowercase(),
+            modifier: adjacent.map(|(stem, _)| stem).filter(|m| *m != term.stem),
             stem: term.stem,
         });
     }
@@ -146,6 +176,18 @@ mod tests {
         assert!(p.extras.is_empty());
         assert!(p.core[0].telling && !p.core[1].telling && !p.core[2].telling);
         assert_eq!(p.needed(), 2);
+    }
+
+    #[test]
+    fn a_telling_term_right_after_another_names_one_thing_with_it() {
+        let mut points =
+            vec![PointTerms::parse("Grace period configuration (how long is enough?)")];
+        mark_recurring(&mut points);
+        let modifiers: Vec<Option<&str>> =
+            points[0].core.iter().map(|t| t.modifier.as_deref()).collect();
+        assert_eq!(modifiers, [None, Some("grac"), None], "configuration is generic");
+        let list = PointTerms::parse("Probe configuration parameters (delay, timeout, period)");
+        assert!(list.extras.iter().all(|t| t.modifier.is_none()), "commas part the examples");
     }
 
     #[test]

@@ -92,7 +92,7 @@ fn strip_inflection(s: &mut String) {
             return;
         }
         s.truncate(rest.len());
-        if s.ends_with("at") || s.ends_with("bl") || s.ends_with("iz") {
+        if s.ends_with("at") || s.ends_with("bl") || s.ends_with("iz") || s.ends_with("is") {
             s.push('e');
         } else if ends_in_double_consonant(s) {
             s.pop();
@@ -149,6 +149,7 @@ mod tests {
         same(&["communicate", "communication", "communicating"]);
         same(&["retry", "retries", "retrying"]);
         same(&["centralize", "centralization", "centralized"]);
+        same(&["compromise", "compromised", "compromising"]);
     }
 
     #[test]

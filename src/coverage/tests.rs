@@ -44,10 +44,13 @@ fn a_health_check_answer_missing_two_points_flags_exactly_those_two() {
 #[test]
 fn readiness_checks_cover_readiness_probes_and_back() {
     let probes = ["Tuning readiness probes".to_string()];
-    assert!(check(&probes, "We tune the readiness checks of every pod.").points[0].covered);
+    let tuned = "We tune the readiness checks of every pod to fail after two missed replies.";
+    assert!(check(&probes, tuned).points[0].covered);
     let checks = ["Tuning readiness checks".to_string()];
-    assert!(check(&checks, "Tune each readiness probe.").points[0].covered);
-    assert!(!check(&probes, "The team's readiness for the launch.").points[0].covered);
+    let tune = "Tune each readiness probe so one slow reply does not remove the pod.";
+    assert!(check(&checks, tune).points[0].covered);
+    let launch = "The team's readiness for the launch was reviewed on Friday afternoon.";
+    assert!(!check(&probes, launch).points[0].covered);
 }
 
 #[test]
@@ -70,7 +73,8 @@ fn every_builtin_topic_is_covered_by_its_own_points_in_prose() {
             .iter()
             .map(|c| {
                 format!(
-                    "Next, a word on this.\n\n{c}: we describe it here in detail for the team.\n\n"
+                    "Next, a word on this.\n\n{c}: here is what we do about it, step by step, \
+                     with the reasons behind each step and the commands to run.\n\n"
                 )
             })
             .collect();
@@ -123,13 +127,18 @@ fn scattered_words_do_not_cover_a_point() {
     let cover = ["Connection pool sizing".to_string()];
     let filler =
         "Unrelated filler words describing weather, gardens and music festivals. ".repeat(8);
-    let scattered =
-        format!("A connection opens.\n\n{filler}\n\nPools exist.\n\n{filler}\n\nSizing matters.");
+    let scattered = format!(
+        "A connection opens when the first request arrives.\n\n{filler}\n\n\
+         Pools exist in every driver we ship.\n\n{filler}\n\nSizing matters more than people think."
+    );
     assert!(!check(&cover, &scattered).points[0].covered);
-    let together = format!("{filler}\n\nSize the connection pool per pod.\n\n{filler}");
+    let together = format!(
+        "{filler}\n\nSize the connection pool per pod from the server's limit.\n\n{filler}"
+    );
     let report = check(&cover, &together);
     assert!(report.points[0].covered);
-    assert_eq!(report.points[0].evidence.as_deref(), Some("Size the connection pool per pod."));
+    let evidence = report.points[0].evidence.as_deref();
+    assert_eq!(evidence, Some("Size the connection pool per pod from the server's limit."));
 }
 
 #[test]
@@ -161,7 +170,7 @@ fn explain_names_matched_and_missing_terms_with_evidence() {
     let covered = line("✓ Difference between liveness");
     assert!(covered.contains("matched: liveness, readiness, startup, probes (“"), "{covered}");
     let missed = line("✗ Monitoring health check success rates");
-    assert!(missed.contains("missing: monitoring, success, rates"), "{missed}");
+    assert!(missed.contains("missing: success, rates; found: monitoring"), "{missed}");
     let point = &report.points[0];
     assert!(point.evidence.as_ref().unwrap().chars().count() <= 80);
     assert!(report.points.iter().filter(|p| p.covered).all(|p| p.evidence.is_some()));
@@ -195,9 +204,11 @@ fn gap_questions_name_the_missing_points() {
     ));
     assert!(both.contains("did not cover these points"));
 
-    let single = check(&health.cover[..1], "Liveness versus readiness versus startup probes.");
+    let probes = "Liveness versus readiness versus startup probes: a failed liveness probe \
+                  restarts the container, a failed readiness probe takes it out of the Service.";
+    let single = check(&health.cover[..1], probes);
     assert!(gaps_question(&health, &single).is_none());
-    let one_missing = check(&health.cover[..2], "Liveness versus readiness versus startup probes.");
+    let one_missing = check(&health.cover[..2], probes);
     assert_eq!(gaps_question(&health, &one_missing), Some(gap_question(&health, &health.cover[1])));
 }
 
