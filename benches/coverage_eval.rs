@@ -137,6 +137,9 @@ fn main() {
                 "    verdict {verdict}, label {label}; matched: {}",
                 d.result.matched.join(", ")
             );
+            if let Some(about) = &d.result.about {
+                println!("    about: {about}");
+            }
             if let Some(evidence) = &d.result.evidence {
                 println!("    evidence: “{evidence}”");
             }

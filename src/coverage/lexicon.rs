@@ -40,7 +40,7 @@ const STOP_WORDS: &[&str] = &[
 /// but a passage made only of them does not cover a point that has more telling terms.
 #[rustfmt::skip]
 const GENERIC: &[&str] = &[
-    "application", "change", "cluster", "container", "data", "design", "document", "fail",
+    "application", "build", "change", "cluster", "container", "data", "design", "document", "fail",
     "implement", "issue", "kubernetes", "manage", "monitor", "operation", "plan", "pod", "problem",
     "process", "production", "requirement", "service", "system", "team", "test", "time", "tool",
     "configuration",
@@ -84,6 +84,22 @@ const EQUIVALENTS: &[(&str, &str)] = &[
     ("practise", "practice"),
     ("drill", "practice"),
     ("tier 2", "operations team"),
+    ("sigterm", "sigterm shutdown"),
+    ("find", "identify"),
+    // Answers name the tool rather than the kind: the kind is read along with the name.
+    ("pagerduty", "pagerduty notification"),
+    ("opsgenie", "opsgenie notification"),
+    ("slack", "slack notification"),
+    ("email", "email notification"),
+    ("sms", "sms notification"),
+    ("k6", "k6 tool"),
+    ("locust", "locust tool"),
+    ("jmeter", "jmeter tool"),
+    ("gatling", "gatling tool"),
+    ("vegeta", "vegeta tool"),
+    ("artillery", "artillery tool"),
+    ("handbook", "handbook documentation"),
+    ("spot", "identify"),
     ("db", "database"),
     ("k8s", "kubernetes"),
     ("mutual tls", "mtls"),

@@ -40,6 +40,7 @@
 //! topic's own points reworded covers all of them, while one about another topic
 //! covers few (see the tests).
 
+mod answer;
 mod lexicon;
 mod point;
 mod questions;
@@ -47,14 +48,16 @@ mod scan;
 mod stem;
 mod structure;
 mod text;
+mod vocabulary;
 
 #[cfg(test)]
 mod eval_set;
 #[cfg(test)]
 mod tests;
 
+use answer::Answer;
 use point::PointTerms;
-use scan::{Answer, Vocabulary};
+use vocabulary::Vocabulary;
 
 pub use questions::{gap_question, gaps_question};
 
@@ -75,6 +78,9 @@ pub struct PointResult {
     /// The line of the best passage that shows the most matched terms, trimmed.
     /// `None` when no term of the point occurs in the answer.
     pub evidence: Option<String>,
+    /// When the best passage shows enough of this point but is clearly about another
+    /// one, that point (the point is then not covered by it).
+    pub about: Option<String>,
 }
 
 /// The verdict on each cover point of one answer, in the points' order.
@@ -101,14 +107,21 @@ impl CoverageReport {
         self.points.iter().filter(|p| !p.covered)
     }
 
-    /// One line per point: `✓ point — matched: a, b (“evidence”)` or
-    /// `✗ point — missing: c, d; found: a (“evidence”)`.
+    /// One line per point: `✓ point — matched: a, b (“evidence”)`,
+    /// `✗ point — missing: c, d; found: a (“evidence”)` or, when the passage that shows
+    /// the point is about another one, `✗ point — found: a, b, but about “other” (“evidence”)`.
     pub fn explain(&self) -> String {
         let mut out = String::new();
         for p in &self.points {
             let quote = p.evidence.as_ref().map(|e| format!(" (“{e}”)")).unwrap_or_default();
             let line = if p.covered {
                 format!("✓ {} — matched: {}{quote}", p.point, p.matched.join(", "))
+            } else if let Some(about) = &p.about {
+                format!(
+                    "✗ {} — found: {}, but about “{about}”{quote}",
+                    p.point,
+                    p.matched.join(", ")
+                )
             } else if p.matched.is_empty() {
                 let missing = if p.missing.is_empty() {
                     "no key terms to look for".into()
@@ -153,7 +166,7 @@ pub fn check_answers<S: AsRef<str>>(cover_points: &[String], answers: &[S]) -> C
     let results = cover_points.iter().zip(&points).zip(best);
     let points = results
         .map(|((text, terms), best)| {
-            let Some((passage, covered)) = best else {
+            let Some(scan::Best { passage, covered, about: rival, .. }) = best else {
                 let missing = terms.core.iter().map(|t| t.shown.clone()).collect();
                 return PointResult {
                     point: text.clone(),
@@ -161,6 +174,7 @@ pub fn check_answers<S: AsRef<str>>(cover_points: &[String], answers: &[S]) -> C
                     matched: Vec::new(),
                     missing,
                     evidence: None,
+                    about: None,
                 };
             };
             let present = answer.passage_terms(&passage);
@@ -183,7 +197,8 @@ pub fn check_answers<S: AsRef<str>>(cover_points: &[String], answers: &[S]) -> C
                 .collect();
             let evidence =
                 answer.evidence(&passage, &wanted).map(|range| quote(&answer.text()[range]));
-            PointResult { point: text.clone(), covered, matched, missing, evidence }
+            let about = rival.map(|r| cover_points[r].clone());
+            PointResult { point: text.clone(), covered, matched, missing, evidence, about }
         })
         .collect();
     CoverageReport { points }

@@ -54,6 +54,12 @@ impl PointTerms {
         if n <= 2 || !self.needs_telling() { n } else { (3 * n).div_ceil(5) }
     }
 
+    /// How many of its terms (core and extras) are telling.
+    pub(super) fn telling_count(&self) -> u32 {
+        let n = self.core.iter().chain(&self.extras).filter(|t| t.telling).count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
     /// Whether a passage must show one of the point's telling terms (core or extra).
     pub(super) fn needs_telling(&self) -> bool {
         self.core.iter().chain(&self.extras).any(|t| t.telling)
@@ -72,9 +78,21 @@ pub(super) fn mark_recurring(points: &mut [PointTerms]) {
         }
     }
     let threshold = RECURRING_MIN.max(points.len().div_ceil(4));
+    // Two words in a row in two points name the topic ("incident response", "graceful
+    // shutdown") rather than a point.
+    let mut pairs: HashMap<(String, String), usize> = HashMap::new();
+    for point in points.iter() {
+        for term in &point.core {
+            if let Some(m) = &term.modifier {
+                *pairs.entry((m.clone(), term.stem.clone())).or_default() += 1;
+            }
+        }
+    }
+    let in_phrase =
+        |stem: &str| pairs.iter().any(|((m, t), &n)| n >= 2 && (m == stem || t == stem));
     for point in points.iter_mut() {
         for term in point.core.iter_mut().chain(point.extras.iter_mut()) {
-            if uses.get(&term.stem).is_some_and(|&n| n >= threshold) {
+            if uses.get(&term.stem).is_some_and(|&n| n >= threshold) || in_phrase(&term.stem) {
                 term.telling = false;
             }
         }
