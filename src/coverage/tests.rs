@@ -244,3 +244,126 @@ fn the_evaluation_set_parses_and_labels_every_point_of_its_topic() {
     let held_out = splits.values().filter(|s| **s == Split::HeldOut).count();
     assert!(held_out * 4 >= splits.len(), "about a third of the topics held out: {held_out}");
 }
+
+const TRUNCATED_ANSWER: &str = "# Health checks\n\n\
+Kubernetes restarts a container whose liveness probe keeps failing, and takes a pod whose \
+readiness probe fails out of the Service endpoints without restarting it.\n\n\
+### 3. Probe configuration parameters\n";
+
+#[test]
+fn a_heading_where_a_truncated_answer_stops_covers_nothing() {
+    let health = topic("health-checks");
+    let parameters = &health.cover[4];
+    assert_eq!(parameters, "Probe configuration parameters (delay, timeout, period, threshold)");
+    let report = check(&health.cover, TRUNCATED_ANSWER);
+    assert!(!report.points[4].covered, "{}", report.explain());
+    assert!(report.points[2].covered, "the paragraph above it still counts");
+
+    let finished = format!(
+        "{TRUNCATED_ANSWER}\nStart with a 2 s timeout and a period of 10 s; raise the failure \
+         threshold to 3 so one slow garbage collection does not restart the pod.\n"
+    );
+    assert!(check(&health.cover, &finished).points[4].covered);
+}
+
+#[test]
+fn a_heading_with_nothing_under_it_covers_nothing() {
+    let cover = ["Connection pool sizing (per pod, total across all pods)".to_string()];
+    let bare =
+        "## Connection pool sizing\n\n## Retries\n\nRetry twice with jitter, then give up.\n";
+    assert!(!check(&cover, bare).points[0].covered);
+    let under = "## Connection pool sizing\n\nTen per pod, so twenty replicas stay under the \
+                 server's limit of two hundred.\n";
+    assert!(check(&cover, under).points[0].covered);
+}
+
+#[test]
+fn period_seconds_is_not_a_grace_period() {
+    let shutdown = topic("graceful-shutdown");
+    let grace = 6;
+    assert_eq!(shutdown.cover[grace], "Grace period configuration (how long is enough?)");
+    let probe = "## Readiness during shutdown\n\nConfigure the readiness probe so the pod leaves \
+                 the endpoints quickly once SIGTERM arrives:\n\n```yaml\nreadinessProbe:\n  \
+                 httpGet: { path: /ready, port: 8080 }\n  periodSeconds: 5\n  \
+                 failureThreshold: 1\n```\n";
+    let report = check(&shutdown.cover, probe);
+    assert!(!report.points[grace].covered, "{}", report.explain());
+
+    let sized = "## How long to wait\n\nMeasure the slowest request and add the preStop sleep:\n\n\
+                 ```yaml\nspec:\n  terminationGracePeriodSeconds: 45\n```\n";
+    let report = check(&shutdown.cover, sized);
+    assert!(report.points[grace].covered, "{}", report.explain());
+}
+
+#[test]
+fn a_list_that_only_names_points_covers_none_of_them() {
+    let shutdown = topic("graceful-shutdown");
+    let names = "Recommendations:\n\n1. Implement shutdown handlers in your applications.\n\
+                 2. Configure an adequate grace period.\n3. Test and monitor your shutdown \
+                 behavior.\n";
+    assert_eq!(check(&shutdown.cover, names).covered(), 0);
+    let contents = "This guide walks through:\n- Shutdown handlers\n- Grace period configuration\n\
+                    - Testing graceful shutdown\n";
+    assert_eq!(check(&shutdown.cover, contents).covered(), 0);
+}
+
+#[test]
+fn a_passage_about_another_point_does_not_cover_this_one() {
+    let incident = topic("incident-response");
+    let meetings = 6;
+    assert_eq!(incident.cover[meetings], "Conducting post-mortem meetings effectively");
+    let actions = "## Action items\n\nEvery post-mortem produces action items with an owner and \
+                   a due date. Put them in the backlog, tag them, and review open items in the \
+                   weekly operations meeting until they are done.\n";
+    let report = check(&incident.cover, actions);
+    let point = &report.points[meetings];
+    assert!(!point.covered && point.about.as_deref() == Some(incident.cover[8].as_str()));
+    assert!(report.explain().contains("but about “Tracking action items from post-mortems”"));
+}
+
+#[test]
+fn each_answer_of_a_topic_is_read_apart() {
+    let health = topic("health-checks");
+    let follow_up = "In staging, block the database port and confirm that readiness fails \
+                     while liveness keeps passing, so the pod is never restarted for it.";
+    // Joined, the follow-up would read as the body of the truncated answer's last heading.
+    let joined = check(&health.cover, &format!("{TRUNCATED_ANSWER}\n\n{follow_up}"));
+    assert!(joined.points[4].covered);
+    let apart = check_answers(&health.cover, &[TRUNCATED_ANSWER, follow_up]);
+    assert!(!apart.points[4].covered, "{}", apart.explain());
+    assert!(apart.points[2].covered);
+}
+
+#[test]
+fn each_topic_of_a_conversation_is_judged_on_its_own_answers() {
+    let library = Library::builtin();
+    // A shutdown answer that also says what the health answer left out.
+    let shutdown = "## Watching rollouts\n\nGraph the success rate of readiness probes per \
+                    deployment during each rollout and alert when it stays under 95 % for five \
+                    minutes.\n\n## Dependencies\n\nKeep the database out of every probe, so one \
+                    slow dependency cannot cascade into failures across all replicas at once.\n";
+    let (health_answers, shutdown_answers) = ([HEALTH_ALL_BUT_TWO], [shutdown]);
+    let sections: [(&str, &[&str]); 3] = [
+        ("health-checks", &health_answers),
+        ("no-such-topic", &shutdown_answers),
+        ("graceful-shutdown", &shutdown_answers),
+    ];
+    let reports = check_topics(&library, sections);
+    let slugs: Vec<&str> = reports.iter().map(|r| r.topic.slug.as_str()).collect();
+    assert_eq!(slugs, ["health-checks", "graceful-shutdown"]);
+    let health_cover = topic("health-checks").cover;
+    assert_eq!(reports[0].report, check(&health_cover, HEALTH_ALL_BUT_TWO));
+    assert_eq!(reports[0].report.summary(), Coverage { covered: 8, total: 10 });
+    let both = check_answers(&health_cover, &[HEALTH_ALL_BUT_TWO, shutdown]);
+    assert_eq!(both.summary(), Coverage { covered: 10, total: 10 }, "{}", both.explain());
+
+    let incident = [INCIDENT_RESPONSE];
+    let twice: [(&str, &[&str]); 3] = [
+        ("health-checks", &health_answers),
+        ("incident-response", &incident),
+        ("health-checks", &shutdown_answers),
+    ];
+    let reports = check_topics(&library, twice);
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0].report, both, "a topic asked twice is judged on both its sections");
+}
