@@ -147,6 +147,30 @@ fn main() {
     }
     println!();
     println!("checked {} answers in {:.1} ms", checked.len(), elapsed.as_secs_f64() * 1e3);
+    scaling(&items, &library);
+}
+
+/// Time to check one long answer repeated 1, 10 and 100 times: the work is linear in the
+/// answer's length, so the time per KB stays flat.
+fn scaling(items: &[Item], library: &Library) {
+    let item = items.iter().max_by_key(|i| i.answer.len()).expect("a non-empty set");
+    let topic = library.topic_by_slug(&item.topic).expect("a built-in topic");
+    println!("scaling ({}):", item.file);
+    for times in [1, 10, 100] {
+        let answer = item.answer.repeat(times);
+        let runs = 2000 / times;
+        let started = Instant::now();
+        for _ in 0..runs {
+            std::hint::black_box(coverage::check(&topic.cover, &answer));
+        }
+        let per_check = started.elapsed().as_secs_f64() / runs as f64;
+        let kb = answer.len() as f64 / 1024.0;
+        println!(
+            "  {kb:>7.1} KB: {:>8.3} ms per check, {:.3} ms per KB",
+            per_check * 1e3,
+            per_check * 1e3 / kb
+        );
+    }
 }
 
 /// `--split tune` or `--split held-out`; cargo's own `--bench` flag is ignored.
