@@ -18,19 +18,19 @@ pub const INDEX_FILE: &str = "index.md";
 pub const HANDBOOK_FILE: &str = handbook::HTML_FILE;
 
 /// Writes `coverage.svg`, `handbook.md`, `handbook.html` and `index.md` into the run
-/// folder `dir`, each atomically; returns the paths written.
+/// folder `dir`, each atomically; returns the handbook and the paths written.
 pub fn write(
     dir: &Path,
     manifest: &Manifest,
     library: &Library,
-) -> Result<Vec<PathBuf>, HandbookError> {
+) -> Result<(Book, Vec<PathBuf>), HandbookError> {
     let book = Book::from_run(dir, dir, manifest, library)?;
     let mut written = Files::render(&book).write(dir)?;
     let path = dir.join(INDEX_FILE);
     atomic_file::write(&path, render(dir, manifest, &book).as_bytes())
         .map_err(|source| HandbookError::Write { path: path.clone(), source })?;
     written.push(path);
-    Ok(written)
+    Ok((book, written))
 }
 
 /// The index's markdown; `dir` is the run folder (links only to files that exist).
