@@ -55,7 +55,7 @@ pub fn document(book: &Book, sections: &[Section], svg: &str) -> String {
             render(&section.body)
         );
         if section.figure {
-            let _ = write!(out, "<figure class=\"map\">{svg}</figure>\n");
+            let _ = writeln!(out, "<figure class=\"map\">{svg}</figure>");
         }
         out.push_str("</section>\n");
     }

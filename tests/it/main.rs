@@ -8,6 +8,7 @@ mod batch;
 mod chat;
 mod cli;
 mod client;
+mod handbook;
 mod hub;
 mod library;
 mod local_cli;
