@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use rayon::prelude::*;
+
 use super::{HandbookError, paths};
 use crate::batch::{Manifest, TopicRecord, TopicStatus};
 use crate::coverage::{self, CoverageReport};
@@ -148,37 +150,15 @@ impl Book {
         manifest: &Manifest,
         library: &Library,
     ) -> Result<Book, HandbookError> {
-        let mut chapters = Vec::new();
-        let mut date = manifest.created;
-        for record in &manifest.topics {
-            let path = dir.join(&record.file);
-            let transcript = match path.exists() {
-                true => Some(store::load(&path)?),
-                false => None,
-            };
-            if let Some(t) = &transcript {
-                date = date.max(t.meta.updated);
-            }
-            let topic = library.topic_by_slug(&record.slug);
-            let sections: Vec<TopicSection<'_>> =
-                transcript.as_ref().and_then(|t| t.section_of(&record.slug)).into_iter().collect();
-            let mut chapter = chapter(
-                Heading { number: record.number, slug: &record.slug, title: &record.title },
-                topic,
-                &sections,
-                library,
-                manifest.plan.stack.as_deref(),
-            );
-            if transcript.is_some() {
-                chapter.link = Some(paths::link(out, &path));
-                chapter.transcript = Some(path);
-            }
-            chapter.unfinished |= record.status != TopicStatus::Complete;
-            if chapter.parts.is_empty() {
-                chapter.stub = Some(stub_for(record));
-            }
-            chapters.push(chapter);
-        }
+        // Topics are independent, and checking coverage is most of the work: one per core.
+        let read: Vec<(Chapter, Option<SystemTime>)> = manifest
+            .topics
+            .par_iter()
+            .map(|record| run_chapter(dir, out, record, manifest, library))
+            .collect::<Result<_, _>>()?;
+        let date =
+            read.iter().filter_map(|(_, updated)| *updated).fold(manifest.created, SystemTime::max);
+        let chapters = read.into_iter().map(|(chapter, _)| chapter).collect();
         Ok(Book {
             stack: manifest.plan.stack.clone(),
             model: manifest.plan.model.clone(),
@@ -234,6 +214,40 @@ impl Book {
             chapters,
         }
     }
+}
+
+/// One topic of a run folder, and when its transcript was last saved.
+fn run_chapter(
+    dir: &Path,
+    out: &Path,
+    record: &TopicRecord,
+    manifest: &Manifest,
+    library: &Library,
+) -> Result<(Chapter, Option<SystemTime>), HandbookError> {
+    let path = dir.join(&record.file);
+    let transcript = match path.exists() {
+        true => Some(store::load(&path)?),
+        false => None,
+    };
+    let topic = library.topic_by_slug(&record.slug);
+    let sections: Vec<TopicSection<'_>> =
+        transcript.as_ref().and_then(|t| t.section_of(&record.slug)).into_iter().collect();
+    let mut chapter = chapter(
+        Heading { number: record.number, slug: &record.slug, title: &record.title },
+        topic,
+        &sections,
+        library,
+        manifest.plan.stack.as_deref(),
+    );
+    if transcript.is_some() {
+        chapter.link = Some(paths::link(out, &path));
+        chapter.transcript = Some(path);
+    }
+    chapter.unfinished |= record.status != TopicStatus::Complete;
+    if chapter.parts.is_empty() {
+        chapter.stub = Some(stub_for(record));
+    }
+    Ok((chapter, transcript.map(|t| t.meta.updated)))
 }
 
 struct Heading<'a> {

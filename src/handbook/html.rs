@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Parser, Tag, TagEnd};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::book::Book;
@@ -44,7 +45,9 @@ pub fn document(book: &Book, sections: &[Section], svg: &str) -> String {
         render(&markdown::byline(book)),
         render(&markdown::how_to_use(book))
     );
-    for section in sections {
+    // Rendering is per section, so each core takes some.
+    let bodies: Vec<String> = sections.par_iter().map(|s| render(&s.body)).collect();
+    for (section, body) in sections.iter().zip(bodies) {
         let class = if section.state.is_some() { "chapter" } else { "appendix" };
         let state = section.state.map(|s| format!(" data-status=\"{s}\"")).unwrap_or_default();
         let _ = write!(
@@ -52,7 +55,7 @@ pub fn document(book: &Book, sections: &[Section], svg: &str) -> String {
             "<section id=\"{}\" class=\"{class}\"{state}>\n<h2>{}</h2>\n{}",
             escape(&section.id),
             escape(&section.heading),
-            render(&section.body)
+            body
         );
         if section.figure {
             let _ = writeln!(out, "<figure class=\"map\">{svg}</figure>");

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use rayon::prelude::*;
+
 use super::book::{Book, Chapter, Ending, Mark, Part};
 use super::{SVG_FILE, checklist, demote, fill, paths};
 
@@ -72,7 +74,7 @@ pub fn how_to_use(book: &Book) -> String {
 
 /// Every section, in order.
 pub fn sections(book: &Book) -> Vec<Section> {
-    let mut sections: Vec<Section> = book.chapters.iter().map(|c| chapter(book, c)).collect();
+    let mut sections: Vec<Section> = book.chapters.par_iter().map(|c| chapter(book, c)).collect();
     sections.push(appendix(CHECKLIST_HEADING, checklist_appendix(book), false));
     sections.push(appendix(GAPS_HEADING, gaps_appendix(book), false));
     sections.push(appendix(MAP_HEADING, map_legend(), true));

@@ -17,6 +17,8 @@ mod svg;
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 pub use book::{Book, Chapter, Mark, Source};
 
 use crate::atomic_file;
@@ -68,18 +70,20 @@ impl Files {
         }
     }
 
-    /// Writes `coverage.svg`, `handbook.md` and `handbook.html` into `dir`, each atomically.
+    /// Writes `coverage.svg`, `handbook.md` and `handbook.html` into `dir`, each atomically
+    /// (at once: each write waits for its fsync).
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, HandbookError> {
-        let mut written = Vec::new();
-        for (name, text) in
-            [(SVG_FILE, &self.svg), (MARKDOWN_FILE, &self.markdown), (HTML_FILE, &self.html)]
-        {
-            let path = dir.join(name);
-            atomic_file::write(&path, text.as_bytes())
-                .map_err(|source| HandbookError::Write { path: path.clone(), source })?;
-            written.push(path);
-        }
-        Ok(written)
+        let files =
+            [(SVG_FILE, &self.svg), (MARKDOWN_FILE, &self.markdown), (HTML_FILE, &self.html)];
+        files
+            .par_iter()
+            .map(|(name, text)| {
+                let path = dir.join(name);
+                atomic_file::write(&path, text.as_bytes())
+                    .map_err(|source| HandbookError::Write { path: path.clone(), source })?;
+                Ok(path)
+            })
+            .collect()
     }
 }
 

@@ -9,6 +9,7 @@ mod chat;
 mod cli;
 mod client;
 mod handbook;
+mod handbook_browser;
 mod hub;
 mod library;
 mod local_cli;
