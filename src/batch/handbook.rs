@@ -13,9 +13,8 @@ use crate::handbook::{self, Book, Files, HandbookError};
 use crate::prompts::Library;
 use crate::render::thousands;
 
-pub const INDEX_FILE: &str = "index.md";
-/// The file to open: the handbook as one page.
-pub const HANDBOOK_FILE: &str = handbook::HTML_FILE;
+/// The run's index, which links to everything else (`handbook.html` first).
+pub const HANDBOOK_FILE: &str = "index.md";
 
 /// Writes `coverage.svg`, `handbook.md`, `handbook.html` and `index.md` into the run
 /// folder `dir`, each atomically; returns the handbook and the paths written.
@@ -26,7 +25,7 @@ pub fn write(
 ) -> Result<(Book, Vec<PathBuf>), HandbookError> {
     let book = Book::from_run(dir, dir, manifest, library)?;
     let mut written = Files::render(&book).write(dir)?;
-    let path = dir.join(INDEX_FILE);
+    let path = dir.join(HANDBOOK_FILE);
     atomic_file::write(&path, render(dir, manifest, &book).as_bytes())
         .map_err(|source| HandbookError::Write { path: path.clone(), source })?;
     written.push(path);
@@ -97,9 +96,9 @@ pub fn render(dir: &Path, manifest: &Manifest, book: &Book) -> String {
         (covered * 100).checked_div(points).map(|p| format!(" ({p}%)")).unwrap_or_default();
     let _ = writeln!(
         out,
-        "\n**Totals:** {} topics: {} · coverage {covered}/{points} points{percent} · {} tokens \
+        "\n**Totals:** {}: {} · coverage {covered}/{points} points{percent} · {} tokens \
          ({} prompt, {} completion)",
-        manifest.topics.len(),
+        crate::render::plural(manifest.topics.len() as u64, "topic"),
         manifest.status_summary(),
         thousands(prompt + completion),
         thousands(prompt),

@@ -9,10 +9,11 @@ use crate::batch::{self, Manifest};
 use crate::cli::HandbookArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::handbook::{self, Book, Files, HandbookError};
+use crate::saved::locate::locate;
 
 pub fn run(ctx: &Context, args: &HandbookArgs) -> CommandResult {
     let library = ctx.library()?;
-    let source = &args.source;
+    let source = &locate(ctx.settings.sessions_dir(), &args.source).map_err(Failure::usage)?;
     let (book, written) = if source.is_dir() {
         let manifest = run_manifest(source)?;
         match &args.out {
@@ -24,17 +25,11 @@ pub fn run(ctx: &Context, args: &HandbookArgs) -> CommandResult {
                 (book, written)
             }
         }
-    } else if source.is_file() {
+    } else {
         let out = args.out.clone().unwrap_or_else(|| handbook::session_out_dir(source));
         let book = handbook::for_session(source, &out, &library).map_err(failure)?;
         let written = Files::render(&book).write(&out).map_err(failure)?;
         (book, written)
-    } else {
-        return Err(Failure::usage(format!(
-            "{}: no such run folder or transcript; name a batch run folder or a saved session's \
-             .md file ('deepdive sessions' lists them)",
-            source.display()
-        )));
     };
     let mut out = String::new();
     for path in &written {

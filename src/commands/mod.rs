@@ -17,10 +17,10 @@ mod show;
 mod topics;
 
 use crate::cli::{Cli, Command, GlobalArgs};
+use crate::driver::RequestSettings;
 use crate::exit::{CommandResult, Failure};
 use crate::prompts::Library;
 use crate::render::{Printer, Verbosity};
-use crate::runner::RequestSettings;
 use crate::settings::{self, Overrides, Settings};
 
 /// What every command that reads config gets: the resolved settings and the printer.

@@ -333,5 +333,5 @@ fn a_folder_that_is_not_a_run_and_a_missing_path_are_bad_usage() {
         .args(["handbook", "no-such-run"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no-such-run: no such run folder or transcript"));
+        .stderr(predicate::str::contains("no-such-run"));
 }

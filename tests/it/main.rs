@@ -15,6 +15,8 @@ mod library;
 mod local_cli;
 mod local_engine;
 mod local_text;
+mod paths;
+mod polish;
 mod replay;
 mod secrets;
 mod transcript_roundtrip;
