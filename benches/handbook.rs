@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use criterion::{Criterion, Throughput};
 use deepdive::batch::{self, Manifest, Plan, TopicRecord, TopicStatus};
-use deepdive::conversation::opening_turns;
+use deepdive::driver::opening_turns;
 use deepdive::handbook::{Book, Files};
 use deepdive::message::{FinishReason, Role, Usage};
 use deepdive::prompts::{Library, Topic};
