@@ -39,11 +39,11 @@ pub fn topic(book: &Book, chapter: &Chapter, failed: bool) -> String {
     }
 }
 
-/// How to send `question` in the chapter's conversation and see the answer in the handbook.
-pub fn ask(book: &Book, chapter: &Chapter) -> String {
+/// How to send `message` in the chapter's conversation and see the answer in the handbook.
+pub fn ask(book: &Book, chapter: &Chapter, message: &str) -> String {
     match &chapter.transcript {
         Some(file) => format!(
-            "`deepdive chat --resume {}` and send it, then `{}`",
+            "`deepdive chat --resume {}`, send {message}, then `{}`",
             quote(file),
             rebuild(book)
         ),

@@ -126,6 +126,17 @@ fn toc_status(chapter: &Chapter) -> String {
 }
 
 fn chapter(book: &Book, chapter: &Chapter) -> Section {
+    Section {
+        id: chapter.anchor(),
+        heading: chapter.heading(),
+        status: Some(toc_status(chapter)),
+        state: Some(chapter.status()),
+        body: chapter_body(book, chapter),
+        figure: false,
+    }
+}
+
+fn chapter_body(book: &Book, chapter: &Chapter) -> String {
     let mut body = String::new();
     let mut facts = vec![format!("Status: {}", chapter.status())];
     if !chapter.points.is_empty() && chapter.stub.is_none() {
@@ -146,14 +157,7 @@ fn chapter(book: &Book, chapter: &Chapter) -> Section {
             escape_inline(&stub.why),
             fill::topic(book, chapter, stub.failed)
         );
-        return Section {
-            id: chapter.anchor(),
-            heading: chapter.heading(),
-            status: Some(toc_status(chapter)),
-            state: Some(chapter.status()),
-            body,
-            figure: false,
-        };
+        return body;
     }
     for part in &chapter.parts {
         part_markdown(book, chapter, part, &mut body);
@@ -167,15 +171,11 @@ fn chapter(book: &Book, chapter: &Chapter) -> Section {
             fill::topic(book, chapter, false)
         );
     }
-    Section {
-        id: chapter.anchor(),
-        heading: chapter.heading(),
-        status: Some(toc_status(chapter)),
-        state: Some(chapter.status()),
-        body,
-        figure: false,
-    }
+    body
 }
+
+/// What to send for the rest of a cut-off answer.
+const CONTINUE: &str = "\"Please continue where you stopped.\"";
 
 /// Longest follow-up heading, in characters; a longer question is quoted in full below it.
 const QUESTION_HEADING_CHARS: usize = 120;
@@ -220,17 +220,17 @@ fn part_markdown(book: &Book, chapter: &Chapter, part: &Part, body: &mut String)
             let _ = writeln!(
                 body,
                 "> **⚠ Truncated:** the answer stops here: it reached the token limit (finish \
-                 reason `length`). For the rest, {} (send \"Please continue where you \
-                 stopped.\"), or run again with a larger `--max-tokens`.\n",
-                fill::ask(book, chapter)
+                 reason `length`). For the rest: {}; or run again with a larger \
+                 `--max-tokens`.\n",
+                fill::ask(book, chapter, CONTINUE)
             );
         }
         Ending::Interrupted => {
             let _ = writeln!(
                 body,
-                "> **⚠ Stopped:** this answer was interrupted and ends here. For the rest, {} \
-                 (send \"Please continue where you stopped.\").\n",
-                fill::ask(book, chapter)
+                "> **⚠ Stopped:** this answer was interrupted and ends here. For the rest: \
+                 {}.\n",
+                fill::ask(book, chapter, CONTINUE)
             );
         }
         Ending::Complete | Ending::Failed(_) => {}
@@ -259,7 +259,7 @@ fn checklist_appendix(book: &Book) -> String {
             let ask = match &chapter.checklist_question {
                 Some(question) => format!(
                     " Ask for one with the `checklist` follow-up: {}:\n\n> {}\n",
-                    fill::ask(book, chapter),
+                    fill::ask(book, chapter, "this question"),
                     escape_inline(question)
                 ),
                 None => "\n".to_string(),
@@ -307,7 +307,11 @@ fn gaps_appendix(book: &Book) -> String {
             let _ = writeln!(out, "- {}{note}", escape_inline(&point.point));
         }
         if let Some(question) = &chapter.gaps_question {
-            let _ = writeln!(out, "\nTo ask for them: {}:\n", fill::ask(book, chapter));
+            let _ = writeln!(
+                out,
+                "\nTo ask for them: {}:\n",
+                fill::ask(book, chapter, "this question")
+            );
             for line in question.lines() {
                 let _ = writeln!(out, "> {}", escape_inline(line));
             }

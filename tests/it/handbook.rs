@@ -154,7 +154,10 @@ fn a_run_folder_gets_the_guidance_in_guide_order_with_status_where_it_matters() 
     let gaps = &md[at(&md, "\n## Appendix B")..at(&md, "\n## Appendix C")];
     let transcript = dir.join("16-graceful-shutdown.md");
     assert!(
-        gaps.contains(&format!("`deepdive chat --resume {}` and send it", transcript.display())),
+        gaps.contains(&format!(
+            "`deepdive chat --resume {}`, send this question, then `deepdive handbook ",
+            transcript.display()
+        )),
         "{gaps}"
     );
     assert!(gaps.contains("- Testing graceful shutdown (the answer was cut off"), "{gaps}");
