@@ -1,5 +1,6 @@
-//! `deepdive show FILE`: a saved transcript in the terminal, each turn under a heading line
-//! as chat shows it, answers rendered as markdown (the text unchanged when piped).
+//! `deepdive show FILE|DIR`: a saved transcript in the terminal, each turn under a heading
+//! line as chat shows it, answers rendered as markdown (the text unchanged when piped); or a
+//! batch run folder's summary.
 
 use std::io::Write;
 
@@ -8,14 +9,21 @@ use crate::cli::ShowArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::message::Role;
 use crate::render::markdown::{MarkdownStream, Style, stdout_width, style_for_stdout};
-use crate::saved::describe;
+use crate::saved::run::RunFolder;
+use crate::saved::{describe, locate, summary};
 use crate::session::store;
 
 /// Width of heading rules when the terminal's width is unknown.
 const RULE_WIDTH: usize = 80;
 
 pub fn run(ctx: &Context, args: &ShowArgs) -> CommandResult {
-    let transcript = store::load(&args.file).map_err(Failure::usage)?;
+    let path = locate::locate(ctx.settings.sessions_dir(), &args.path).map_err(Failure::usage)?;
+    if path.is_dir() {
+        let run = RunFolder::open(&path).map_err(Failure::usage)?;
+        ctx.printer.out(&summary::run_summary(&run))?;
+        return Ok(ExitCode::Success);
+    }
+    let transcript = store::load(&path).map_err(Failure::usage)?;
     let library = ctx.library()?;
     let style = style_for_stdout();
     let width = stdout_width().unwrap_or(0);
