@@ -9,7 +9,8 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code.into(),
         Err(failure) if failure.is_broken_pipe() => std::process::ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
+            // The message may quote a server or a file: no control characters reach the terminal.
+            eprintln!("error: {}", deepdive::render::sanitize::visible(&failure.message));
             failure.code.into()
         }
     }

@@ -1,5 +1,6 @@
 //! `deepdive show FILE`: a saved transcript in the terminal, each turn under a heading line
-//! as chat shows it, answers rendered as markdown (the text unchanged when piped).
+//! as chat shows it, answers rendered as markdown (the text unchanged when piped, but for
+//! control characters, which are always shown visibly: see `render::sanitize`).
 
 use std::io::Write;
 
@@ -8,6 +9,7 @@ use crate::cli::ShowArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::message::Role;
 use crate::render::markdown::{MarkdownStream, Style, stdout_width, style_for_stdout};
+use crate::render::sanitize::visible;
 use crate::saved::describe;
 use crate::session::store;
 
@@ -21,14 +23,15 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CommandResult {
     let width = stdout_width().unwrap_or(0);
     let mut out = std::io::stdout().lock();
     let meta = &transcript.meta;
+    let title = visible(&meta.title);
     match style {
-        Style::Color => writeln!(out, "\x1b[1m{}\x1b[0m", meta.title)?,
-        Style::Plain => writeln!(out, "{}", meta.title)?,
+        Style::Color => writeln!(out, "\x1b[1m{title}\x1b[0m")?,
+        Style::Plain => writeln!(out, "{title}")?,
     }
-    writeln!(out, "{}", describe::session_line(meta))?;
+    writeln!(out, "{}", visible(&describe::session_line(meta)))?;
     let mut stream = MarkdownStream::new(style, width);
     for turn in &transcript.turns {
-        let heading = format!("── {}", describe::turn_heading(turn, meta, &library));
+        let heading = format!("── {}", visible(&describe::turn_heading(turn, meta, &library)));
         match style {
             Style::Color => {
                 let rule_width = if width == 0 { RULE_WIDTH } else { width.min(RULE_WIDTH) };

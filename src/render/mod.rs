@@ -4,6 +4,7 @@
 pub mod download;
 pub mod markdown;
 pub mod progress;
+pub mod sanitize;
 
 use std::io::{IsTerminal, Write};
 
@@ -16,7 +17,9 @@ pub enum Verbosity {
 }
 
 /// Prints status to stderr according to the verbosity. Results go to stdout through
-/// [`Printer::out`], so they can be piped while progress stays visible.
+/// [`Printer::out`], so they can be piped while progress stays visible. Lines may quote text
+/// deepdive did not write (server messages, titles): control characters in them are shown
+/// visibly ([`sanitize::visible`]) on stderr, and on stdout when it is a terminal.
 #[derive(Clone, Copy, Debug)]
 pub struct Printer {
     verbosity: Verbosity,
@@ -37,30 +40,39 @@ impl Printer {
     /// Progress and status lines (hidden with `--quiet`).
     pub fn status(&self, line: impl AsRef<str>) {
         if self.verbosity != Verbosity::Quiet {
-            eprintln!("{}", line.as_ref());
+            eprintln!("{}", sanitize::visible(line.as_ref()));
         }
     }
 
     /// Details for `--verbose` only.
     pub fn detail(&self, line: impl AsRef<str>) {
         if self.verbosity == Verbosity::Verbose {
-            eprintln!("{}", self.dim(line.as_ref()));
+            eprintln!("{}", self.dim(&sanitize::visible(line.as_ref())));
         }
     }
 
     /// Warnings: always shown.
     pub fn warn(&self, line: impl AsRef<str>) {
-        eprintln!("{}", self.paint("33", &format!("warning: {}", line.as_ref())));
+        let line = sanitize::visible(line.as_ref());
+        eprintln!("{}", self.paint("33", &format!("warning: {line}")));
     }
 
     /// An error line (always shown).
     pub fn error(&self, line: impl AsRef<str>) {
-        eprintln!("{}", self.paint("31", &format!("error: {}", line.as_ref())));
+        let line = sanitize::visible(line.as_ref());
+        eprintln!("{}", self.paint("31", &format!("error: {line}")));
     }
 
     /// Results: written to stdout, a broken pipe surfaces as an `io::Error` the caller maps to exit 0.
+    /// Piped output is exact; on a terminal, control characters are shown visibly.
     pub fn out(&self, text: &str) -> std::io::Result<()> {
-        let mut stdout = std::io::stdout().lock();
+        let stdout = std::io::stdout();
+        let text = if stdout.is_terminal() {
+            sanitize::visible(text)
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
+        let mut stdout = stdout.lock();
         stdout.write_all(text.as_bytes())?;
         stdout.flush()
     }
