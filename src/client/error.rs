@@ -130,6 +130,13 @@ pub enum ApiError {
     TooLarge { limit: usize },
 
     #[error(
+        "the server sent one stream line of more than {} without ending it, which no \
+         chat-completions stream does, so deepdive stopped reading; try --no-stream",
+        megabytes(*limit)
+    )]
+    LongLine { limit: usize },
+
+    #[error(
         "the answer took longer than {} (the request deadline, timeouts.request_secs) and was \
          stopped; raise the deadline for very long answers",
         format_duration(*after)
@@ -221,6 +228,7 @@ impl ApiError {
             | ApiError::Stalled { .. }
             | ApiError::Unfinished { .. }
             | ApiError::TooLarge { .. }
+            | ApiError::LongLine { .. }
             | ApiError::Deadline { .. } => vec![],
             ApiError::RetriesExhausted { last, .. } => last.texts_mut(),
         }

@@ -168,6 +168,8 @@ enum ReadError {
     Stalled,
     /// One event grew beyond the body limit without ending.
     TooLarge,
+    /// One line grew beyond [`MAX_LINE`] without ending.
+    LongLine,
 }
 
 impl std::fmt::Display for ReadError {
@@ -176,14 +178,21 @@ impl std::fmt::Display for ReadError {
             ReadError::Transport(e) => write!(f, "{}", root_cause(e)),
             ReadError::Stalled => f.write_str("stalled"),
             ReadError::TooLarge => f.write_str("event too large"),
+            ReadError::LongLine => f.write_str("line too long"),
         }
     }
 }
 
+/// The longest SSE line accepted. The SSE parser scans its whole buffer again for every
+/// piece that does not end the line, so a line that never ends costs time with the square of
+/// its length (16 MB took 6 minutes); one chunk of a chat-completions stream is a few
+/// hundred bytes, and 1 MiB still holds a whole long answer sent as one delta.
+pub(crate) const MAX_LINE: usize = 1024 * 1024;
+
 /// The body's pieces, with the idle timeout applied to each (so any bytes, an SSE comment
 /// such as `: ping` included, count as life), and an event that never ends (no blank line
-/// within `max_event` bytes) stopped before the SSE parser buffers it. The first error ends
-/// the stream.
+/// within `max_event` bytes) or a line longer than [`MAX_LINE`] stopped before the SSE
+/// parser buffers it. The first error ends the stream.
 fn guarded_body(
     response: Response,
     idle: Duration,
@@ -203,18 +212,23 @@ fn guarded_body(
             Err(_) => Err(ReadError::Stalled),
             Ok(None) => return None,
             Ok(Some(Err(e))) => Err(ReadError::Transport(e)),
-            Ok(Some(Ok(bytes))) if state.event.grow(&bytes) > max_event => Err(ReadError::TooLarge),
-            Ok(Some(Ok(bytes))) => Ok(bytes),
+            Ok(Some(Ok(bytes))) => match state.event.grow(&bytes) {
+                _ if state.event.line > MAX_LINE => Err(ReadError::LongLine),
+                event if event > max_event => Err(ReadError::TooLarge),
+                _ => Ok(bytes),
+            },
         };
         state.failed = item.is_err();
         Some((item, state))
     })
 }
 
-/// The size of the SSE event being received: bytes since the last blank line. Lines end
-/// with `\n`, `\r` or `\r\n`, as in the SSE format.
+/// The size of the SSE event being received: bytes since the last blank line, and of its
+/// last line. Lines end with `\n`, `\r` or `\r\n`, as in the SSE format.
 struct EventSize {
     bytes: usize,
+    /// Bytes of the unfinished line.
+    line: usize,
     /// The current line has no bytes yet (a line ending here ends the event).
     at_line_start: bool,
     /// The last byte was a `\r`: a `\n` right after it ends the same line.
@@ -223,7 +237,7 @@ struct EventSize {
 
 impl Default for EventSize {
     fn default() -> Self {
-        EventSize { bytes: 0, at_line_start: true, after_cr: false }
+        EventSize { bytes: 0, line: 0, at_line_start: true, after_cr: false }
     }
 }
 
@@ -238,10 +252,12 @@ impl EventSize {
                 b'\n' | b'\r' => {
                     self.at_line_start = true;
                     self.bytes += 1;
+                    self.line = 0;
                 }
                 _ => {
                     self.at_line_start = false;
                     self.bytes += 1;
+                    self.line += 1;
                 }
             }
         }
@@ -289,6 +305,9 @@ async fn read_stream(
             }
             Some(Err(EventStreamError::Transport(ReadError::TooLarge))) => {
                 return Err(ApiError::TooLarge { limit: limits.max_bytes });
+            }
+            Some(Err(EventStreamError::Transport(ReadError::LongLine))) => {
+                return Err(ApiError::LongLine { limit: MAX_LINE });
             }
             Some(Err(EventStreamError::Transport(ReadError::Transport(e)))) => {
                 return Err(ApiError::Broken { detail: root_cause(&e) });
@@ -407,7 +426,7 @@ mod tests {
         assert_eq!(size.grow(b"data: abc\n"), 10);
         assert_eq!(size.grow(b"data: d\n\n"), 0);
         assert_eq!(size.grow(b": ping\r\n\r\ndata: x"), 7);
-        assert_eq!(size.grow(b"yz"), 9);
+        assert_eq!((size.grow(b"yz"), size.line), (9, 9));
         assert_eq!(size.grow(b"\r\rdata: cr\r"), 9, "lone carriage returns end lines too");
         let mut endless = EventSize::default();
         for _ in 0..1000 {

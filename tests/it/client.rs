@@ -638,6 +638,18 @@ async fn an_endless_stream_ends_at_the_answer_ceiling() {
 async fn a_line_that_never_ends_is_stopped_before_it_is_buffered() {
     let open = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"";
     let endless = Reply::sse_events([open]).endless(&"x".repeat(4096));
+    let (server, result, _) = exchange(Script::replies([endless]), fast_retries(3), |_| {}).await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, ApiError::LongLine { limit: 1_048_576 }), "{err:?}");
+    assert!(err.to_string().contains("more than 1 MB without ending it"), "{err}");
+    assert_eq!(server.hits(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn an_event_that_never_ends_is_stopped_at_the_ceiling() {
+    // `data:` lines for ever and never the blank line that would end the event.
+    let endless =
+        Reply::sse_events(Vec::<String>::new()).endless(&format!("data: {}\n", "z".repeat(1000)));
     let (_server, result, _) = exchange(Script::replies([endless]), fast_retries(1), |e| {
         e.max_answer_bytes = 64 * 1024;
     })
