@@ -12,7 +12,7 @@
 //! answer is huge: each run streams exactly one answer. Peak memory is `/usr/bin/time -f %M`
 //! (wait4's `ru_maxrss`); `chat` runs in a pseudo-terminal made by `script(1)` (util-linux),
 //! so its markdown renderer draws in colour as for a person. Results are markdown tables for
-//! docs/benchmarks.md (section 7).
+//! docs/benchmarks.md (section 9).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a failed set-up is a panic
 
@@ -160,6 +160,9 @@ fn large() {
     println!();
 }
 
+/// A row: its label, the arguments, the server's reply, what the reply is.
+type Case = (&'static str, &'static [&'static str], fn() -> Reply, &'static str);
+
 fn endless() {
     println!("## An answer that never ends, default limits (8 MB)\n");
     println!("| command | what the server sends | wall until stopped | peak RSS |");
@@ -179,7 +182,7 @@ fn endless() {
         Reply::sse_events(Vec::<String>::new())
             .endless(&format!("data: {}\n", "again ".repeat(170)))
     };
-    let cases: [(&str, &[&str], fn() -> Reply, &str); 4] = [
+    let cases: [Case; 4] = [
         ("batch 15", &["batch", "15", "--out", "run"], streamed, "1 KB deltas for ever"),
         (
             "batch 15 --no-stream",

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Runs the Production Readiness Deep-Dive Prompt Guide against any OpenAI-compatible
 /// chat-completions endpoint and keeps every session as a markdown transcript.
@@ -81,6 +82,62 @@ pub struct GlobalArgs {
     pub quiet: bool,
 }
 
+/// What a subcommand's help says instead of listing the global options again.
+const GLOBAL_OPTIONS_NOTE: &str = "Global options (--model, --profile, --stack, -v, -q, ...) work here too: see 'deepdive --help'.";
+
+/// Parses the process's arguments; on bad usage prints clap's error and exits with 2.
+pub fn parse() -> Cli {
+    let mut command = command();
+    let matches = command.get_matches_mut();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+}
+
+/// The command line as deepdive parses it and shows its help: the global options are listed
+/// once, in `deepdive --help`; each subcommand still accepts them and says so in one line.
+pub fn command() -> clap::Command {
+    let command = Cli::command();
+    let globals: Vec<clap::Arg> =
+        command.get_arguments().filter(|a| a.is_global_set()).cloned().collect();
+    // A subcommand that has an argument of its own by a global option's id gets no copy of
+    // the global one; the hidden copies given here still parse as the global options.
+    command.mut_subcommands(|sub| {
+        let hidden = globals.iter().map(|arg| arg.clone().hide(true));
+        with_note(sub.args(hidden))
+    })
+}
+
+/// `sub` and its own subcommands, each with the line about the global options in its help.
+fn with_note(sub: clap::Command) -> clap::Command {
+    let note = match sub.get_after_help() {
+        Some(own) => format!("{own}\n\n{GLOBAL_OPTIONS_NOTE}"),
+        None => GLOBAL_OPTIONS_NOTE.to_string(),
+    };
+    sub.after_help(note).mut_subcommands(with_note)
+}
+
+/// The command line for shell completion scripts: every option visible, and the TOPIC
+/// arguments completing the given topic slugs (with their titles) and follow-up names. Only
+/// the scripts see these values; the parser still takes numbers and prefixes.
+pub fn for_completions(topics: &[(&str, &str)], followups: &[&str]) -> clap::Command {
+    let slugs: Vec<PossibleValue> = topics
+        .iter()
+        .map(|&(slug, title)| PossibleValue::new(slug.to_string()).help(title.to_string()))
+        .collect();
+    let names: Vec<PossibleValue> =
+        followups.iter().map(|&name| PossibleValue::new(name.to_string())).collect();
+    let values = |values: &[PossibleValue]| {
+        let values = values.to_vec();
+        move |arg: clap::Arg| arg.value_parser(clap::builder::PossibleValuesParser::new(values))
+    };
+    Cli::command()
+        .mut_subcommand("prompt", |c| c.mut_arg("topics", values(&slugs)))
+        .mut_subcommand("chat", |c| c.mut_arg("topics", values(&slugs)))
+        .mut_subcommand("batch", |c| {
+            c.mut_arg("topics", values(&slugs)).mut_arg("followups", values(&names))
+        })
+        .mut_subcommand("sessions", |c| c.mut_arg("topic", values(&slugs)))
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the topic library: number, slug, title
@@ -93,7 +150,10 @@ pub enum Command {
     Batch(BatchArgs),
     /// Send a saved session's (or a run folder's) questions again, to the current model
     Replay(ReplayArgs),
-    /// Show a saved transcript in the terminal, as chat shows it
+    /// Rebuild a run folder's handbook (handbook.md, handbook.html, coverage.svg, index.md)
+    /// from its transcripts, or make one from a saved session
+    Handbook(HandbookArgs),
+    /// Show a saved transcript as chat shows it, or a batch run folder's summary
     Show(ShowArgs),
     /// List saved sessions and batch runs, newest first
     Sessions(SessionsArgs),
@@ -138,18 +198,24 @@ pub struct ChatArgs {
     #[arg(value_name = "TOPIC", conflicts_with = "resume")]
     pub topics: Vec<String>,
 
-    /// Continue a saved session: FILE, or the latest one in the sessions directory
+    /// Continue a saved session: FILE (also relative to the sessions directory, as
+    /// `deepdive sessions` prints it), or the latest one in the sessions directory
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub resume: Option<Option<std::path::PathBuf>>,
+
+    /// With --resume: show the whole conversation so far, not only its last exchange
+    #[arg(long, requires = "resume")]
+    pub history: bool,
 
     /// After each answer, also ask the model for follow-up questions (one extra request)
     #[arg(long)]
     pub suggest_with_model: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct ReplayArgs {
-    /// A saved transcript, or a batch run folder
+    /// A saved transcript, or a batch run folder (also relative to the sessions directory,
+    /// as `deepdive sessions` prints it)
     #[arg(value_name = "FILE|DIR")]
     pub source: std::path::PathBuf,
 
@@ -167,6 +233,18 @@ pub struct ReplayArgs {
     #[arg(long, default_value_t = 4, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct HandbookArgs {
+    /// A batch run folder, or one saved transcript (.md)
+    #[arg(value_name = "DIR|FILE")]
+    pub source: PathBuf,
+
+    /// Folder to write the handbook into [default: the run folder; for a transcript
+    /// x.md, the folder x.handbook next to it]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -231,9 +309,10 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The transcript (.md) to show
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// A transcript (.md), or a batch run folder for its summary (also relative to the
+    /// sessions directory, as `deepdive sessions` prints it)
+    #[arg(value_name = "FILE|DIR")]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -249,16 +328,15 @@ pub struct SessionsArgs {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The first transcript or run folder (A)
+    /// The first transcript or run folder (A; also relative to the sessions directory)
     #[arg(value_name = "A")]
     pub a: PathBuf,
 
-    /// The second transcript or run folder (B)
+    /// The second transcript or run folder (B; also relative to the sessions directory)
     #[arg(value_name = "B")]
     pub b: PathBuf,
 
-    /// Where to write the markdown comparison [default: compare-<A>-vs-<B>.md in the current
-    /// directory]
+    /// Where to write the markdown comparison [default: <sessions dir>/compare/<A>-vs-<B>.md]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -303,5 +381,7 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
+        for_completions(&[("health-checks", "Health Checks")], &["mistakes"]).debug_assert();
     }
 }

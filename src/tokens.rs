@@ -26,7 +26,26 @@ impl std::fmt::Display for TokenCount {
     }
 }
 
-/// Counts tokens the way a given model's tokenizer would, or approximates with o200k.
+/// Something that counts tokens for one model: tiktoken's tables, or a local model's own
+/// tokenizer and chat template.
+pub trait CountTokens {
+    /// Prompt tokens of a whole request, as the server will count them.
+    fn count_request(&self, messages: &[Message]) -> TokenCount;
+    /// Tokens of a plain text (an answer).
+    fn count_text(&self, text: &str) -> TokenCount;
+}
+
+impl CountTokens for TokenCounter {
+    fn count_request(&self, messages: &[Message]) -> TokenCount {
+        TokenCounter::count_request(self, messages)
+    }
+
+    fn count_text(&self, text: &str) -> TokenCount {
+        TokenCounter::count_text(self, text)
+    }
+}
+
+/// Counts tokens the way a given model's tokenizer would, or approximates with cl100k.
 #[derive(Clone, Copy, Debug)]
 pub struct TokenCounter {
     tokenizer: Tokenizer,

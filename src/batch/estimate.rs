@@ -2,11 +2,10 @@
 //! anything. Prompt tokens are counted with the model's tokenizer; answer lengths are
 //! assumptions (below), capped by `max_tokens`.
 
-use super::plan::{GAPS, Plan};
-use crate::conversation::opening_turns;
+use super::plan::Plan;
+use crate::driver::{GAPS, RequestSettings, opening_turns};
 use crate::message::{Message, Role};
 use crate::prompts::{Library, Topic};
-use crate::runner::RequestSettings;
 use crate::settings::Prices;
 use crate::tokens::TokenCounter;
 

@@ -10,18 +10,16 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio_util::sync::CancellationToken;
 
-use super::limiter::AdaptiveLimiter;
 use super::manifest::{Manifest, ManifestError, TopicRecord, TopicStatus};
-use super::plan::{Plan, answers_since_topic};
+use super::plan::Plan;
 use super::{Observer, estimate};
-use crate::conversation::{Conversation, PlannedTurn};
+use crate::client::AdaptiveLimiter;
 use crate::coverage;
-use crate::message::{FinishReason, Usage};
+use crate::driver::{self, Conversation, Endpoint, Event, RequestSettings, RunEnd, Session};
+use crate::message::Usage;
 use crate::prompts::{Library, Topic};
-use crate::runner::{self, Endpoint, Reporter, RunEnd};
 use crate::session::{Meta, ReplayOf, Transcript, store};
 use crate::settings::Prices;
-use crate::tokens::TokenCount;
 
 /// Everything a run needs.
 pub struct Job<'a> {
@@ -29,6 +27,7 @@ pub struct Job<'a> {
     pub plan: Plan,
     pub dir: PathBuf,
     pub endpoint: Endpoint<'a>,
+    pub request: RequestSettings,
     pub concurrency: usize,
     /// Rerun only topics that failed (not those never run).
     pub retry_failed_only: bool,
@@ -50,8 +49,8 @@ pub enum BatchError {
     PlanConflict { dir: String, why: String },
     #[error(transparent)]
     Prompts(#[from] crate::prompts::PromptError),
-    #[error("{dir}: cannot write the handbook index.md: {source}; check the disk")]
-    Handbook { dir: String, source: std::io::Error },
+    #[error(transparent)]
+    Handbook(#[from] crate::handbook::HandbookError),
 }
 
 impl BatchError {
@@ -172,12 +171,12 @@ pub async fn execute(
         }
         let Some(result) = running.next().await else { break };
         let (record, end) = result?;
-        if let RunEnd::Failed { reason, endpoint_fatal: true } = &end {
-            if stop_reason.is_none() {
+        if let RunEnd::Failed(failure) = &end {
+            if failure.is_fatal_for_endpoint() && stop_reason.is_none() {
                 let note =
-                    format!("the endpoint rejected the run, not sending more topics: {reason}");
+                    format!("the endpoint rejected the run, not sending more topics: {failure}");
                 observer.note(&note);
-                stop_reason = Some(reason.clone());
+                stop_reason = Some(failure.to_string());
             }
         }
         observer.topic_finished(&record);
@@ -200,8 +199,8 @@ pub async fn execute(
 }
 
 fn write_handbook(job: &Job<'_>, manifest: &Manifest) -> Result<(), BatchError> {
-    super::handbook::write(&job.dir, manifest)
-        .map_err(|source| BatchError::Handbook { dir: job.dir.display().to_string(), source })
+    super::handbook::write(&job.dir, manifest, job.library)?;
+    Ok(())
 }
 
 /// Why launching `topic` would pass `--max-cost`, if it would.
@@ -212,7 +211,7 @@ fn over_budget(job: &Job<'_>, manifest: &Manifest, topic: &Topic) -> Option<Stri
         .iter()
         .map(|r| prices.cost(r.usage.prompt_tokens, r.usage.completion_tokens))
         .sum();
-    let next = estimate::topic(job.library, &job.plan, topic, job.endpoint.request).cost(prices);
+    let next = estimate::topic(job.library, &job.plan, topic, &job.request).cost(prices);
     (spent + next > *max).then(|| {
         format!(
             "--max-cost ${max:.2} reached: ${spent:.2} recorded, and {} would add about ${next:.2}; \
@@ -237,38 +236,49 @@ async fn run_topic(
         true => store::load(&path)?,
         false => new_transcript(&job.plan, topic),
     };
-    let mut conversation = Conversation::new(transcript, Vec::new());
+    let mut conversation = Conversation::new(transcript);
     conversation.drop_unfinished_tail();
     conversation.reopen();
-    let mut reporter = TopicReporter { slug: &topic.slug, observer, attempts: 0, turn: 0 };
-    let end = loop {
-        let Some(turn) = job.plan.next_turn(job.library, topic, conversation.transcript()) else {
-            conversation.finish();
-            store::save_async(&path, conversation.transcript()).await?;
-            break RunEnd::Complete;
-        };
-        conversation.push(turn);
-        reporter.turn = conversation.transcript().turns.len() / 2 + 1;
-        match runner::run(&mut conversation, &path, endpoint, &mut reporter, cancel).await? {
-            RunEnd::Complete => continue,
-            other => break other,
+    let mut session = Session { conversation, request: job.request.clone(), path };
+    let mut agenda = job.plan.agenda(job.library, topic);
+    let mut turn = session.transcript().exchanges().count();
+    let mut attempts = 0;
+    let slug = topic.slug.as_str();
+    let mut events = |event: Event<'_>| {
+        match &event {
+            Event::Sending { .. } => {
+                turn += 1;
+                attempts += 1;
+            }
+            Event::Wait(_) => attempts += 1,
+            _ => {}
         }
+        observer.event(slug, turn, &event);
     };
-    let transcript = conversation.transcript();
+    let end = driver::run(&mut session, &mut agenda, endpoint, &mut events, cancel).await?;
+    if matches!(end, RunEnd::Complete) {
+        session.conversation.finish();
+        session.save().await?;
+    }
+    let transcript = session.transcript();
     record.usage = transcript.meta.usage;
-    record.attempts += reporter.attempts;
+    record.attempts += attempts;
     record.elapsed_ms += started.elapsed().as_millis() as u64;
     record.finished = Some(crate::session::now());
-    let report = coverage::check(&topic.cover, &answers_since_topic(transcript));
-    let answered_topic = transcript.turns.len() > 2;
-    record.coverage = answered_topic.then(|| report.summary());
-    record.missing = match answered_topic {
-        true => report.missing().map(|p| p.point.clone()).collect(),
-        false => Vec::new(),
-    };
+    match transcript.section_of(&topic.slug).filter(|s| s.exchanges.iter().any(|e| e.is_seen())) {
+        Some(section) => {
+            let report = coverage::check(&topic.cover, &section.answers());
+            record.coverage = Some(report.summary());
+            record.missing = report.missing().map(|p| p.point.clone()).collect();
+        }
+        None => {
+            record.coverage = None;
+            record.missing = Vec::new();
+        }
+    }
     (record.status, record.error) = match &end {
         RunEnd::Complete => (TopicStatus::Complete, None),
-        RunEnd::Failed { reason, .. } => (TopicStatus::Failed, Some(reason.clone())),
+        RunEnd::Failed(failure) => (TopicStatus::Failed, Some(failure.to_string())),
         RunEnd::Interrupted => (TopicStatus::Interrupted, None),
     };
     Ok((record, end))
@@ -281,7 +291,8 @@ fn new_transcript(plan: &Plan, topic: &Topic) -> Transcript {
         ReplayOf {
             file: file.display().to_string(),
             model: source.as_ref().map(|s| s.meta.model.clone()).unwrap_or_default(),
-            turns: source.map_or(0, |s| super::plan::user_turns(&s, replay.until).len()) as u32,
+            turns: source.map_or(0, |s| driver::Replay::of(&s, replay.until).questions.len())
+                as u32,
         }
     });
     Transcript {
@@ -293,56 +304,5 @@ fn new_transcript(plan: &Plan, topic: &Topic) -> Transcript {
             ..Meta::started(topic.title.clone(), plan.model.clone(), plan.endpoint.clone())
         },
         turns: Vec::new(),
-    }
-}
-
-/// Forwards one conversation's events to the run's observer and counts attempts.
-struct TopicReporter<'a> {
-    slug: &'a str,
-    observer: &'a dyn Observer,
-    attempts: u32,
-    /// The 1-based number of the turn being sent.
-    turn: usize,
-}
-
-impl Reporter for TopicReporter<'_> {
-    fn request(&mut self, _turn: &PlannedTurn, _messages: usize, prompt: TokenCount) {
-        self.attempts += 1;
-        self.observer.request(self.slug, self.turn, prompt);
-    }
-
-    fn retrying(&mut self, attempt: u32, max_attempts: u32, wait: Duration, reason: &str) {
-        self.attempts += 1;
-        self.observer.retrying(self.slug, attempt, max_attempts, wait, reason);
-    }
-
-    fn rate_limited(&mut self, wait: Duration, reason: &str) {
-        self.attempts += 1;
-        self.observer.rate_limited(self.slug, wait, reason);
-    }
-
-    fn delta(&mut self, _text: &str) {
-        self.observer.chunk(self.slug);
-    }
-
-    fn restart(&mut self) {
-        self.observer.restart(self.slug);
-    }
-
-    fn left_out(&mut self, questions: &[String]) {
-        self.observer.note(&format!(
-            "{}: {} follow-up exchange(s) left out of the request to fit the context window",
-            self.slug,
-            questions.len()
-        ));
-    }
-
-    fn answered(&mut self, _usage: Usage, finish: &FinishReason, _elapsed: Duration) {
-        if finish.is_truncated() {
-            self.observer.note(&format!(
-                "{}: an answer was cut off at max_tokens (recorded as truncated)",
-                self.slug
-            ));
-        }
     }
 }

@@ -1,48 +1,100 @@
-//! What the chat shows: answers rendered as they stream, a status line after each answer,
-//! the numbered suggestions, coverage and token tables. Answers and suggestions go to stdout;
-//! status and notices to stderr, so a scripted session's stdout is the conversation.
+//! What the chat shows: answers rendered as they stream, a wait indicator until the first
+//! token, a status line after each answer, the numbered suggestions, coverage and token
+//! tables. Answers and suggestions go to stdout; status and notices to stderr, so a scripted
+//! session's stdout is the conversation.
 
 use std::io::Write;
 use std::time::Duration;
 
 use crate::chat::suggest::Suggestion;
-use crate::conversation::PlannedTurn;
-use crate::message::{FinishReason, Role, Usage};
+use crate::driver::Event;
+use crate::message::Usage;
 use crate::render::markdown::{MarkdownStream, Style};
-use crate::render::{Printer, duration, thousands};
-use crate::runner::Reporter;
-use crate::session::{AnswerStatus, Transcript, TurnKind};
+use crate::render::wait::Waiting;
+use crate::render::{Printer, duration, first_line, plural, thousands};
+use crate::session::{AnswerStatus, Transcript};
 use crate::settings::Prices;
-use crate::tokens::TokenCount;
 
-/// Streams one turn's answer to the terminal and reports on it.
-pub struct ChatReporter {
+/// Renders a conversation's events: each answer as it streams, then how it ended.
+pub struct ChatRenderer {
     pub printer: Printer,
     pub style: Style,
     pub width: usize,
     pub window: Option<u32>,
     pub prices: Option<Prices>,
-    /// Show what is being sent (opening turns and picked suggestions are not typed).
-    pub echo_questions: bool,
     markdown: Option<MarkdownStream>,
-    prompt: TokenCount,
+    waiting: Option<Waiting>,
 }
 
-impl ChatReporter {
-    pub fn new(printer: Printer, style: Style, width: usize) -> ChatReporter {
-        ChatReporter {
+impl ChatRenderer {
+    pub fn new(printer: Printer, style: Style, width: usize) -> ChatRenderer {
+        ChatRenderer {
             printer,
             style,
             width,
             window: None,
             prices: None,
-            echo_questions: true,
             markdown: None,
-            prompt: TokenCount::default(),
+            waiting: None,
+        }
+    }
+
+    pub fn show(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Sending { turn, messages, prompt } => {
+                self.printer.status(format!("» {}", turn.label()));
+                if let Some(prompt) = prompt {
+                    let messages = plural(*messages as u64, "message");
+                    self.printer.detail(format!("{messages}, {prompt} prompt tokens"));
+                }
+                self.waiting = Some(Waiting::start("waiting for the answer…"));
+            }
+            Event::LeftOut(questions) => {
+                let list: Vec<String> =
+                    questions.iter().map(|q| format!("“{}”", first_line(q, 100))).collect();
+                self.printer.warn(format!(
+                    "to fit the context window, left out the oldest follow-up exchanges: {}",
+                    list.join(", ")
+                ));
+            }
+            Event::Delta(text) => self.write(text),
+            Event::Restart => {
+                self.end_answer();
+                self.printer.warn("the answer broke off; it starts again below");
+            }
+            Event::Wait(wait) => {
+                self.end_answer();
+                self.printer.warn(wait.to_string());
+                self.waiting = Some(Waiting::start("waiting for the answer…"));
+            }
+            Event::Answered { exchange, elapsed } => {
+                self.end_answer();
+                if exchange.is_truncated() {
+                    self.printer.warn("the answer was cut off at max_tokens (truncated)");
+                }
+                let usage = exchange.usage().unwrap_or_default();
+                self.printer.status(status_line(
+                    usage,
+                    self.window,
+                    self.prices.as_ref(),
+                    *elapsed,
+                ));
+            }
+            Event::Interrupted { .. } => {
+                self.end_answer();
+                self.printer.warn("interrupted: the partial answer is kept; /retry asks again");
+            }
+            Event::Failed { failure, .. } => {
+                self.end_answer();
+                self.printer.error(format!("{failure} (/retry sends it again)"));
+            }
         }
     }
 
     fn write(&mut self, text: &str) {
+        if let Some(mut waiting) = self.waiting.take() {
+            waiting.stop();
+        }
         let style = self.style;
         let width = self.width;
         let markdown = self.markdown.get_or_insert_with(|| MarkdownStream::new(style, width));
@@ -52,63 +104,18 @@ impl ChatReporter {
         let _ = out.flush();
     }
 
-    /// Ends the answer being rendered (flushes what the renderer still holds).
-    pub fn end_answer(&mut self) {
+    /// Ends the answer being rendered (flushes what the renderer still holds), so that
+    /// what follows on stderr starts on a line of its own.
+    fn end_answer(&mut self) {
+        if let Some(mut waiting) = self.waiting.take() {
+            waiting.stop();
+        }
         if let Some(mut markdown) = self.markdown.take() {
             let mut out = std::io::stdout().lock();
             let _ = markdown.finish(&mut out);
             let _ = writeln!(out);
             let _ = out.flush();
         }
-    }
-}
-
-impl Reporter for ChatReporter {
-    fn request(&mut self, turn: &PlannedTurn, messages: usize, prompt: TokenCount) {
-        self.prompt = prompt;
-        if self.echo_questions {
-            let what = match &turn.kind {
-                TurnKind::Priming => "priming prompt".to_string(),
-                TurnKind::Topic(slug) => format!("topic {slug}"),
-                TurnKind::Followup => first_line(&turn.text),
-            };
-            self.printer.status(format!("» {what}"));
-        }
-        self.printer.detail(format!("{messages} messages, {prompt} prompt tokens"));
-    }
-
-    fn retrying(&mut self, attempt: u32, max_attempts: u32, wait: Duration, reason: &str) {
-        self.printer
-            .warn(format!("{reason}; attempt {attempt} of {max_attempts} in {}", duration(wait)));
-    }
-
-    fn rate_limited(&mut self, wait: Duration, reason: &str) {
-        self.printer.warn(format!("{reason}; sending it again in {}", duration(wait)));
-    }
-
-    fn delta(&mut self, text: &str) {
-        self.write(text);
-    }
-
-    fn restart(&mut self) {
-        self.end_answer();
-        self.printer.warn("the answer broke off; it starts again below");
-    }
-
-    fn answered(&mut self, usage: Usage, finish: &FinishReason, elapsed: Duration) {
-        self.end_answer();
-        if finish.is_truncated() {
-            self.printer.warn("the answer was cut off at max_tokens (truncated)");
-        }
-        self.printer.status(status_line(usage, self.window, self.prices.as_ref(), elapsed));
-    }
-
-    fn left_out(&mut self, questions: &[String]) {
-        let list: Vec<String> = questions.iter().map(|q| format!("“{}”", first_line(q))).collect();
-        self.printer.warn(format!(
-            "to fit the context window, left out the oldest follow-up exchanges: {}",
-            list.join(", ")
-        ));
     }
 }
 
@@ -143,14 +150,22 @@ pub fn status_line(
     line
 }
 
-/// The numbered suggestions, as typed numbers pick them.
-pub fn suggestions(list: &[Suggestion]) -> String {
+/// The numbered suggestions, as typed numbers pick them, each wrapped at words to `width`
+/// columns (0: no limit) with its continuation lines under its text.
+pub fn suggestions(list: &[Suggestion], width: usize) -> String {
     if list.is_empty() {
         return String::new();
     }
     let mut out = String::from("Suggested follow-ups:\n");
     for (i, s) in list.iter().enumerate() {
-        out.push_str(&format!("  {}. [{}] {}\n", i + 1, s.kind.as_str(), first_line(&s.label)));
+        let head = format!("  {}. [{}] ", i + 1, s.kind.as_str());
+        let indent = unicode_width::UnicodeWidthStr::width(head.as_str());
+        let room = if width > indent + 20 { width - indent } else { 0 };
+        let lines = crate::render::markdown::wrap_plain(&first_line(&s.label, 200), room);
+        for (n, line) in lines.iter().enumerate() {
+            let lead = if n == 0 { head.clone() } else { " ".repeat(indent) };
+            out.push_str(&format!("{lead}{line}\n"));
+        }
     }
     out
 }
@@ -159,26 +174,22 @@ pub fn suggestions(list: &[Suggestion]) -> String {
 pub fn tokens_table(transcript: &Transcript, prices: Option<&Prices>) -> String {
     let mut out =
         format!("{:>4}  {:<28} {:>9} {:>11}  MODEL\n", "TURN", "QUESTION", "PROMPT", "COMPLETION");
-    let mut question = String::new();
-    let mut n = 0;
-    for turn in &transcript.turns {
-        if turn.role == Role::User {
-            question = first_line(&turn.text).chars().take(28).collect();
-            continue;
-        }
-        n += 1;
-        let (prompt, completion) = turn.info.usage.map_or(("–".into(), "–".into()), |u| {
+    let answered = transcript.exchanges().filter(|e| e.answer.is_some());
+    for (n, exchange) in answered.enumerate() {
+        let question: String = first_line(exchange.question_text(), 100).chars().take(28).collect();
+        let (prompt, completion) = exchange.usage().map_or(("–".into(), "–".into()), |u| {
             (thousands(u.prompt_tokens), thousands(u.completion_tokens))
         });
-        let mark = match turn.info.status {
+        let mark = match exchange.status() {
             Some(AnswerStatus::Interrupted) => " (interrupted)",
             Some(AnswerStatus::Failed) => " (failed)",
             Some(AnswerStatus::Truncated) => " (truncated)",
             _ => "",
         };
+        let model = exchange.answer_info().and_then(|i| i.model.as_deref()).unwrap_or("");
         out.push_str(&format!(
-            "{n:>4}  {question:<28} {prompt:>9} {completion:>11}  {}{mark}\n",
-            turn.info.model.as_deref().unwrap_or("")
+            "{:>4}  {question:<28} {prompt:>9} {completion:>11}  {model}{mark}\n",
+            n + 1
         ));
     }
     let usage = transcript.meta.usage;
@@ -198,11 +209,53 @@ pub fn tokens_table(transcript: &Transcript, prices: Option<&Prices>) -> String 
     out
 }
 
-fn first_line(text: &str) -> String {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim();
-    if line.chars().count() > 100 {
-        format!("{}…", line.chars().take(99).collect::<String>())
-    } else {
-        line.to_string()
+/// `/coverage`: for each topic of the conversation (or only `only`), which "Cover:" points
+/// its answer and the follow-ups after it addressed, and why; a planned topic not asked yet
+/// says so.
+pub fn coverage_report(
+    library: &crate::prompts::Library,
+    transcript: &Transcript,
+    only: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    let slugs = transcript.meta.topics.iter().filter(|slug| only.is_none_or(|o| o == *slug));
+    for slug in slugs {
+        let Some(topic) = library.topic_by_slug(slug) else { continue };
+        let answers = transcript.section_of(slug).map(|s| s.answers()).unwrap_or_default();
+        if answers.trim().is_empty() {
+            out.push_str(&format!("“{}”: planned, not answered yet\n", topic.title));
+            continue;
+        }
+        let report = crate::coverage::check(&topic.cover, &answers);
+        out.push_str(&format!(
+            "Coverage of “{}”: {} of {}\n{}",
+            topic.title,
+            report.covered(),
+            plural(u64::from(report.total()), "point"),
+            report.explain()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::suggest::SuggestionKind;
+
+    #[test]
+    fn suggestions_wrap_at_words_under_their_text() {
+        let long = "What are the most common mistakes teams make with health checks in Kubernetes?";
+        let list = [Suggestion::new(SuggestionKind::Depth, long.to_string())];
+        let shown = suggestions(&list, 50);
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines[0], "Suggested follow-ups:");
+        assert!(lines[1].starts_with("  1. [depth] What are the most common"));
+        assert!(lines.iter().all(|l| unicode_width::UnicodeWidthStr::width(*l) <= 50), "{shown}");
+        assert!(lines[2].starts_with("             ") && !lines[2].trim().is_empty());
+        let joined: Vec<&str> = lines[1..].iter().map(|l| l.trim()).collect();
+        assert_eq!(joined.join(" "), format!("1. [depth] {long}"));
+        // No width: one line each.
+        assert_eq!(suggestions(&list, 0).lines().count(), 2);
     }
 }

@@ -81,7 +81,7 @@ impl Source {
             },
             Source::Piped(lines) => {
                 let mut entry = String::new();
-                while let Some(line) = lines.next_line().await? {
+                while let Some(line) = next_line(lines).await? {
                     if !entry.is_empty() {
                         entry.push('\n');
                     }
@@ -97,6 +97,17 @@ impl Source {
                     Read::Line(join_continuations(&entry))
                 })
             }
+        }
+    }
+}
+
+/// The next piped line. A read cut short by a signal (Ctrl-C: the session's listener sees it
+/// and decides) is tried again rather than taken for broken input.
+async fn next_line(lines: &mut Lines<BufReader<Stdin>>) -> std::io::Result<Option<String>> {
+    loop {
+        match lines.next_line().await {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
         }
     }
 }

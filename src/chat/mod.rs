@@ -2,12 +2,14 @@
 //! suggested follow-ups after every answer and slash commands.
 //!
 //! The pure parts (what to suggest, what a line of input means) are `suggest` and
-//! `commands`; `repl` runs the session, `input` reads lines, `display` prints.
+//! `commands`; `user` is the person at the keyboard as the driver's agenda sees them, `input`
+//! reads lines, `interrupt` listens for Ctrl-C, `display` renders the driver's events.
 
 pub mod commands;
-mod display;
+pub mod display;
 mod editor;
 pub mod input;
+pub mod interrupt;
 mod model_suggestions;
-pub mod repl;
 pub mod suggest;
+pub mod user;

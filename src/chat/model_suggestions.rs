@@ -3,8 +3,8 @@
 
 use crate::chat::suggest::{Suggestion, SuggestionKind};
 use crate::client::{ApiError, ChatBackend, ChatRequest};
+use crate::driver::RequestSettings;
 use crate::message::Message;
-use crate::runner::RequestSettings;
 use crate::session::Transcript;
 
 /// How many the model may add.

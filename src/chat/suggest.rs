@@ -27,15 +27,16 @@
 //!
 //! Nothing already sent as a user turn is suggested again (compared case- and
 //! whitespace-insensitively, ignoring closing punctuation), nor a topic already in the
-//! conversation. Before any topic, the suggestions are the guide's first topics.
+//! conversation or planned for it. Before any topic, the suggestions are the guide's first
+//! topics. When the opening plan was stopped (Ctrl-C, a failure) and still has questions, the
+//! first item continues it.
 
 use std::collections::HashSet;
 
-use crate::batch::plan::answers_since_topic;
 use crate::coverage;
-use crate::message::Role;
+use crate::driver::PlannedTurn;
 use crate::prompts::{FollowupKind, FollowupTemplate, Library, Topic};
-use crate::session::{Transcript, TurnKind};
+use crate::session::Transcript;
 
 /// The most gap items in one list.
 pub const MAX_GAPS: usize = 3;
@@ -43,6 +44,8 @@ pub const MAX_GAPS: usize = 3;
 /// What a suggestion asks for; the order is the display order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SuggestionKind {
+    /// The rest of the opening plan (the next priming or topic prompt), after it was stopped.
+    Plan,
     /// A "Cover:" point the answers missed.
     Gap,
     /// One of the guide's "Following Up for Depth" questions.
@@ -61,6 +64,7 @@ impl SuggestionKind {
     /// A short tag for display.
     pub fn as_str(self) -> &'static str {
         match self {
+            SuggestionKind::Plan => "plan",
             SuggestionKind::Gap => "gap",
             SuggestionKind::Depth => "depth",
             SuggestionKind::Format => "format",
@@ -104,15 +108,24 @@ pub fn suggest(
     library: &Library,
     transcript: &Transcript,
     stack: Option<&str>,
+    planned: Option<&PlannedTurn>,
     limit: usize,
 ) -> Vec<Suggestion> {
     let mut seen = Seen::new(transcript);
+    let mut list: Vec<Suggestion> = planned
+        .map(|turn| Suggestion {
+            label: format!("Continue the plan: {} (or press Enter)", turn.label()),
+            ..Suggestion::new(SuggestionKind::Plan, turn.text.clone())
+        })
+        .into_iter()
+        .collect();
     let Some(topic) = current_topic(library, transcript) else {
         let fresh = library.topics().iter().filter(|t| seen.is_new_topic(t));
-        return fresh.take(limit).map(Suggestion::topic).collect();
+        list.extend(fresh.take(limit.saturating_sub(list.len())).map(Suggestion::topic));
+        return list;
     };
-    let answers = answers_since_topic(transcript);
-    let mut list = gaps(topic, &answers, &mut seen);
+    let answers = transcript.section_of(&topic.slug).map(|s| s.answers()).unwrap_or_default();
+    list.extend(gaps(topic, &answers, &mut seen));
     list.truncate(limit);
 
     let technologies = technologies(stack, &answers);
@@ -172,10 +185,7 @@ pub fn format_requests(library: &Library, transcript: &Transcript) -> Vec<Sugges
 
 /// The topic of the last topic prompt sent, when the library knows it.
 pub fn current_topic<'l>(library: &'l Library, transcript: &Transcript) -> Option<&'l Topic> {
-    let slug = transcript.turns.iter().rev().find_map(|t| match &t.info.kind {
-        Some(TurnKind::Topic(slug)) if t.role == Role::User => Some(slug),
-        _ => None,
-    })?;
+    let slug = transcript.exchanges().rev().find_map(|e| e.topic())?;
     library.topic_by_slug(slug)
 }
 
@@ -266,14 +276,11 @@ struct Seen {
 }
 
 impl Seen {
+    /// The transcript's questions, and its topics: asked, or planned (in the front matter).
     fn new(transcript: &Transcript) -> Seen {
-        let users = transcript.turns.iter().filter(|t| t.role == Role::User);
-        let texts = users.clone().map(|t| normalize(&t.text)).collect();
+        let texts = transcript.exchanges().map(|e| normalize(e.question_text())).collect();
         let mut topics: HashSet<String> = transcript.meta.topics.iter().cloned().collect();
-        topics.extend(users.filter_map(|t| match &t.info.kind {
-            Some(TurnKind::Topic(slug)) => Some(slug.clone()),
-            _ => None,
-        }));
+        topics.extend(transcript.exchanges().filter_map(|e| e.topic()).map(str::to_string));
         Seen { texts, topics }
     }
 
@@ -301,7 +308,8 @@ fn normalize(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{Meta, Turn, TurnInfo};
+    use crate::message::Role;
+    use crate::session::{Meta, Turn, TurnInfo, TurnKind};
 
     const HEALTH: &str = "health-checks";
 
@@ -365,7 +373,7 @@ mod tests {
         let library = Library::builtin();
         let mut t = primed();
         t.meta.topics = vec!["data-durability".into()];
-        let list = suggest(&library, &t, None, 3);
+        let list = suggest(&library, &t, None, None, 3);
         let slugs: Vec<_> = list.iter().map(|s| s.topic.as_deref().unwrap()).collect();
         assert_eq!(slugs, ["multi-replica-testing", "observability", "runbooks"]);
         assert!(list.iter().all(|s| s.kind == SuggestionKind::RelatedTopic));
@@ -379,7 +387,7 @@ mod tests {
         let library = Library::builtin();
         let topic = library.topic_by_slug(HEALTH).unwrap();
         let t = on_topic(HEALTH, &answer_without(HEALTH, &[1, 4]));
-        let list = suggest(&library, &t, None, 6);
+        let list = suggest(&library, &t, None, None, 6);
         assert_eq!(list.len(), 6);
         assert_eq!(
             kinds(&list)[..3],
@@ -399,7 +407,7 @@ mod tests {
         let library = Library::builtin();
         let topic = library.topic_by_slug(HEALTH).unwrap();
         let t = on_topic(HEALTH, "Make sure the service starts.");
-        let list = suggest(&library, &t, None, 6);
+        let list = suggest(&library, &t, None, None, 6);
         assert_eq!(list[0].label, format!("Ask for all {} missed points", topic.cover.len()));
         assert!(topic.cover.iter().all(|p| list[0].text.contains(p.as_str())));
         assert_eq!(list[1].text, coverage::gap_question(topic, &topic.cover[0]));
@@ -417,7 +425,7 @@ mod tests {
         let mut t = on_topic(HEALTH, "Make sure the service starts.");
         let first = coverage::gap_question(topic, &topic.cover[0]);
         ask(&mut t, &first, "It depends.");
-        let list = suggest(&library, &t, None, 6);
+        let list = suggest(&library, &t, None, None, 6);
         assert!(!texts(&list).contains(&first.as_str()));
         assert_eq!(list[1].text, coverage::gap_question(topic, &topic.cover[1]));
         assert_eq!(list[2].text, coverage::gap_question(topic, &topic.cover[2]));
@@ -429,7 +437,7 @@ mod tests {
         let mut t = primed();
         let prompt = library.topic_by_slug(HEALTH).unwrap().prompt.clone();
         push(&mut t, Role::User, Some(TurnKind::Topic(HEALTH.into())), &prompt);
-        let list = suggest(&library, &t, None, 6);
+        let list = suggest(&library, &t, None, None, 6);
         assert!(!list.is_empty());
         assert!(list.iter().all(|s| s.kind != SuggestionKind::Gap));
     }
@@ -438,7 +446,7 @@ mod tests {
     fn after_a_full_answer_every_kind_shows_in_turn() {
         let library = Library::builtin();
         let t = on_topic(HEALTH, &answer_without(HEALTH, &[]));
-        let list = suggest(&library, &t, None, 6);
+        let list = suggest(&library, &t, None, None, 6);
         use SuggestionKind::*;
         assert_eq!(kinds(&list), [Depth, Depth, Format, Tip, RelatedTopic, RelatedTopic]);
         assert_eq!(
@@ -461,7 +469,7 @@ mod tests {
     fn something_already_asked_is_not_suggested_again() {
         let library = Library::builtin();
         let mut t = on_topic(HEALTH, &answer_without(HEALTH, &[]));
-        let before = suggest(&library, &t, None, 6);
+        let before = suggest(&library, &t, None, None, 6);
         // Asked again in other case, spacing and punctuation.
         ask(
             &mut t,
@@ -469,7 +477,7 @@ mod tests {
             "…",
         );
         ask(&mut t, &before[2].text, "…");
-        let after = suggest(&library, &t, None, 6);
+        let after = suggest(&library, &t, None, None, 6);
         assert!(!texts(&after).contains(&before[1].text.as_str()));
         assert!(!texts(&after).contains(&before[2].text.as_str()));
         let format: Vec<_> = after.iter().filter(|s| s.kind == SuggestionKind::Format).collect();
@@ -485,14 +493,14 @@ mod tests {
             let texts = list.iter().map(|s| s.text.clone());
             texts.filter(|t| t.starts_with("How would this approach differ")).collect()
         };
-        let list = suggest(&library, &t, stack, 6);
+        let list = suggest(&library, &t, stack, None, 6);
         assert_eq!(differ(&list), ["How would this approach differ if we were using PostgreSQL?"]);
         assert_eq!(list[0].kind, SuggestionKind::Depth);
         ask(&mut t, &list[0].text, "With PostgreSQL you would …");
-        let list = suggest(&library, &t, stack, 6);
+        let list = suggest(&library, &t, stack, None, 6);
         assert_eq!(differ(&list), ["How would this approach differ if we were using Istio?"]);
         ask(&mut t, &list[0].text, "…");
-        assert!(differ(&suggest(&library, &t, stack, 20)).is_empty());
+        assert!(differ(&suggest(&library, &t, stack, None, 20)).is_empty());
     }
 
     #[test]
@@ -500,7 +508,7 @@ mod tests {
         let library = Library::builtin();
         let answer = answer_without(HEALTH, &[]) + "\n\nWith PostgreSQL, check the pool.";
         let t = on_topic(HEALTH, &answer);
-        let list = suggest(&library, &t, Some("PostgreSQL, Istio, PostgreSQL"), 6);
+        let list = suggest(&library, &t, Some("PostgreSQL, Istio, PostgreSQL"), None, 6);
         assert_eq!(list[0].text, "How would this approach differ if we were using Istio?");
         assert!(list[1].text.ends_with("in a Istio environment?"), "{}", list[1].text);
     }
@@ -509,7 +517,7 @@ mod tests {
     fn without_a_stack_the_differ_question_comes_last() {
         let library = Library::builtin();
         let t = on_topic("logging", &answer_without("logging", &[]));
-        let depth: Vec<_> = suggest(&library, &t, None, 50)
+        let depth: Vec<_> = suggest(&library, &t, None, None, 50)
             .into_iter()
             .filter(|s| s.kind == SuggestionKind::Depth)
             .collect();
@@ -526,7 +534,7 @@ mod tests {
         let mut t = primed();
         ask_topic(&mut t, "blue-green", "…");
         ask_topic(&mut t, HEALTH, &answer_without(HEALTH, &[]));
-        let list = suggest(&library, &t, None, 50);
+        let list = suggest(&library, &t, None, None, 50);
         let topics: Vec<_> = list.iter().filter_map(|s| s.topic.as_deref()).collect();
         assert_eq!(topics, ["graceful-shutdown", "db-connections"]);
         let related = list.iter().filter(|s| s.kind == SuggestionKind::RelatedTopic);
@@ -535,7 +543,7 @@ mod tests {
             assert_eq!(s.text, topic.prompt);
         }
         t.meta.topics.push("db-connections".into());
-        let list = suggest(&library, &t, None, 50);
+        let list = suggest(&library, &t, None, None, 50);
         let topics: Vec<_> = list.iter().filter_map(|s| s.topic.as_deref()).collect();
         assert_eq!(topics, ["graceful-shutdown"]);
     }
@@ -545,20 +553,20 @@ mod tests {
         let library = Library::builtin();
         let t = on_topic(HEALTH, "Make sure the service starts.");
         for limit in 0..=8 {
-            assert_eq!(suggest(&library, &t, None, limit).len(), limit);
+            assert_eq!(suggest(&library, &t, None, None, limit).len(), limit);
         }
         // 3 gaps, 5 depth questions, a format, a tip, 3 related topics.
-        assert_eq!(suggest(&library, &t, None, 100).len(), 13);
-        assert_eq!(suggest(&library, &primed(), None, 100).len(), library.topics().len());
+        assert_eq!(suggest(&library, &t, None, None, 100).len(), 13);
+        assert_eq!(suggest(&library, &primed(), None, None, 100).len(), library.topics().len());
     }
 
     #[test]
     fn the_same_input_gives_the_same_list() {
         let library = Library::builtin();
         let t = on_topic(HEALTH, &answer_without(HEALTH, &[0, 3, 5, 7]));
-        let first = suggest(&library, &t, Some("EKS, Istio"), 6);
+        let first = suggest(&library, &t, Some("EKS, Istio"), None, 6);
         for _ in 0..5 {
-            assert_eq!(suggest(&library, &t, Some("EKS, Istio"), 6), first);
+            assert_eq!(suggest(&library, &t, Some("EKS, Istio"), None, 6), first);
         }
     }
 
@@ -567,7 +575,7 @@ mod tests {
         let library = Library::builtin();
         for topic in library.topics() {
             let t = on_topic(&topic.slug, "Make sure the service starts.");
-            let list = suggest(&library, &t, Some("Go, EKS"), 100);
+            let list = suggest(&library, &t, Some("Go, EKS"), None, 100);
             let unique: HashSet<String> = list.iter().map(|s| normalize(&s.text)).collect();
             assert_eq!(unique.len(), list.len(), "{}", topic.slug);
         }

@@ -187,6 +187,11 @@ impl ApiError {
     }
 
     /// The wait the server asked for, if any.
+    /// True for HTTP 429: the endpoint asks for fewer requests.
+    pub fn is_rate_limit(&self) -> bool {
+        matches!(self, ApiError::RateLimited { .. })
+    }
+
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::RateLimited { retry_after, .. } | ApiError::Server { retry_after, .. } => {

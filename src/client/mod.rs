@@ -5,6 +5,8 @@ mod backend;
 mod classify;
 mod error;
 mod exchange;
+pub mod limiter;
+mod paced;
 mod retry;
 mod sse;
 mod wire;
@@ -19,6 +21,8 @@ use crate::secret::{ApiKey, KeySource, Secrets, redact_url};
 
 pub use backend::ChatBackend;
 pub use error::ApiError;
+pub use limiter::AdaptiveLimiter;
+pub use paced::send;
 pub use retry::RetryPolicy;
 
 /// Where and how to reach the server.
@@ -96,18 +100,20 @@ pub struct Completion {
 }
 
 /// What the client reports while it works.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum ClientEvent<'a> {
     /// More answer text. Without streaming, the whole text arrives as one delta.
     Delta(&'a str),
     /// A failed attempt will be retried after `wait`; `attempt` is the number of the attempt
-    /// about to be made (2 for the first retry).
-    /// `rate_limited` is true when the server said so (HTTP 429), so a caller running many
-    /// requests can slow down as a whole.
-    Retrying { attempt: u32, max_attempts: u32, wait: Duration, reason: String, rate_limited: bool },
+    /// about to be made (2 for the first retry). A caller running many requests can slow down
+    /// as a whole when `error` is a rate limit ([`ApiError::is_rate_limit`]).
+    Retrying { attempt: u32, max_attempts: u32, wait: Duration, error: &'a ApiError },
     /// The failed attempt had already sent deltas: discard the partial text, the next
-    /// attempt starts the answer again. Sent just before `Retrying`.
+    /// attempt starts the answer again. Sent just before `Retrying` or `RateLimited`.
     Restart,
+    /// Under a batch's limiter ([`send`]): the endpoint rate-limited the request, and it is
+    /// sent again once the limiter lets it, at least `wait` from now.
+    RateLimited { wait: Duration, error: &'a ApiError },
 }
 
 /// A chat-completions client for one endpoint.
@@ -214,13 +220,7 @@ impl ChatClient {
                 on_event(ClientEvent::Restart);
             }
             attempt += 1;
-            on_event(ClientEvent::Retrying {
-                attempt,
-                max_attempts,
-                wait,
-                reason: error.reason(),
-                rate_limited,
-            });
+            on_event(ClientEvent::Retrying { attempt, max_attempts, wait, error: &error });
             tokio::time::sleep(wait).await;
         }
     }

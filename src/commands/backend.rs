@@ -59,18 +59,22 @@ impl Context {
             s.model(),
             if s.stream() { "streaming" } else { "not streaming" }
         ));
-        let retry = s.retry();
-        let policy = RetryPolicy {
+        ChatClient::new(endpoint, self.retry_policy()).map_err(Failure::usage)
+    }
+
+    /// The configured retries and backoff, for the client and for a batch's limiter.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        let retry = self.settings.retry();
+        RetryPolicy {
             max_attempts: retry.max_attempts,
             initial_backoff: retry.initial_backoff,
             max_backoff: retry.max_backoff,
-        };
-        ChatClient::new(endpoint, policy).map_err(Failure::usage)
+        }
     }
 
     /// The per-request parameters, with the local model's own context window when the
     /// settings name none.
-    pub fn request_for(&self, opened: &Opened) -> crate::runner::RequestSettings {
+    pub fn request_for(&self, opened: &Opened) -> crate::driver::RequestSettings {
         let mut request = self.request_settings();
         request.context_window = request.context_window.or(opened.context_window);
         request

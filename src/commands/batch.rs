@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use super::{Context, interrupt};
 use crate::batch::{self, Manifest, Observer, Plan, TopicStatus, estimate};
 use crate::cli::BatchArgs;
+use crate::driver::Endpoint;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::prompts::{Library, Topic};
 use crate::render::progress::{Bars, Lines, Silent};
-use crate::render::{Printer, Verbosity, duration, thousands};
-use crate::runner::Endpoint;
+use crate::render::{Printer, Verbosity, duration, plural, thousands};
 
 pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
     let library = ctx.library()?;
@@ -74,16 +74,19 @@ pub fn run_plan(
     } else {
         options.concurrency
     };
+    let retry = ctx.retry_policy();
     let job = batch::Job {
         library,
         plan,
         dir: dir.to_path_buf(),
         endpoint: Endpoint {
-            client: opened.backend.as_ref(),
-            request: &request,
+            backend: opened.backend.as_ref(),
             limiter: None,
+            retry: &retry,
             library,
+            count_prompts: ctx.printer.verbosity() == Verbosity::Verbose,
         },
+        request,
         concurrency,
         retry_failed_only: options.retry_failed_only,
         max_cost: options.max_cost,
@@ -225,8 +228,8 @@ fn dry_run(ctx: &Context, library: &Library, plan: &Plan) -> CommandResult {
         format!("follow-ups: {}", plan.followups.join(", "))
     };
     let mut out = format!(
-        "plan: {} topics, each priming + topic prompt, {followups}\nmodel {} at {}\n\n",
-        plan.topics.len(),
+        "plan: {}, each priming + topic prompt, {followups}\nmodel {} at {}\n\n",
+        plural(plan.topics.len() as u64, "topic"),
         plan.model,
         plan.endpoint
     );
@@ -306,8 +309,8 @@ fn print_summary(printer: Printer, summary: &batch::RunSummary, dir: &Path) -> s
         ));
     }
     out.push_str(&format!(
-        "\n{} topics: {} · {} tokens · coverage {covered}/{points} · {}\n",
-        manifest.topics.len(),
+        "\n{}: {} · {} tokens · coverage {covered}/{points} · {}\n",
+        plural(manifest.topics.len() as u64, "topic"),
         manifest.status_summary(),
         thousands(tokens),
         duration(summary.elapsed)

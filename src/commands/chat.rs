@@ -4,61 +4,121 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::Context;
+use crate::chat::display::ChatRenderer;
 use crate::chat::input::{self, Read, Source};
-use crate::chat::repl::Chat;
+use crate::chat::interrupt::Interrupts;
+use crate::chat::user::ChatUser;
 use crate::cli::ChatArgs;
-use crate::conversation::{Conversation, PlannedTurn, opening_turns};
-use crate::exit::{CommandResult, Failure};
-use crate::message::Role;
+use crate::driver::{self, Conversation, Endpoint, Event, Interactive, Opening, Session};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::prompts::{Library, Topic};
-use crate::render::markdown::style_for_stdout;
-use crate::session::{Meta, Transcript, TurnKind, store};
+use crate::render::markdown::{MarkdownStream, Style, style_for_stdout};
+use crate::render::{Printer, Verbosity};
+use crate::session::{AnswerStatus, Exchange, Meta, Transcript, store};
 
 pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
-    crate::tokens::TokenCounter::for_model(ctx.settings.model()).warm_up();
     let library = ctx.library()?;
     let interactive = std::io::stdin().is_terminal();
+    // A wrong path is an error before anything is opened (the local model may download).
+    let resumed = match &args.resume {
+        Some(file) => Some(resume(ctx, file.as_deref())?),
+        None => None,
+    };
+    let named = library.resolve_all(&args.topics)?;
     // Before the runtime starts: opening the local model may download it on its own runtime.
     let opened = ctx.open_backend()?;
     let request = ctx.request_for(&opened);
+    let retry = ctx.retry_policy();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::work(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
+        let interrupts = Interrupts::listen()
+            .map_err(|e| Failure::work(format!("cannot listen for Ctrl-C: {e}")))?;
         let slugs = library.topics().iter().map(|t| t.slug.clone()).collect();
         let history = if interactive { input::history_path() } else { None };
         let mut source = Source::new(interactive, slugs, history);
-        let (conversation, path) = match &args.resume {
-            Some(file) => resume(ctx, &library, file.as_deref())?,
+        let style = style_for_stdout();
+        let width = crate::render::markdown::stdout_width().unwrap_or(0);
+        let (conversation, path) = match resumed {
+            Some((conversation, path)) => {
+                show_so_far(ctx.printer, conversation.transcript(), args.history, style, width)?;
+                (conversation, path)
+            }
             None => {
-                let topics = match args.topics.is_empty() {
-                    false => library.resolve_all(&args.topics)?,
-                    true => match pick_topics(ctx, &library, &mut source).await? {
-                        Some(topics) => topics,
-                        None => return Ok(crate::exit::ExitCode::Success),
+                let topics = match named.is_empty() {
+                    false => named,
+                    true => match pick_topics(ctx, &library, &mut source, &interrupts).await? {
+                        Picked::Topics(topics) => topics,
+                        Picked::Nothing => return Ok(ExitCode::Success),
+                        Picked::Interrupted => return Ok(ExitCode::Interrupted),
                     },
                 };
-                start(ctx, &library, &topics)
+                start(ctx, &topics)
             }
         };
-        let width = crate::render::markdown::stdout_width().unwrap_or(0);
-        let chat = Chat {
+        ctx.printer.status(format!("transcript: {}", path.display()));
+        let mut session = Session { conversation, request, path };
+        let mut renderer = ChatRenderer::new(ctx.printer, style, width);
+        renderer.window = session.request.context_window;
+        renderer.prices = ctx.settings.prices();
+        let mut user = ChatUser::new(
+            &library,
+            opened.backend.as_ref(),
+            ctx.printer,
+            source,
+            interrupts.clone(),
+        );
+        user.prices = ctx.settings.prices();
+        user.suggest_with_model = args.suggest_with_model;
+        let mut agenda = Interactive::new(Opening { library: &library, followups: &[] }, user);
+        let endpoint = Endpoint {
+            backend: opened.backend.as_ref(),
+            limiter: None,
+            retry: &retry,
             library: &library,
-            client: opened.backend.as_ref(),
-            request,
-            stack: ctx.settings.stack().map(str::to_string),
-            prices: ctx.settings.prices(),
-            printer: ctx.printer,
-            style: style_for_stdout(),
-            width,
-            path,
-            conversation,
-            suggest_with_model: args.suggest_with_model,
-            suggestions: Vec::new(),
+            count_prompts: ctx.printer.verbosity() == Verbosity::Verbose,
         };
-        chat.run(&mut source).await
+        let mut events = |event: Event<'_>| renderer.show(&event);
+        driver::run(&mut session, &mut agenda, &endpoint, &mut events, &interrupts)
+            .await
+            .map_err(Failure::work)?;
+        end(ctx.printer, &mut session, agenda.user.interrupted).await
+    });
+    // A read of piped stdin still waiting in its blocking thread must not keep the process
+    // alive after the session ended (Ctrl-C with the writer still open).
+    runtime.shutdown_background();
+    result
+}
+
+/// Saves the final state and picks the exit code: 130 when Ctrl-C ended the session, 1 when
+/// the last answer failed.
+async fn end(printer: Printer, session: &mut Session, interrupted: bool) -> CommandResult {
+    let last_failed = session
+        .transcript()
+        .last_exchange()
+        .is_some_and(|e| e.status() == Some(AnswerStatus::Failed));
+    if !last_failed {
+        session.conversation.finish();
+    }
+    session.save().await.map_err(Failure::work)?;
+    printer.status(format!("saved {}", session.path.display()));
+    Ok(if interrupted {
+        ExitCode::Interrupted
+    } else if last_failed {
+        ExitCode::WorkFailed
+    } else {
+        ExitCode::Success
     })
+}
+
+/// What the topic picker got.
+enum Picked<'l> {
+    Topics(Vec<&'l Topic>),
+    /// Ctrl-D or the end of the input.
+    Nothing,
+    Interrupted,
 }
 
 /// Without topics on the command line: list them and read a choice (numbers, slugs, several).
@@ -66,7 +126,8 @@ async fn pick_topics<'l>(
     ctx: &Context,
     library: &'l Library,
     source: &mut Source,
-) -> Result<Option<Vec<&'l Topic>>, Failure> {
+    interrupts: &Interrupts,
+) -> Result<Picked<'l>, Failure> {
     if source.is_terminal() {
         let mut list = String::new();
         for topic in library.topics() {
@@ -77,10 +138,14 @@ async fn pick_topics<'l>(
             .status("Pick one or more topics (numbers or slugs, e.g. \"15 16\"); Ctrl-D quits.");
     }
     loop {
-        let line = match source.read("topics> ").await {
+        let read = tokio::select! {
+            read = source.read("topics> ") => read,
+            () = interrupts.next() => return Ok(Picked::Interrupted),
+        };
+        let line = match read {
             Ok(Read::Line(line)) => line,
             Ok(Read::Cleared) => continue,
-            Ok(Read::Eof) => return Ok(None),
+            Ok(Read::Eof) => return Ok(Picked::Nothing),
             Err(e) => return Err(Failure::work(format!("cannot read input: {e}"))),
         };
         let names: Vec<String> = line
@@ -92,15 +157,16 @@ async fn pick_topics<'l>(
             continue;
         }
         match library.resolve_all(&names) {
-            Ok(topics) => return Ok(Some(topics)),
+            Ok(topics) => return Ok(Picked::Topics(topics)),
             Err(e) if source.is_terminal() => ctx.printer.warn(e.to_string()),
             Err(e) => return Err(e.into()),
         }
     }
 }
 
-/// A new conversation on `topics`: priming (with the stack line), then each topic prompt.
-fn start(ctx: &Context, library: &Library, topics: &[&Topic]) -> (Conversation, PathBuf) {
+/// A new conversation on `topics`. Its front matter names the topics and the stack, which is
+/// the plan the driver's opening agenda follows.
+fn start(ctx: &Context, topics: &[&Topic]) -> (Conversation, PathBuf) {
     let s = &ctx.settings;
     let title = topics.iter().map(|t| t.title.as_str()).collect::<Vec<_>>().join(" + ");
     let transcript = Transcript {
@@ -113,41 +179,56 @@ fn start(ctx: &Context, library: &Library, topics: &[&Topic]) -> (Conversation, 
         turns: Vec::new(),
     };
     let path = store::new_path(s.sessions_dir(), &transcript);
-    let planned = opening_turns(library, s.stack(), topics);
-    (Conversation::new(transcript, planned), path)
+    (Conversation::new(transcript), path)
 }
 
-/// A saved conversation, continued: opening turns it never got to are sent first.
-fn resume(
-    ctx: &Context,
-    library: &Library,
-    file: Option<&Path>,
-) -> Result<(Conversation, PathBuf), Failure> {
+/// A saved conversation, continued: the plan its front matter names goes on where it stopped.
+fn resume(ctx: &Context, file: Option<&Path>) -> Result<(Conversation, PathBuf), Failure> {
     let path = match file {
-        Some(file) => file.to_path_buf(),
+        Some(file) => crate::saved::locate::locate_transcript(ctx.settings.sessions_dir(), file)
+            .map_err(Failure::usage)?,
         None => latest_session(ctx.settings.sessions_dir())?,
     };
     let transcript = store::load(&path).map_err(Failure::usage)?;
-    let asked: Vec<&TurnKind> = transcript
-        .turns
-        .iter()
-        .filter(|t| t.role == Role::User)
-        .filter_map(|t| t.info.kind.as_ref())
-        .collect();
-    let topics: Vec<&Topic> =
-        transcript.meta.topics.iter().filter_map(|slug| library.topic_by_slug(slug)).collect();
-    let mut planned: Vec<PlannedTurn> =
-        opening_turns(library, transcript.meta.stack.as_deref(), &topics)
-            .into_iter()
-            .filter(|turn| !asked.contains(&&turn.kind))
-            .collect();
-    if transcript.turns.iter().any(|t| t.role == Role::User) {
-        planned.retain(|t| t.kind != TurnKind::Priming);
-    }
-    let mut conversation = Conversation::new(transcript, planned);
+    let mut conversation = Conversation::new(transcript);
     conversation.reopen();
     ctx.printer.status(format!("resuming {}", path.display()));
     Ok((conversation, path))
+}
+
+/// The conversation so far, as the chat showed it: the last exchange, or all of them.
+fn show_so_far(
+    printer: Printer,
+    transcript: &Transcript,
+    all: bool,
+    style: Style,
+    width: usize,
+) -> Result<(), Failure> {
+    let exchanges: Vec<Exchange<'_>> = transcript.exchanges().collect();
+    let shown = if all { &exchanges[..] } else { &exchanges[exchanges.len().saturating_sub(1)..] };
+    if !all && exchanges.len() > 1 {
+        printer.status(format!(
+            "{} earlier exchanges not shown (--history shows them all)",
+            exchanges.len() - 1
+        ));
+    }
+    for exchange in shown {
+        let mut out =
+            format!("you> {}\n", crate::render::first_line(exchange.question_text(), 200));
+        if let Some(answer) = exchange.answer_text() {
+            let mut rendered = Vec::new();
+            let mut markdown = MarkdownStream::new(style, width);
+            let _ = markdown.push(answer, &mut rendered);
+            let _ = markdown.finish(&mut rendered);
+            out.push_str(&String::from_utf8_lossy(&rendered));
+            out.push('\n');
+            if let Some(status) = exchange.status().filter(|s| *s != AnswerStatus::Complete) {
+                out.push_str(&format!("({})\n", status.as_str()));
+            }
+        }
+        printer.out(&out)?;
+    }
+    Ok(())
 }
 
 /// The most recently written transcript directly in the sessions directory.

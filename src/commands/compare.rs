@@ -1,9 +1,9 @@
 //! `deepdive compare A B`: two transcripts, or two batch run folders, compared topic by
 //! topic. The markdown comparison is written to a file (`--out`, by default
-//! `compare-<A>-vs-<B>.md` in the current directory, replaced if it exists) and printed,
-//! rendered on a terminal.
+//! `<sessions dir>/compare/<A>-vs-<B>.md`, replaced if it exists; out of the way of the
+//! transcripts `deepdive sessions` lists) and printed, rendered on a terminal.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::Context;
 use crate::atomic_file;
@@ -11,14 +11,24 @@ use crate::cli::CompareArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::render::markdown::{MarkdownStream, stdout_width, style_for_stdout};
 use crate::saved::compare::{self, Source};
+use crate::saved::locate::locate;
+
+/// The folder of the sessions directory that comparisons go to by default.
+const COMPARE_DIR: &str = "compare";
 
 pub fn run(ctx: &Context, args: &CompareArgs) -> CommandResult {
-    let a = Source::open(&args.a).map_err(Failure::usage)?;
-    let b = Source::open(&args.b).map_err(Failure::usage)?;
+    let sessions = ctx.settings.sessions_dir();
+    let path_a = locate(sessions, &args.a).map_err(Failure::usage)?;
+    let path_b = locate(sessions, &args.b).map_err(Failure::usage)?;
+    let a = Source::open(&path_a).map_err(Failure::usage)?;
+    let b = Source::open(&path_b).map_err(Failure::usage)?;
     let library = ctx.library()?;
     let comparison = compare::compare(&a, &b, &library).map_err(Failure::usage)?;
     let text = compare::markdown(&comparison);
-    let path = args.out.clone().unwrap_or_else(|| default_path(&args.a, &args.b));
+    let path = match &args.out {
+        Some(out) => out.clone(),
+        None => sessions.join(COMPARE_DIR).join(file_name(&path_a, &path_b)),
+    };
     atomic_file::write(&path, text.as_bytes()).map_err(|e| {
         Failure::work(format!(
             "{}: cannot write the comparison: {e}; choose another place with --out",
@@ -33,8 +43,8 @@ pub fn run(ctx: &Context, args: &CompareArgs) -> CommandResult {
     Ok(ExitCode::Success)
 }
 
-/// `compare-<a>-vs-<b>.md`, from the transcripts' file stems or the run folders' names.
-fn default_path(a: &Path, b: &Path) -> PathBuf {
+/// `<a>-vs-<b>.md`, from the transcripts' file stems or the run folders' names.
+fn file_name(a: &Path, b: &Path) -> String {
     let name = |p: &Path, fallback: &str| {
         let stem = if p.is_dir() { p.file_name() } else { p.file_stem() };
         let stem: String = stem
@@ -47,5 +57,5 @@ fn default_path(a: &Path, b: &Path) -> PathBuf {
             .collect();
         if stem.trim_matches(['-', '.']).is_empty() { fallback.to_string() } else { stem }
     };
-    PathBuf::from(format!("compare-{}-vs-{}.md", name(a, "a"), name(b, "b")))
+    format!("{}-vs-{}.md", name(a, "a"), name(b, "b"))
 }

@@ -4,6 +4,7 @@
 use tokio_util::sync::CancellationToken;
 
 use crate::exit::ExitCode;
+use crate::render::{Printer, Verbosity};
 
 /// Starts listening for Ctrl-C on the current runtime; the token is cancelled on the first press.
 pub fn on_ctrl_c() -> CancellationToken {
@@ -13,7 +14,9 @@ pub fn on_ctrl_c() -> CancellationToken {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
-        eprintln!("\ninterrupted: finishing up (press Ctrl-C again to quit at once)");
+        eprintln!();
+        Printer::new(Verbosity::Normal)
+            .warn("interrupted: finishing up (press Ctrl-C again to quit at once)");
         cancel.cancel();
         if tokio::signal::ctrl_c().await.is_ok() {
             std::process::exit(ExitCode::Interrupted as i32);

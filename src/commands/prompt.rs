@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::cli::PromptArgs;
-use crate::conversation::opening_turns;
+use crate::driver::opening_turns;
 use crate::exit::{CommandResult, ExitCode};
 use crate::message::Message;
 use crate::session::TurnKind;

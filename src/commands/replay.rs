@@ -3,21 +3,19 @@
 //! A run folder is replayed topic by topic into a new run folder, as a batch.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use super::batch::{RunOptions, new_run_dir, run_plan};
 use super::{Context, interrupt};
-use crate::batch::{Manifest, Plan, plan::Replay, plan::user_turns};
+use crate::batch::{Manifest, Plan, plan::Replay};
 use crate::cli::ReplayArgs;
-use crate::conversation::{Conversation, PlannedTurn};
+use crate::driver::{self, Conversation, Endpoint, Event, RunEnd, Session};
 use crate::exit::{CommandResult, ExitCode, Failure};
-use crate::message::{FinishReason, Usage};
-use crate::render::{Printer, duration, thousands};
-use crate::runner::{self, Endpoint, Reporter, RunEnd};
+use crate::render::{Printer, Verbosity, duration, first_line, plural};
 use crate::session::{Meta, ReplayOf, Transcript, store};
-use crate::tokens::TokenCount;
 
 pub fn run(ctx: &Context, args: &ReplayArgs) -> CommandResult {
+    let source = crate::saved::locate::locate(ctx.settings.sessions_dir(), &args.source);
+    let args = &ReplayArgs { source: source.map_err(Failure::usage)?, ..args.clone() };
     let until = args.until.map(|n| n as usize);
     if args.source.is_dir() { replay_run(ctx, args, until) } else { replay_file(ctx, args, until) }
 }
@@ -25,8 +23,8 @@ pub fn run(ctx: &Context, args: &ReplayArgs) -> CommandResult {
 /// One transcript: a new conversation that asks the same questions.
 fn replay_file(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> CommandResult {
     let source = store::load(&args.source).map_err(Failure::usage)?;
-    let questions = user_turns(&source, until);
-    if questions.is_empty() {
+    let mut questions = driver::Replay::of(&source, until);
+    if questions.questions.is_empty() {
         return Err(Failure::usage(format!(
             "{} has no user turns to replay",
             args.source.display()
@@ -42,7 +40,7 @@ fn replay_file(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Comman
             replay_of: Some(ReplayOf {
                 file: args.source.display().to_string(),
                 model: source.meta.model.clone(),
-                turns: questions.len() as u32,
+                turns: questions.questions.len() as u32,
             }),
             ..Meta::started(source.meta.title.clone(), s.model().to_string(), s.base_url_shown())
         },
@@ -58,41 +56,48 @@ fn replay_file(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Comman
             path.display()
         )));
     }
-    let total = questions.len();
-    let mut conversation = Conversation::new(transcript, questions);
+    let total = questions.questions.len();
     let opened = ctx.open_backend()?;
     let request = ctx.request_for(&opened);
+    let retry = ctx.retry_policy();
     let endpoint = Endpoint {
-        client: opened.backend.as_ref(),
-        request: &request,
+        backend: opened.backend.as_ref(),
         limiter: None,
+        retry: &retry,
         library: &library,
+        count_prompts: ctx.printer.verbosity() == Verbosity::Verbose,
     };
-    let mut reporter = ReplayReporter { printer: ctx.printer, turn: 0, total };
     ctx.printer.status(format!(
-        "replaying {total} questions of {} ({}) with {}",
+        "replaying {} of {} ({}) with {}",
+        plural(total as u64, "question"),
         args.source.display(),
         source.meta.model,
         request.model
     ));
+    let mut session = Session { conversation: Conversation::new(transcript), request, path };
+    let mut lines = ReplayLines { printer: ctx.printer, turn: 0, total };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::work(format!("cannot start the async runtime: {e}")))?;
     let end = runtime.block_on(async {
         let cancel = interrupt::on_ctrl_c();
-        runner::run(&mut conversation, &path, &endpoint, &mut reporter, &cancel).await
+        let mut events = |event: Event<'_>| lines.show(&event);
+        let end =
+            driver::run(&mut session, &mut questions, &endpoint, &mut events, &cancel).await?;
+        if matches!(end, RunEnd::Complete) {
+            session.conversation.finish();
+            session.save().await?;
+        }
+        Ok::<_, store::StoreError>(end)
     });
     let end = end.map_err(Failure::work)?;
-    if end == RunEnd::Complete {
-        conversation.finish();
-        store::save(&path, conversation.transcript()).map_err(Failure::work)?;
-    }
+    let path = session.path;
     ctx.printer.out(&format!("{}\n", path.display()))?;
     Ok(match end {
         RunEnd::Complete => ExitCode::Success,
-        RunEnd::Failed { reason, .. } => {
-            ctx.printer.error(reason);
+        RunEnd::Failed(failure) => {
+            ctx.printer.error(failure.to_string());
             ExitCode::WorkFailed
         }
         RunEnd::Interrupted => ExitCode::Interrupted,
@@ -164,49 +169,41 @@ fn folder_name(dir: &Path) -> String {
 }
 
 /// One line per turn on stderr.
-struct ReplayReporter {
+struct ReplayLines {
     printer: Printer,
     turn: usize,
     total: usize,
 }
 
-impl Reporter for ReplayReporter {
-    fn request(&mut self, turn: &PlannedTurn, _messages: usize, prompt: TokenCount) {
-        self.turn += 1;
-        let question = turn.text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
-        let question: String = question.chars().take(70).collect();
-        self.printer.status(format!(
-            "turn {} of {}: {question} ({prompt} prompt tokens)",
-            self.turn, self.total
-        ));
-    }
-
-    fn retrying(&mut self, attempt: u32, max_attempts: u32, wait: Duration, reason: &str) {
-        self.printer
-            .warn(format!("{reason}; attempt {attempt} of {max_attempts} in {}", duration(wait)));
-    }
-
-    fn rate_limited(&mut self, wait: Duration, reason: &str) {
-        self.printer.warn(format!("{reason}; sending it again in {}", duration(wait)));
-    }
-
-    fn delta(&mut self, _text: &str) {}
-
-    fn restart(&mut self) {}
-
-    fn answered(&mut self, usage: Usage, finish: &FinishReason, elapsed: Duration) {
-        let truncated = if finish.is_truncated() { " (truncated)" } else { "" };
-        self.printer.status(format!(
-            "  answered: {} completion tokens in {}{truncated}",
-            thousands(usage.completion_tokens),
-            duration(elapsed)
-        ));
-    }
-
-    fn left_out(&mut self, questions: &[String]) {
-        self.printer.warn(format!(
-            "{} follow-up exchange(s) left out of the request to fit the context window",
-            questions.len()
-        ));
+impl ReplayLines {
+    fn show(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Sending { turn, prompt, .. } => {
+                self.turn += 1;
+                let prompt = prompt.map(|p| format!(" ({p} prompt tokens)")).unwrap_or_default();
+                self.printer.status(format!(
+                    "turn {} of {}: {}{prompt}",
+                    self.turn,
+                    self.total,
+                    first_line(&turn.text, 70)
+                ));
+            }
+            Event::Wait(wait) => self.printer.warn(wait.to_string()),
+            Event::LeftOut(questions) => self.printer.warn(format!(
+                "{} left out of the request to fit the context window",
+                plural(questions.len() as u64, "follow-up exchange")
+            )),
+            Event::Answered { exchange, elapsed } => {
+                let truncated = if exchange.is_truncated() { " (truncated)" } else { "" };
+                let tokens = exchange.usage().map_or(0, |u| u.completion_tokens);
+                self.printer.status(format!(
+                    "  answered: {} in {}{truncated}",
+                    plural(tokens, "completion token"),
+                    duration(*elapsed)
+                ));
+            }
+            Event::Delta(_) | Event::Restart | Event::Interrupted { .. } | Event::Failed { .. } => {
+            }
+        }
     }
 }

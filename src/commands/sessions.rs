@@ -1,6 +1,10 @@
 //! `deepdive sessions`: saved transcripts and batch run folders, newest first, as a table or
-//! JSON; `--topic` keeps those that include a topic. Unreadable files are listed with their
-//! error.
+//! JSON; `--topic` keeps those that include a topic. Paths are shown relative to the sessions
+//! directory, the form `show`, `compare`, `replay` and `chat --resume` take back.
+//!
+//! A transcript or run that cannot be read stays out of the table: one warning line after
+//! it says which and why (in JSON it is a row with its `error`). A `.md` file that is not a
+//! transcript at all is skipped, with a note under `--verbose`.
 
 use std::path::Path;
 
@@ -9,28 +13,44 @@ use serde::Serialize;
 use super::Context;
 use crate::cli::SessionsArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
-use crate::render::thousands;
+use crate::render::{columns, thousands};
 use crate::saved::listing::{self, Entry};
+use crate::saved::locate::short_path;
 use crate::saved::short_time;
 use crate::session::Coverage;
 
 pub fn run(ctx: &Context, args: &SessionsArgs) -> CommandResult {
     let dir = ctx.settings.sessions_dir();
-    let mut entries = listing::list(dir).map_err(Failure::usage)?;
+    let listing = listing::list(dir).map_err(Failure::usage)?;
+    let mut entries = listing.entries;
     if let Some(name) = &args.topic {
         let slug = ctx.library()?.resolve(name)?.slug.clone();
         // Unreadable entries stay: they may include the topic, and the user should know.
         entries.retain(|e| e.error.is_some() || e.includes(&slug));
     }
+    for path in &listing.skipped {
+        ctx.printer.detail(format!(
+            "skipped {}: not a deepdive transcript (no `+++` front matter)",
+            short_path(dir, path).display()
+        ));
+    }
     if args.json {
         let rows: Vec<Row> = entries.iter().map(Row::from).collect();
         // Serialising plain strings and numbers cannot fail.
         ctx.printer.out(&(serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"))?;
-    } else if entries.is_empty() {
+        return Ok(ExitCode::Success);
+    }
+    let (broken, readable): (Vec<&Entry>, Vec<&Entry>) =
+        entries.iter().partition(|e| e.error.is_some());
+    if readable.is_empty() {
         let filter = args.topic.as_deref().map(|t| format!(" with topic {t}")).unwrap_or_default();
         ctx.printer.status(format!("no saved sessions{filter} in {}", dir.display()));
     } else {
-        ctx.printer.out(&table(&entries, dir))?;
+        ctx.printer.out(&table(&readable, dir))?;
+    }
+    for entry in broken {
+        let error = entry.error.as_deref().unwrap_or_default();
+        ctx.printer.warn(format!("not listed, cannot be read: {error}"));
     }
     Ok(ExitCode::Success)
 }
@@ -68,20 +88,12 @@ impl<'a> From<&'a Entry> for Row<'a> {
     }
 }
 
-fn table(entries: &[Entry], dir: &Path) -> String {
+fn table(entries: &[&Entry], dir: &Path) -> String {
     let header =
         ["DATE", "KIND", "TOPICS", "MODEL", "TURNS", "TOKENS", "COVERAGE", "STATUS", "PATH"];
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
-            let path = e.path.strip_prefix(dir).unwrap_or(&e.path).display().to_string();
-            if let Some(error) = &e.error {
-                return vec![
-                    short_time(e.created),
-                    e.kind.as_str().into(),
-                    format!("error: {error}"),
-                ];
-            }
             let topics = match e.topics.as_slice() {
                 [] => "–".to_string(),
                 [one] => one.clone(),
@@ -96,34 +108,9 @@ fn table(entries: &[Entry], dir: &Path) -> String {
                 thousands(e.usage.total()),
                 e.coverage.map_or("–".into(), |c| format!("{}/{}", c.covered, c.total)),
                 e.status.clone(),
-                path,
+                short_path(dir, &e.path).display().to_string(),
             ]
         })
         .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows.iter().filter(|r| r.len() == header.len()) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let numeric = |i: usize| matches!(i, 4..=6);
-    let line = |cells: &[String]| {
-        let last = cells.len() - 1;
-        let parts: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| match (i == last, numeric(i)) {
-                (true, _) => c.clone(),
-                (false, true) => format!("{c:>w$}", w = widths[i]),
-                (false, false) => format!("{c:<w$}", w = widths[i]),
-            })
-            .collect();
-        parts.join("  ") + "\n"
-    };
-    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    let mut out = line(&header);
-    for row in &rows {
-        out.push_str(&line(row));
-    }
-    out
+    columns::table(&header, &rows, &[4, 5, 6])
 }

@@ -1,6 +1,7 @@
-//! `deepdive show FILE`: a saved transcript in the terminal, each turn under a heading line
-//! as chat shows it, answers rendered as markdown (the text unchanged when piped, but for
-//! control characters, which are always shown visibly: see `render::sanitize`).
+//! `deepdive show FILE|DIR`: a saved transcript in the terminal, each turn under a heading
+//! line as chat shows it, answers rendered as markdown (the text unchanged when piped); or a
+//! batch run folder's summary. Control characters in either are always shown visibly (see
+//! `render::sanitize`): a transcript or a manifest cannot drive the terminal.
 
 use std::io::Write;
 
@@ -10,14 +11,21 @@ use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::message::Role;
 use crate::render::markdown::{MarkdownStream, Style, stdout_width, style_for_stdout};
 use crate::render::sanitize::visible;
-use crate::saved::describe;
+use crate::saved::run::RunFolder;
+use crate::saved::{describe, locate, summary};
 use crate::session::store;
 
 /// Width of heading rules when the terminal's width is unknown.
 const RULE_WIDTH: usize = 80;
 
 pub fn run(ctx: &Context, args: &ShowArgs) -> CommandResult {
-    let transcript = store::load(&args.file).map_err(Failure::usage)?;
+    let path = locate::locate(ctx.settings.sessions_dir(), &args.path).map_err(Failure::usage)?;
+    if path.is_dir() {
+        let run = RunFolder::open(&path).map_err(Failure::usage)?;
+        ctx.printer.out(&visible(&summary::run_summary(&run)))?;
+        return Ok(ExitCode::Success);
+    }
+    let transcript = store::load(&path).map_err(Failure::usage)?;
     let library = ctx.library()?;
     let style = style_for_stdout();
     let width = stdout_width().unwrap_or(0);

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::Context;
-use crate::batch::plan::GAPS;
 use crate::cli::TopicsArgs;
+use crate::driver::GAPS;
 use crate::exit::{CommandResult, ExitCode};
 use crate::prompts::{FollowupKind, Library, Origin, Topic};
 

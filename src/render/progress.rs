@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Printer, duration, thousands};
+use super::{Printer, Verbosity, duration, plural, thousands};
 use crate::batch::{Observer, TopicRecord, TopicStatus};
-use crate::tokens::TokenCount;
+use crate::driver::Event;
 
 /// A one-line result for a finished topic: `15 health-checks  complete  7/7  4,512 tokens  1m02s`.
 pub fn topic_line(record: &TopicRecord) -> String {
@@ -28,6 +28,20 @@ pub fn topic_line(record: &TopicRecord) -> String {
     )
 }
 
+/// What a topic's event is worth telling beyond its progress line, if anything.
+fn topic_note(slug: &str, event: &Event<'_>) -> Option<String> {
+    match event {
+        Event::LeftOut(questions) => Some(format!(
+            "{slug}: {} left out of the request to fit the context window",
+            super::plural(questions.len() as u64, "follow-up exchange")
+        )),
+        Event::Answered { exchange, .. } if exchange.is_truncated() => {
+            Some(format!("{slug}: an answer was cut off at max_tokens (recorded as truncated)"))
+        }
+        _ => None,
+    }
+}
+
 /// Plain lines on stderr, one per event (not per streamed chunk).
 pub struct Lines {
     pub printer: Printer,
@@ -36,35 +50,29 @@ pub struct Lines {
 impl Observer for Lines {
     fn start(&self, to_run: usize, done: usize) {
         let earlier = if done > 0 { format!(" ({done} already done)") } else { String::new() };
-        self.printer.status(format!("running {to_run} topics{earlier}"));
+        self.printer.status(format!("running {}{earlier}", plural(to_run as u64, "topic")));
     }
 
     fn topic_started(&self, record: &TopicRecord) {
         self.printer.status(format!("{}: started", record.slug));
     }
 
-    fn request(&self, slug: &str, turn: usize, prompt: TokenCount) {
-        self.printer.detail(format!("{slug}: turn {turn}, {prompt} prompt tokens"));
-    }
-
-    fn chunk(&self, _slug: &str) {}
-
-    fn restart(&self, slug: &str) {
-        self.printer.status(format!("{slug}: the answer broke off; asking again"));
-    }
-
-    fn retrying(&self, slug: &str, attempt: u32, max_attempts: u32, wait: Duration, reason: &str) {
-        self.printer.warn(format!(
-            "{slug}: {reason}; attempt {attempt} of {max_attempts} in {}",
-            duration(wait)
-        ));
-    }
-
-    fn rate_limited(&self, slug: &str, wait: Duration, reason: &str) {
-        self.printer.warn(format!(
-            "{slug}: {reason}; the batch slows down and sends it again in {}",
-            duration(wait)
-        ));
+    fn event(&self, slug: &str, turn: usize, event: &Event<'_>) {
+        match event {
+            Event::Sending { prompt, .. } => {
+                let prompt = prompt.map(|p| format!(", {p} prompt tokens")).unwrap_or_default();
+                self.printer.detail(format!("{slug}: turn {turn}{prompt}"));
+            }
+            Event::Restart => {
+                self.printer.status(format!("{slug}: the answer broke off; asking again"))
+            }
+            Event::Wait(wait) => self.printer.warn(format!("{slug}: {wait}")),
+            other => {
+                if let Some(note) = topic_note(slug, other) {
+                    self.printer.warn(note);
+                }
+            }
+        }
     }
 
     fn topic_finished(&self, record: &TopicRecord) {
@@ -86,11 +94,7 @@ pub struct Silent;
 impl Observer for Silent {
     fn start(&self, _: usize, _: usize) {}
     fn topic_started(&self, _: &TopicRecord) {}
-    fn request(&self, _: &str, _: usize, _: TokenCount) {}
-    fn chunk(&self, _: &str) {}
-    fn restart(&self, _: &str) {}
-    fn retrying(&self, _: &str, _: u32, _: u32, _: Duration, _: &str) {}
-    fn rate_limited(&self, _: &str, _: Duration, _: &str) {}
+    fn event(&self, _: &str, _: usize, _: &Event<'_>) {}
     fn topic_finished(&self, _: &TopicRecord) {}
     fn note(&self, _: &str) {}
 }
@@ -139,7 +143,8 @@ impl Observer for Bars {
     fn start(&self, to_run: usize, done: usize) {
         self.overall.set_length(to_run as u64);
         if done > 0 {
-            let _ = self.multi.println(format!("{done} topics already done in this folder"));
+            let done = plural(done as u64, "topic");
+            let _ = self.multi.println(format!("{done} already done in this folder"));
         }
     }
 
@@ -153,34 +158,22 @@ impl Observer for Bars {
         topics.insert(record.slug.clone(), bar);
     }
 
-    fn request(&self, slug: &str, turn: usize, prompt: TokenCount) {
-        self.with_bar(slug, |bar| {
-            bar.set_position(0);
-            bar.set_message(format!("turn {turn}, {prompt} prompt tokens"));
-        });
-    }
-
-    fn chunk(&self, slug: &str) {
-        self.with_bar(slug, |bar| bar.inc(1));
-    }
-
-    fn restart(&self, slug: &str) {
-        self.with_bar(slug, |bar| bar.set_position(0));
-    }
-
-    fn retrying(&self, slug: &str, attempt: u32, max_attempts: u32, wait: Duration, reason: &str) {
-        self.with_bar(slug, |bar| {
-            bar.set_message(format!(
-                "attempt {attempt}/{max_attempts} in {}: {reason}",
-                duration(wait)
-            ))
-        });
-    }
-
-    fn rate_limited(&self, slug: &str, wait: Duration, _reason: &str) {
-        self.with_bar(slug, |bar| {
-            bar.set_message(format!("rate-limited: waiting {} for the endpoint", duration(wait)))
-        });
+    fn event(&self, slug: &str, turn: usize, event: &Event<'_>) {
+        match event {
+            Event::Sending { prompt, .. } => self.with_bar(slug, |bar| {
+                bar.set_position(0);
+                let prompt = prompt.map(|p| format!(", {p} prompt tokens")).unwrap_or_default();
+                bar.set_message(format!("turn {turn}{prompt}"));
+            }),
+            Event::Delta(_) => self.with_bar(slug, |bar| bar.inc(1)),
+            Event::Restart => self.with_bar(slug, |bar| bar.set_position(0)),
+            Event::Wait(wait) => self.with_bar(slug, |bar| bar.set_message(wait.short())),
+            other => {
+                if let Some(note) = topic_note(slug, other) {
+                    let _ = self.multi.println(Printer::new(Verbosity::Normal).warning_text(&note));
+                }
+            }
+        }
     }
 
     fn topic_finished(&self, record: &TopicRecord) {
@@ -207,7 +200,7 @@ impl Observer for Bars {
     }
 
     fn note(&self, message: &str) {
-        let _ = self.multi.println(format!("note: {message}"));
+        let _ = self.multi.println(Printer::new(Verbosity::Normal).warning_text(message));
     }
 }
 

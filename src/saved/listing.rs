@@ -1,6 +1,8 @@
 //! The saved sessions of a sessions directory: transcripts directly in it and batch run
-//! folders under `runs/`, newest first. A file that cannot be read is listed with its error
-//! rather than stopping the listing.
+//! folders under `runs/`, newest first. A transcript or run that cannot be read is listed
+//! with its error rather than stopping the listing; a `.md` file that is not a transcript at
+//! all (it does not open with a transcript's `+++` front matter: notes, a README) is set
+//! aside as skipped.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -73,15 +75,26 @@ impl Entry {
     }
 }
 
-/// Everything saved in `dir`, newest first. A missing directory holds nothing.
-pub fn list(dir: &Path) -> Result<Vec<Entry>, SavedError> {
+/// What a sessions directory holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Transcripts and runs, newest first.
+    pub entries: Vec<Entry>,
+    /// `.md` files that are not transcripts.
+    pub skipped: Vec<PathBuf>,
+}
+
+/// Everything saved in `dir`. A missing directory holds nothing.
+pub fn list(dir: &Path) -> Result<Listing, SavedError> {
     let mut entries = Vec::new();
+    let mut skipped = Vec::new();
     for path in children(dir)? {
         if path.is_file() && path.extension().is_some_and(|e| e == "md") {
-            entries.push(match store::load(&path) {
-                Ok(t) => session_entry(path, &t),
-                Err(e) => Entry::broken(path, Kind::Session, e.to_string()),
-            });
+            match store::load(&path) {
+                Ok(t) => entries.push(session_entry(path, &t)),
+                Err(_) if !opens_with_front_matter(&path) => skipped.push(path),
+                Err(e) => entries.push(Entry::broken(path, Kind::Session, e.to_string())),
+            }
         }
     }
     for path in children(&dir.join(RUNS_DIR))? {
@@ -93,7 +106,16 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>, SavedError> {
         }
     }
     entries.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.path.cmp(&b.path)));
-    Ok(entries)
+    Ok(Listing { entries, skipped })
+}
+
+/// True when the file's first line is the `+++` that opens a transcript's front matter (a
+/// byte-order mark before it is allowed), however broken the rest may be.
+fn opens_with_front_matter(path: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(path) else { return true };
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    text.lines().next().is_some_and(|line| line.trim_end() == "+++")
 }
 
 /// The paths in `dir`, sorted; none when it does not exist.

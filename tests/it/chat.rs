@@ -47,7 +47,8 @@ fn a_picked_number_sends_exactly_the_suggested_text() {
     assert_eq!(transcript.turns.len(), 6);
     // What was suggested after the opening answers, recomputed from the transcript then.
     let opening = Transcript { turns: transcript.turns[..4].to_vec(), ..transcript.clone() };
-    let suggestions = suggest::suggest(&Library::builtin(), &opening, Some("PostgreSQL, Istio"), 6);
+    let suggestions =
+        suggest::suggest(&Library::builtin(), &opening, Some("PostgreSQL, Istio"), None, 6);
     let sent = server.requests()[2].last_user_message().unwrap();
     assert_eq!(sent, suggestions[1].text);
     assert_eq!(transcript.turns[4].text, suggestions[1].text);
@@ -228,4 +229,221 @@ fn suggest_with_model_adds_the_models_own_questions_and_records_none_of_them() {
     assert_eq!(server.hits(), 3, "priming, topic, and one request for suggestions");
     let transcript = saved(&sandbox);
     assert_eq!(transcript.turns.len(), 4, "the suggestion request is not part of the session");
+}
+
+/// A chat in a pseudo-terminal, as a person runs it.
+fn terminal_chat(sandbox: &Sandbox, args: &[&str]) -> rexpect::session::PtySession {
+    let mut cmd = sandbox.std_cmd();
+    cmd.arg("chat").args(args).env("TERM", "dumb");
+    rexpect::session::spawn_command(cmd, Some(30_000)).unwrap()
+}
+
+#[test]
+fn ctrl_c_during_the_priming_answer_keeps_both_planned_topics_and_enter_continues() {
+    let server = TestServer::start(Script::from_fn(|request, n| match n {
+        0 => Reply::stream("I'm excited to help you with this").chunks(6).stall_after(3),
+        _ => Reply::default_for(request),
+    }));
+    let sandbox = sandbox_for(&server.url());
+    let mut session = terminal_chat(&sandbox, &["15", "16"]);
+    session.exp_string("I'm excited").unwrap();
+    session.send_control('c').unwrap();
+    session.exp_string("interrupted").unwrap();
+    session.exp_string("Continue the plan: topic health-checks").unwrap();
+    session.exp_string("you> ").unwrap();
+    session.send_line("").unwrap();
+    session.exp_string("answer to: Provide detailed guidance on implementin").unwrap();
+    session.exp_string("you> ").unwrap();
+    session.send_line("/quit").unwrap();
+    session.exp_eof().unwrap();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3, "priming, then both topics after Enter");
+    let library = Library::builtin();
+    let topic = |slug: &str| library.topic_by_slug(slug).unwrap().prompt.clone();
+    assert_eq!(requests[1].last_user_message().unwrap(), topic("health-checks"));
+    assert_eq!(requests[2].last_user_message().unwrap(), topic("graceful-shutdown"));
+    let kinds: Vec<_> =
+        saved(&sandbox).exchanges().map(|e| (e.kind().clone(), e.status())).collect();
+    assert_eq!(
+        kinds,
+        [
+            (TurnKind::Priming, Some(AnswerStatus::Interrupted)),
+            (TurnKind::Topic("health-checks".into()), Some(AnswerStatus::Complete)),
+            (TurnKind::Topic("graceful-shutdown".into()), Some(AnswerStatus::Complete)),
+        ]
+    );
+}
+
+#[test]
+fn a_failed_topic_answer_keeps_the_plan_and_enter_sends_it_again() {
+    let server = TestServer::start(Script::from_fn(|request, n| match n {
+        1 | 2 => Reply::error(503, "overloaded"),
+        _ => Reply::default_for(request),
+    }));
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["15", "16"], "\n/quit\n")
+        .success()
+        .stderr(predicate::str::contains("overloaded"))
+        .stderr(predicate::str::contains("the plan goes on with the topic health-checks"));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 5, "priming, topic 15 twice (retried), then 15 and 16");
+    let transcript = saved(&sandbox);
+    let topics: Vec<_> = transcript.exchanges().filter_map(|e| e.topic()).collect();
+    assert_eq!(topics, ["health-checks", "health-checks", "graceful-shutdown"]);
+    assert_eq!(transcript.meta.status, SessionStatus::Complete);
+}
+
+#[test]
+fn ctrl_c_during_the_models_suggestions_skips_them_and_the_session_goes_on() {
+    let server =
+        TestServer::start(Script::from_fn(|request, _| match request.last_user_message() {
+            Some(text) if text.starts_with("Suggest three short follow-up questions") => {
+                Reply::stream("never finished").stall_after(1)
+            }
+            _ => Reply::default_for(request),
+        }));
+    let sandbox = sandbox_for(&server.url());
+    let mut session = terminal_chat(&sandbox, &["15", "--suggest-with-model"]);
+    // Wait until the suggestions request hangs at the server.
+    session.exp_string("answer to: ").unwrap();
+    while server.hits() < 3 {
+        std::thread::yield_now();
+    }
+    session.send_control('c').unwrap();
+    session.exp_string("skipped the model's suggestions").unwrap();
+    session.exp_string("you> ").unwrap();
+    session.send_line("/quit").unwrap();
+    session.exp_eof().unwrap();
+    assert_eq!(saved(&sandbox).meta.status, SessionStatus::Complete);
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_piped_input_ends_the_session_with_130() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    let mut child = sandbox
+        .std_cmd()
+        .args(["chat", "15"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Held open to the end: waiting on a child closes its stdin otherwise.
+    let _stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, shown) = mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    // The suggestions are printed right before the session waits for input.
+    while !shown.recv().unwrap().starts_with("Suggested follow-ups:") {}
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let transcript = saved(&sandbox);
+    assert_eq!(transcript.exchanges().count(), 2, "the opening exchanges are saved");
+}
+
+#[test]
+fn mistakes_are_warnings_and_the_session_goes_on() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    // A path under a regular file can never be written.
+    let blocker = sandbox.path().join("a-file");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let bad = blocker.join("copy.md");
+    let script = format!("/save {}\n/edit\nstill here?\n/quit\n", bad.display());
+    chat(&sandbox, &["15"], &script)
+        .success()
+        .stderr(predicate::str::contains("copy.md"))
+        .stderr(predicate::str::contains("the session goes on"))
+        .stderr(predicate::str::contains("/edit needs a terminal"))
+        .stdout(predicate::str::contains("answer to: still here?"));
+    assert!(!bad.exists());
+}
+
+#[test]
+fn an_editor_that_fails_or_writes_nothing_is_a_warning() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    for (editor, warning) in
+        [("false", "exited with"), ("true", "the editor left the question empty")]
+    {
+        let mut cmd = sandbox.std_cmd();
+        cmd.args(["chat", "15"]).env("TERM", "dumb").env("EDITOR", editor);
+        let mut session = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+        session.exp_string("you> ").unwrap();
+        session.send_line("/edit").unwrap();
+        session.exp_string(warning).unwrap();
+        session.exp_string("you> ").unwrap();
+        session.send_line("/quit").unwrap();
+        session.exp_eof().unwrap();
+    }
+    assert_eq!(server.hits(), 4, "two sessions of two opening requests; nothing else sent");
+}
+
+#[test]
+fn coverage_is_shown_for_each_topic_and_for_one_on_request() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    let both = chat(&sandbox, &["15", "16"], "/coverage\n/quit\n").success();
+    let stdout = String::from_utf8_lossy(&both.get_output().stdout).to_string();
+    assert!(stdout.contains("Coverage of “Health Checks and Readiness Probes”"), "{stdout}");
+    assert!(stdout.contains("Coverage of “Graceful Shutdown"), "{stdout}");
+    let sandbox = sandbox_for(&server.url());
+    let one = chat(&sandbox, &["15", "16"], "/coverage 16\n/quit\n").success();
+    let stdout = String::from_utf8_lossy(&one.get_output().stdout).to_string();
+    assert!(!stdout.contains("Coverage of “Health Checks"), "{stdout}");
+    assert!(stdout.contains("Coverage of “Graceful Shutdown"), "{stdout}");
+}
+
+#[test]
+fn resume_shows_the_last_exchange_or_with_history_all_of_them() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["15"], "why probes?\n/quit\n").success();
+    chat(&sandbox, &["--resume"], "/quit\n")
+        .success()
+        .stdout(predicate::str::contains("answer to: why probes?"))
+        .stdout(predicate::str::contains("answer to: I am an experienced").not())
+        .stderr(predicate::str::contains("2 earlier exchanges not shown"));
+    chat(&sandbox, &["--resume", "--history"], "/quit\n")
+        .success()
+        .stdout(predicate::str::contains("answer to: why probes?"))
+        .stdout(predicate::str::contains("answer to: I am an experienced"));
+    assert_eq!(server.hits(), 3, "resuming sends nothing by itself");
+}
+
+#[test]
+fn a_wait_indicator_shows_on_a_terminal_until_the_first_token_and_never_when_piped() {
+    // The first answer is held back until the test has seen the indicator.
+    let (release, held) = mpsc::channel::<()>();
+    let held = Mutex::new(held);
+    let server = TestServer::start(Script::from_fn(move |request, n| {
+        if n == 0 {
+            let _ = held.lock().unwrap().recv();
+        }
+        Reply::default_for(request)
+    }));
+    let sandbox = sandbox_for(&server.url());
+    let mut cmd = sandbox.std_cmd();
+    cmd.args(["chat", "15"]).env("TERM", "xterm");
+    let mut session = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    session.exp_string("waiting for the answer").unwrap();
+    release.send(()).unwrap();
+    session.exp_string("you> ").unwrap();
+    session.send_line("/quit").unwrap();
+    session.exp_eof().unwrap();
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["15"], "/quit\n")
+        .success()
+        .stderr(predicate::str::contains("waiting for the answer").not());
 }

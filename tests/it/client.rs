@@ -57,10 +57,15 @@ async fn run(client: &ChatClient, req: &ChatRequest) -> (Result<Completion, ApiE
     let mut on_event = |event: ClientEvent<'_>| {
         seen.push(match event {
             ClientEvent::Delta(text) => Seen::Delta(text.to_string()),
-            ClientEvent::Retrying { attempt, max_attempts, wait, reason, rate_limited } => {
-                Seen::Retrying { attempt, max_attempts, wait, reason, rate_limited }
-            }
+            ClientEvent::Retrying { attempt, max_attempts, wait, error } => Seen::Retrying {
+                attempt,
+                max_attempts,
+                wait,
+                reason: error.reason(),
+                rate_limited: error.is_rate_limit(),
+            },
             ClientEvent::Restart => Seen::Restart,
+            ClientEvent::RateLimited { .. } => panic!("only a batch's limiter paces rate limits"),
         })
     };
     let result = client.complete(req, &mut on_event).await;

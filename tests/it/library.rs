@@ -10,7 +10,7 @@ use deepdive::session::store;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn fixture(path: &str) -> PathBuf {
+pub fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path)
 }
 
@@ -23,7 +23,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A sandbox whose sessions directory holds two transcripts and two run folders.
-fn sandbox_with_sessions() -> Sandbox {
+pub fn sandbox_with_sessions() -> Sandbox {
     let sandbox = Sandbox::new();
     let dir = sandbox.sessions_dir();
     copy_dir(&fixture("runs/sessions"), &dir);
@@ -33,8 +33,12 @@ fn sandbox_with_sessions() -> Sandbox {
     sandbox
 }
 
-fn stdout_of(assert: &assert_cmd::assert::Assert) -> String {
+pub fn stdout_of(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8(assert.get_output().stdout.clone()).unwrap()
+}
+
+pub fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stderr.clone()).unwrap()
 }
 
 fn position(haystack: &str, needle: &str) -> usize {
@@ -74,7 +78,7 @@ fn show_of_a_missing_or_malformed_file_exits_2_naming_file_and_line() {
         .args(["show", "nowhere.md"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("nowhere.md: cannot read the transcript"));
+        .stderr(predicate::str::contains("nowhere.md: no such file or folder"));
     let bad = fixture("transcripts/bad-toml.md");
     sandbox
         .cmd()
@@ -136,13 +140,17 @@ fn sessions_json_parses_with_every_field() {
 }
 
 #[test]
-fn a_malformed_transcript_is_listed_with_its_error_and_the_rest_still_are() {
+fn a_malformed_transcript_is_reported_after_the_table_and_the_rest_are_listed() {
     let sandbox = sandbox_with_sessions();
     let bad = sandbox.sessions_dir().join("broken.md");
     std::fs::copy(fixture("transcripts/bad-toml.md"), &bad).unwrap();
-    let out = stdout_of(&sandbox.cmd().arg("sessions").assert().success());
-    let line = out.lines().find(|l| l.contains("broken.md")).unwrap();
-    assert!(line.contains(&format!("error: {}:3: ", bad.display())), "{line}");
+    let assert = sandbox.cmd().arg("sessions").assert().success();
+    let out = stdout_of(&assert);
+    assert!(!out.contains("broken.md"), "the table holds readable entries only:\n{out}");
+    let err = stderr_of(&assert);
+    let line = err.lines().find(|l| l.contains("broken.md")).unwrap();
+    let expected = format!("warning: not listed, cannot be read: {}:3: ", bad.display());
+    assert!(line.starts_with(&expected), "{line}");
     for name in ["graceful-shutdown.md", "runs/run-b", "normal-session.md", "runs/run-a"] {
         position(&out, name);
     }
@@ -227,16 +235,18 @@ fn compare_of_two_runs_reports_the_points_only_one_side_covers() {
 }
 
 #[test]
-fn compare_of_two_transcripts_writes_next_to_where_it_runs_by_default() {
+fn compare_of_two_transcripts_writes_under_the_sessions_dir_by_default() {
     let sandbox = Sandbox::new();
+    let written = sandbox.sessions_dir().join("compare/15-health-checks-vs-15-health-checks.md");
     sandbox
         .cmd()
         .arg("compare")
         .arg(fixture("runs/run-a/15-health-checks.md"))
         .arg(fixture("runs/run-b/15-health-checks.md"))
         .assert()
-        .success();
-    let written = sandbox.work_dir().join("compare-15-health-checks-vs-15-health-checks.md");
+        .success()
+        .stderr(predicate::str::contains(format!("wrote {}", written.display())));
+    assert!(std::fs::read_dir(sandbox.work_dir()).unwrap().next().is_none(), "nothing in the cwd");
     let text = std::fs::read_to_string(written).unwrap();
     assert!(
         text.contains("| 15 | Health Checks and Readiness Probes | 7/10 | 8/10 | B |"),

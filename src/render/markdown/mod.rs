@@ -125,6 +125,16 @@ pub fn style_for_stdout() -> Style {
     if !no_color && std::io::stdout().is_terminal() { Style::Color } else { Style::Plain }
 }
 
+/// Plain text in lines of at most `columns` display columns, broken at whitespace (runs of
+/// it become one space; 0: no limit). A word wider than `columns` gets a line of its own.
+pub fn wrap_plain(text: &str, columns: usize) -> Vec<String> {
+    let spans = [inline::Span { text: text.to_string(), look: inline::Look::default() }];
+    wrap::lines(&spans, columns)
+        .into_iter()
+        .map(|line| line.into_iter().map(|span| span.text).collect())
+        .collect()
+}
+
 /// The width of the terminal on stdout, when stdout is one.
 pub fn stdout_width() -> Option<usize> {
     terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))

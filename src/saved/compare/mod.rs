@@ -36,7 +36,7 @@ impl Source {
         } else if path.exists() {
             Ok(Source::Transcript(path.to_path_buf(), store::load(path)?))
         } else {
-            Err(SavedError::Missing { path: path.to_path_buf() })
+            Err(SavedError::Missing { path: path.to_path_buf(), looked: Vec::new() })
         }
     }
 
