@@ -297,7 +297,7 @@ fn print_summary(printer: Printer, summary: &batch::RunSummary, dir: &Path) -> s
             points += c.total;
             format!("{}/{}", c.covered, c.total)
         });
-        tokens += r.usage.total();
+        tokens = r.usage.total().saturating_add(tokens);
         out.push_str(&format!(
             "{:>3}  {:<slug_width$}  {:<11} {:>9}  {:>8}  {:>7}\n",
             r.number,

@@ -208,3 +208,31 @@ fn a_401_with_no_key_says_that_no_key_was_sent_and_how_to_set_one() {
     assert!(message.contains("[profiles.default]"), "{message}");
     assert_eq!(server.requests()[0].header("authorization"), None);
 }
+
+#[test]
+fn absurd_usage_in_a_manifest_saturates_instead_of_overflowing() {
+    let (_server, sandbox) = run_folder_with_manifest(|text| {
+        let mut out = String::new();
+        for line in text.lines() {
+            let key = line.trim_start();
+            if key.starts_with("\"prompt_tokens\"") || key.starts_with("\"completion_tokens\"") {
+                let (name, _) = line.split_once(':').unwrap();
+                let comma = if line.ends_with(',') { "," } else { "" };
+                out.push_str(&format!("{name}: 18446744073709551615{comma}\n"));
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    });
+    let run = sandbox.run_dir().display().to_string();
+    let out = sandbox.path().join("cmp.md").display().to_string();
+    for args in [vec!["show", &run], vec!["compare", &run, &run, "--out", &out]] {
+        let output = sandbox.cmd().args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", stderr(&output));
+        assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    }
+    let shown = sandbox.cmd().args(["show", &run]).output().unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("18,446,744,073,709,551,615"));
+}
