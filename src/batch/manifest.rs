@@ -247,8 +247,10 @@ fn transcript_name_problem(file: &str) -> Option<&'static str> {
         Some("it is a path, not a file name")
     } else if file.contains(|c: char| c.is_control() || c == ':') {
         Some("it has a control character or a colon")
-    } else if !file.ends_with(".md") || file == super::handbook::HANDBOOK_FILE {
-        Some("a transcript is a .md file other than index.md")
+    } else if !file.ends_with(".md")
+        || [super::handbook::HANDBOOK_FILE, crate::handbook::MARKDOWN_FILE].contains(&file)
+    {
+        Some("a transcript is a .md file other than index.md and handbook.md")
     } else {
         None
     }
@@ -311,6 +313,7 @@ mod tests {
             "C:evil.md",
             "manifest.json",
             "index.md",
+            "handbook.md",
             "x.md\n",
             "./15.md",
         ] {
