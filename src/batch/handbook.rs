@@ -83,8 +83,8 @@ pub fn render(dir: &Path, manifest: &Manifest, book: &Book) -> String {
             Some(c) if c.is_truncated() => format!("{} (truncated)", record.status.as_str()),
             _ => record.status.as_str().to_string(),
         };
-        prompt += record.usage.prompt_tokens;
-        completion += record.usage.completion_tokens;
+        prompt = record.usage.prompt_tokens.saturating_add(prompt);
+        completion = record.usage.completion_tokens.saturating_add(completion);
         let _ = writeln!(
             out,
             "| {} | {title} | {status} | {coverage} | {} |",

@@ -174,7 +174,7 @@ fn start(ctx: &Context, topics: &[&Topic]) -> (Conversation, PathBuf) {
             topics: topics.iter().map(|t| t.slug.clone()).collect(),
             stack: s.stack().map(str::to_string),
             profile: Some(s.profile().to_string()),
-            ..Meta::started(title, s.model().to_string(), s.base_url().to_string())
+            ..Meta::started(title, s.model().to_string(), s.base_url_shown())
         },
         turns: Vec::new(),
     };
