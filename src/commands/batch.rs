@@ -149,7 +149,7 @@ fn new_plan(
             .filter(|f| !f.is_empty())
             .collect(),
         model: s.model().to_string(),
-        endpoint: s.base_url().to_string(),
+        endpoint: s.base_url_shown(),
         profile: s.profile().to_string(),
         stack: s.stack().map(str::to_string),
         replay: None,
@@ -173,7 +173,7 @@ fn resume_plan(ctx: &Context, dir: &Path) -> Result<(Plan, PathBuf), Failure> {
     let mut plan = manifest.plan;
     let current = Plan {
         model: s.model().to_string(),
-        endpoint: s.base_url().to_string(),
+        endpoint: s.base_url_shown(),
         stack: s.stack().map(str::to_string).or_else(|| plan.stack.clone()),
         ..plan.clone()
     };
@@ -185,7 +185,7 @@ fn resume_plan(ctx: &Context, dir: &Path) -> Result<(Plan, PathBuf), Failure> {
         )));
     }
     plan.profile = s.profile().to_string();
-    plan.endpoint = s.base_url().to_string();
+    plan.endpoint = s.base_url_shown();
     Ok((plan, dir.to_path_buf()))
 }
 
@@ -296,7 +296,7 @@ fn print_summary(printer: Printer, summary: &batch::RunSummary, dir: &Path) -> s
             points += c.total;
             format!("{}/{}", c.covered, c.total)
         });
-        tokens += r.usage.total();
+        tokens = r.usage.total().saturating_add(tokens);
         out.push_str(&format!(
             "{:>3}  {:<slug_width$}  {:<11} {:>9}  {:>8}  {:>7}\n",
             r.number,

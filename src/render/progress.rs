@@ -190,7 +190,7 @@ impl Observer for Bars {
         };
         let _ = self.multi.println(format!("{mark} {}", topic_line(record)));
         let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
-        totals.0 += record.usage.total();
+        totals.0 = record.usage.total().saturating_add(totals.0);
         if record.status == TopicStatus::Failed {
             totals.1 += 1;
         }
