@@ -4,6 +4,7 @@
 mod backend;
 mod classify;
 mod error;
+mod event_stream;
 mod exchange;
 pub mod limiter;
 mod paced;
