@@ -12,6 +12,15 @@ use super::{ParseError, fence, marker, turn_info};
 use crate::message::Role;
 use crate::session::model::{AnswerStatus, Transcript, Turn, TurnInfo, TurnKind};
 
+/// About the bytes [`render`] writes: the texts plus a generous allowance per turn for its
+/// heading and markers, so that a long transcript is written into one allocation instead of
+/// a string that doubles (and briefly exists twice) as it grows.
+pub fn size_hint(t: &Transcript) -> usize {
+    let per_turn = 256;
+    let texts: usize = t.turns.iter().map(|turn| turn.text.len() + per_turn).sum();
+    texts + t.meta.title.len() + 16
+}
+
 pub fn render(t: &Transcript, boundary: &str, out: &mut String) {
     out.push_str("\n# ");
     out.push_str(&one_line(&t.meta.title, "deepdive session"));

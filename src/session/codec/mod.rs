@@ -47,6 +47,7 @@ impl fmt::Display for ParseError {
 pub fn render(t: &Transcript) -> String {
     let boundary = boundary::choose(t);
     let mut out = front_matter::render(&t.meta, &boundary, &Summary::of(t));
+    out.reserve(body::size_hint(t));
     body::render(t, &boundary, &mut out);
     out
 }
@@ -177,6 +178,14 @@ mod tests {
         // The open yaml fence is closed after the block, so the rest of the file is not code.
         assert!(text.ends_with(" -->\n```\n"), "{text}");
         assert_eq!(parse(&text).unwrap(), t);
+    }
+
+    #[test]
+    fn a_long_transcript_is_rendered_into_one_allocation() {
+        let mut t = sample();
+        t.turns[1].text = "line of an answer\n".repeat(100_000);
+        let text = render(&t);
+        assert!(text.capacity() >= text.len() && text.capacity() < text.len() + 4096);
     }
 
     #[test]
