@@ -80,11 +80,24 @@ pub(crate) struct WireUsage {
     pub prompt_tokens: u64,
     #[serde(default)]
     pub completion_tokens: u64,
+    /// OpenAI's (and vLLM's) prompt-cache report; absent or `null` elsewhere.
+    #[serde(default)]
+    pub prompt_tokens_details: Option<PromptTokensDetails>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PromptTokensDetails {
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
 }
 
 impl From<WireUsage> for Usage {
     fn from(u: WireUsage) -> Usage {
-        Usage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens }
+        Usage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            cached_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0),
+        }
     }
 }
 
@@ -181,6 +194,18 @@ mod tests {
         .unwrap();
         assert!(c.choices[0].delta.as_ref().unwrap().content.is_none());
         assert!(c.usage.is_none());
+    }
+
+    #[test]
+    fn cached_prompt_tokens_reach_usage_when_reported() {
+        let usage = |json: &str| Usage::from(serde_json::from_str::<WireUsage>(json).unwrap());
+        let cached = usage(
+            r#"{"prompt_tokens":1200,"completion_tokens":5,"prompt_tokens_details":{"cached_tokens":1024}}"#,
+        );
+        assert_eq!(cached.cached_tokens, 1024);
+        assert_eq!(usage(r#"{"prompt_tokens":1,"completion_tokens":1}"#).cached_tokens, 0);
+        let null = r#"{"prompt_tokens":1,"completion_tokens":1,"prompt_tokens_details":null}"#;
+        assert_eq!(usage(null).cached_tokens, 0);
     }
 
     #[test]

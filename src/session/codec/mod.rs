@@ -97,7 +97,7 @@ mod tests {
                 created,
                 updated: created + Duration::from_secs(95),
                 status: SessionStatus::Complete,
-                usage: Usage { prompt_tokens: 812, completion_tokens: 640 },
+                usage: Usage { prompt_tokens: 812, completion_tokens: 640, cached_tokens: 0 },
                 replay_of: Some(ReplayOf {
                     file: "sessions/old.md".into(),
                     model: "gpt-4.1".into(),
@@ -118,7 +118,7 @@ mod tests {
                     text: "## Liveness\n\n```yaml\nlivenessProbe:\n".into(),
                     info: TurnInfo {
                         status: Some(AnswerStatus::Interrupted),
-                        usage: Some(Usage { prompt_tokens: 812, completion_tokens: 640 }),
+                        usage: Some(Usage { prompt_tokens: 812, completion_tokens: 640, cached_tokens: 0 }),
                         coverage: Some(Coverage { covered: 6, total: 7 }),
                         model: Some("gpt-4o-2024-08-06".into()),
                         ..TurnInfo::default()
