@@ -134,6 +134,7 @@ mod tests {
             stack: None,
             replay: None,
             fresh_priming: false,
+            endpoint_pinned: false,
         }
     }
 

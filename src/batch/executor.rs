@@ -199,7 +199,11 @@ pub async fn execute(
 
     let mut stop_reason: Option<String> = None;
     let mut shared = None;
-    if let Some(question) = priming::shared_question(&job.plan, job.library) {
+    // The budget counts the priming request too: nothing is sent when it would not fit.
+    let first = queue.front().and_then(|slug| job.library.topic_by_slug(slug));
+    if let Some(reason) = first.and_then(|topic| over_budget(job, &manifest, topic)) {
+        stop_reason = Some(reason);
+    } else if let Some(question) = priming::shared_question(&job.plan, job.library) {
         if needs_shared_priming(job, &manifest, &queue) {
             match ensure_priming(job, &endpoint, &mut manifest, &question, observer, cancel).await? {
                 Primed::Ready(exchange) => shared = Some(exchange),
@@ -236,7 +240,8 @@ pub async fn execute(
             if failure.is_fatal_for_endpoint() && !fatal_seen {
                 fatal_seen = true;
                 if stop_reason.is_none() && !queue.is_empty() {
-                    stop_reason = Some(format!("the endpoint rejected the run: {failure}"));
+                    // The error itself is shown once, with the topic that got it.
+                    stop_reason = Some(format!("the endpoint rejected {}", record.slug));
                 }
             }
         }
@@ -356,7 +361,8 @@ async fn ensure_priming(
             Some(exchange) => Primed::Ready(exchange),
             None => Primed::Stopped("the priming request got no answer".into()),
         },
-        RunEnd::Failed(failure) => Primed::Stopped(format!("the priming request failed: {failure}")),
+        // The error itself is shown once, with the priming record.
+        RunEnd::Failed(_) => Primed::Stopped("the priming request failed".into()),
         RunEnd::Interrupted => Primed::Interrupted,
     };
     observer.priming_finished(&record);

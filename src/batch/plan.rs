@@ -15,6 +15,10 @@ pub struct Plan {
     pub model: String,
     /// The endpoint's base URL.
     pub endpoint: String,
+    /// The endpoint was named by `--base-url` or `OPENAI_BASE_URL`, not by the profile: a
+    /// resumed run goes back to it (otherwise to the profile's, which may have moved).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub endpoint_pinned: bool,
     pub profile: String,
     pub stack: Option<String>,
     /// For `deepdive replay DIR`: the run folder whose transcripts' user turns are sent

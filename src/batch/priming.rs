@@ -112,6 +112,7 @@ mod tests {
             stack: Some("Istio".into()),
             replay: None,
             fresh_priming: false,
+            endpoint_pinned: false,
         }
     }
 

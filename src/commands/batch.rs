@@ -12,6 +12,7 @@ use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::prompts::{Library, Topic};
 use crate::render::progress::{Bars, Lines, Silent};
 use crate::render::{Verbosity, duration, plural, thousands};
+use crate::settings::Origin;
 
 pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
     let resumed;
@@ -171,6 +172,7 @@ fn new_plan(
         stack: s.stack().map(str::to_string),
         replay: None,
         fresh_priming: args.fresh_priming,
+        endpoint_pinned: pinned(s),
     };
     let dir = match &args.out {
         Some(dir) => dir.clone(),
@@ -187,13 +189,8 @@ fn resume_context(ctx: &Context, dir: &Path) -> Result<Context, Failure> {
     let mut overrides = given.clone();
     overrides.profile = given.profile.clone().or(Some(plan.profile.clone()));
     overrides.model = given.model.clone().or(Some(plan.model.clone()));
-    // The local backend's "endpoint" is its model, not a URL.
-    if plan.endpoint.starts_with("http://") || plan.endpoint.starts_with("https://") {
+    if plan.endpoint_pinned && given.profile.is_none() {
         overrides.base_url = given.base_url.clone().or(Some(plan.endpoint.clone()));
-    }
-    if given.profile.is_some() && given.base_url.is_none() {
-        // Another profile named on the command line brings its own endpoint.
-        overrides.base_url = None;
     }
     let env = |name: &str| std::env::var(name).ok();
     let settings = crate::settings::resolve(&overrides, &env)?;
@@ -229,7 +226,13 @@ fn resume_plan(ctx: &Context, dir: &Path) -> Result<(Plan, PathBuf), Failure> {
     }
     plan.profile = s.profile().to_string();
     plan.endpoint = s.base_url().to_string();
+    plan.endpoint_pinned = pinned(s);
     Ok((plan, dir.to_path_buf()))
+}
+
+/// Whether the endpoint was named outside the profile (a flag or the environment).
+pub(crate) fn pinned(settings: &crate::settings::Settings) -> bool {
+    matches!(settings.base_url_origin(), Origin::Flag(_) | Origin::Env(_))
 }
 
 /// `<sessions>/runs/2026-11-27T0452Z-all` (or `-health-checks`, `-health-checks-and-2-more`).

@@ -152,6 +152,7 @@ fn replay_run(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Command
         stack: source.plan.stack.clone(),
         replay: Some(replay),
         fresh_priming: false,
+        endpoint_pinned: super::batch::pinned(s),
     };
     let dir = match &args.out {
         Some(dir) => dir.clone(),

@@ -173,7 +173,7 @@ impl Observer for Lines {
     }
 
     fn priming_finished(&self, record: &TopicRecord) {
-        let line = format!("priming: {}", self.causes.line(record));
+        let line = self.causes.line(record);
         match record.status {
             TopicStatus::Complete => self.printer.status(line),
             TopicStatus::Truncated => self.printer.warn(line),

@@ -125,6 +125,12 @@ impl Settings {
         &self.base_url.value
     }
 
+    /// Where the base URL came from: a flag or the environment names an endpoint that a
+    /// resumed batch must be pointed at again; the profile's own follows the config file.
+    pub fn base_url_origin(&self) -> &Origin {
+        &self.base_url.origin
+    }
+
     pub fn model(&self) -> &str {
         &self.model.value
     }

@@ -145,6 +145,8 @@ struct Answer {
     chunks: usize,
     finish_reason: Option<String>,
     usage: Option<(u64, u64)>,
+    /// `usage.prompt_tokens_details.cached_tokens`, with the usage.
+    cached: Option<u64>,
     done: bool,
     stream: bool,
 }
@@ -187,6 +189,7 @@ impl Reply {
             chunks: 3,
             finish_reason: Some("stop".into()),
             usage: None,
+            cached: None,
             done: true,
             stream: true,
         };
@@ -200,6 +203,7 @@ impl Reply {
             chunks: 1,
             finish_reason: Some("stop".into()),
             usage: None,
+            cached: None,
             done: false,
             stream: false,
         };
@@ -289,6 +293,13 @@ impl Reply {
     /// Reports usage (a final usage-only chunk when streamed).
     pub fn usage(mut self, prompt_tokens: u64, completion_tokens: u64) -> Reply {
         self.answer().usage = Some((prompt_tokens, completion_tokens));
+        self
+    }
+
+    /// Reports `cached` of the prompt tokens as served from the prompt cache
+    /// (`usage.prompt_tokens_details.cached_tokens`, as OpenAI and vLLM do); needs `usage`.
+    pub fn cached_tokens(mut self, cached: u64) -> Reply {
+        self.answer().cached = Some(cached);
         self
     }
 
@@ -384,7 +395,12 @@ fn answer_events(answer: &Answer) -> Vec<String> {
     let mut events = vec![event(role)];
     events.extend(split_text(&answer.text, answer.chunks).iter().map(|part| content_event(part)));
     events.extend(answer.finish_reason.as_deref().map(finish_event));
-    events.extend(answer.usage.map(|(p, c)| usage_event(p, c)));
+    events.extend(answer.usage.map(|(p, c)| match answer.cached {
+        Some(cached) => event(json!({"object": "chat.completion.chunk", "choices": [], "usage": {
+            "prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c,
+            "prompt_tokens_details": {"cached_tokens": cached}}})),
+        None => usage_event(p, c),
+    }));
     if answer.done {
         events.push(DONE_EVENT.to_string());
     }
