@@ -33,6 +33,8 @@ pub struct Job<'a> {
     pub endpoint: Endpoint<'a>,
     pub request: RequestSettings,
     pub concurrency: usize,
+    /// How long one request may wait on rate limits in all (`retry.max_rate_limit_wait_secs`).
+    pub max_rate_limit_wait: Duration,
     /// Which finished or failed topics run again.
     pub rerun: Rerun,
     /// Stop launching topics once the recorded cost plus the next topic's estimate exceeds it.
@@ -185,7 +187,7 @@ pub async fn execute(
     cancel: &CancellationToken,
 ) -> Result<RunSummary, BatchError> {
     let started = Instant::now();
-    let limiter = AdaptiveLimiter::new(job.concurrency);
+    let limiter = AdaptiveLimiter::new(job.concurrency, job.max_rate_limit_wait);
     let endpoint = Endpoint { limiter: Some(&limiter), ..job.endpoint };
     let mut queue: VecDeque<String> = manifest
         .topics

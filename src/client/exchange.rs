@@ -18,6 +18,7 @@ use super::error::{self, ApiError};
 use super::retry::{parse_retry_after, parse_retry_after_ms};
 use super::sse::{Answer, Assembler, Step};
 use super::wire::{ChatResponse, StreamOptions, WireRequest};
+use super::limiter::RateLimits;
 use super::{ChatClient, ChatRequest, ClientEvent};
 
 /// Error bodies beyond this size are cut; only their start is ever shown.
@@ -39,11 +40,12 @@ impl From<ApiError> for Failure {
 type OnEvent<'a> = dyn FnMut(ClientEvent<'_>) + Send + 'a;
 
 impl ChatClient {
+    /// One attempt: the answer, and the rate-limit headers that came with it.
     pub(super) async fn attempt(
         &self,
         req: &ChatRequest,
         on_event: &mut OnEvent<'_>,
-    ) -> Result<Answer, Failure> {
+    ) -> Result<(Answer, Option<RateLimits>), Failure> {
         self.try_attempt(req, on_event).await.map_err(|f| match f {
             Failure::Api(e) => Failure::Api(match &self.endpoint.api_key {
                 Some(key) => e.redact(key.expose()),
@@ -57,7 +59,7 @@ impl ChatClient {
         &self,
         req: &ChatRequest,
         on_event: &mut OnEvent<'_>,
-    ) -> Result<Answer, Failure> {
+    ) -> Result<(Answer, Option<RateLimits>), Failure> {
         let stream = self.endpoint.stream;
         let idle = self.endpoint.idle_timeout;
         let with_options = stream
@@ -101,6 +103,8 @@ impl ChatClient {
             return Err(classify::classify(status, retry_after, &text, &facts).into());
         }
 
+        let headers = response.headers();
+        let limits = RateLimits::from_headers(|name| headers.get(name)?.to_str().ok());
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
@@ -110,9 +114,9 @@ impl ChatClient {
         if !stream || content_type.contains("json") || content_type.contains("html") {
             // Asked for JSON, or a server that ignored `stream: true`, or a web page.
             let text = read_body(response, idle, usize::MAX).await?;
-            return Ok(whole_answer(status, &text, on_event)?);
+            return Ok((whole_answer(status, &text, on_event)?, limits));
         }
-        Ok(read_stream(response, idle, on_event).await?)
+        Ok((read_stream(response, idle, on_event).await?, limits))
     }
 
     fn send_error(&self, e: &reqwest::Error) -> ApiError {
@@ -221,12 +225,17 @@ async fn read_body(response: Response, idle: Duration, limit: usize) -> Result<S
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// The server's requested wait: `retry-after-ms` (OpenAI) or `Retry-After`.
+/// The server's requested wait: `retry-after-ms` (OpenAI) or `Retry-After`, else, when no
+/// request is left, the reset time of `x-ratelimit-*-requests`.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     header("retry-after-ms")
         .and_then(parse_retry_after_ms)
         .or_else(|| header("retry-after").and_then(|v| parse_retry_after(v, SystemTime::now())))
+        .or_else(|| {
+            let limits = RateLimits::from_headers(header)?;
+            (limits.remaining == Some(0)).then_some(limits.reset?)
+        })
 }
 
 /// The innermost cause, which names what actually happened ("Connection refused", ...).

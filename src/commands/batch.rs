@@ -105,6 +105,7 @@ pub fn run_plan(
         },
         request,
         concurrency,
+        max_rate_limit_wait: ctx.settings.retry().max_rate_limit_wait,
         rerun: options.rerun,
         max_cost: options.max_cost,
     };

@@ -37,6 +37,8 @@ pub struct RetryConfig {
     pub max_attempts: Option<u32>,
     pub initial_backoff_ms: Option<u64>,
     pub max_backoff_ms: Option<u64>,
+    /// The longest a batch request may wait in all on rate limits (429) before it fails.
+    pub max_rate_limit_wait_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]

@@ -67,6 +67,9 @@ pub struct Retry {
     pub max_attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// How long a batch request may spend waiting on rate limits in all; 429s do not use up
+    /// `max_attempts` under a batch's pacing, this bounds them instead.
+    pub max_rate_limit_wait: Duration,
 }
 
 /// The resolved configuration of one run. It holds no key in the clear: an environment key
@@ -93,6 +96,7 @@ pub struct Settings {
     max_attempts: Sourced<u32>,
     initial_backoff: Sourced<Duration>,
     max_backoff: Sourced<Duration>,
+    max_rate_limit_wait: Sourced<Duration>,
     connect_timeout: Sourced<Duration>,
     idle_timeout: Sourced<Duration>,
     sessions_dir: Sourced<PathBuf>,
@@ -183,6 +187,7 @@ impl Settings {
             max_attempts: self.max_attempts.value,
             initial_backoff: self.initial_backoff.value,
             max_backoff: self.max_backoff.value,
+            max_rate_limit_wait: self.max_rate_limit_wait.value,
         }
     }
 

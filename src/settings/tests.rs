@@ -140,7 +140,8 @@ fn an_openai_key_alone_selects_the_openai_default() {
         Retry {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(30)
+            max_backoff: Duration::from_secs(30),
+            max_rate_limit_wait: Duration::from_secs(600),
         }
     );
     assert_eq!(s.connect_timeout(), Duration::from_secs(10));
@@ -688,6 +689,7 @@ fn every_file_key_is_documented_in_the_example() {
             max_attempts: Some(1),
             initial_backoff_ms: Some(1),
             max_backoff_ms: Some(1),
+            max_rate_limit_wait_secs: Some(1),
         },
         timeouts: TimeoutsConfig { connect_secs: Some(1), idle_secs: Some(1) },
         profiles: [("p".to_string(), profile)].into(),
