@@ -42,8 +42,10 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     };
     fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut tmp =
-        tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(TEMP_SUFFIX).tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)?;
     if let Ok(old) = fs::metadata(path) {
         tmp.as_file().set_permissions(old.permissions())?;
     }

@@ -28,7 +28,11 @@ pub fn transcript(bytes: usize) -> Transcript {
             info: TurnInfo {
                 status: Some(AnswerStatus::Complete),
                 finish_reason: Some(deepdive::message::FinishReason::Stop),
-                usage: Some(Usage { prompt_tokens: 1200 + n as u64, completion_tokens: 2100, cached_tokens: 0 }),
+                usage: Some(Usage {
+                    prompt_tokens: 1200 + n as u64,
+                    completion_tokens: 2100,
+                    cached_tokens: 0,
+                }),
                 model: Some("gpt-4o-2024-08-06".into()),
                 ..TurnInfo::default()
             },

@@ -207,7 +207,8 @@ pub async fn execute(
         stop_reason = Some(reason);
     } else if let Some(question) = priming::shared_question(&job.plan, job.library) {
         if needs_shared_priming(job, &manifest, &queue) {
-            match ensure_priming(job, &endpoint, &mut manifest, &question, observer, cancel).await? {
+            match ensure_priming(job, &endpoint, &mut manifest, &question, observer, cancel).await?
+            {
                 Primed::Ready(exchange) => shared = Some(exchange),
                 Primed::Stopped(reason) => stop_reason = Some(reason),
                 Primed::Interrupted => {}

@@ -84,7 +84,8 @@ pub fn lock(dir: &Path) -> Result<FolderLock, FolderError> {
 /// Checks every file name the run will write before anything is sent: each must be a plain
 /// name of at most 255 bytes, and no two topics may share one.
 pub fn check_names(dir: &Path, manifest: &Manifest) -> Result<(), FolderError> {
-    let bad = |name: &str, why| FolderError::BadName { dir: dir.to_path_buf(), name: name.into(), why };
+    let bad =
+        |name: &str, why| FolderError::BadName { dir: dir.to_path_buf(), name: name.into(), why };
     let mut seen = std::collections::HashSet::new();
     let fixed = [PRIMING_FILE, super::manifest::MANIFEST_FILE, super::handbook::HANDBOOK_FILE];
     for name in manifest.topics.iter().map(|r| r.file.as_str()).chain(fixed) {

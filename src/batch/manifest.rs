@@ -117,7 +117,14 @@ pub enum ManifestError {
 impl Manifest {
     pub fn new(plan: Plan, topics: Vec<TopicRecord>) -> Manifest {
         let now = crate::session::now();
-        Manifest { version: MANIFEST_VERSION, plan, created: now, updated: now, topics, priming: None }
+        Manifest {
+            version: MANIFEST_VERSION,
+            plan,
+            created: now,
+            updated: now,
+            topics,
+            priming: None,
+        }
     }
 
     /// Reads `dir/manifest.json`; `Ok(None)` when the folder has none.

@@ -15,10 +15,10 @@ use crate::message::FinishReason;
 
 use super::classify::{self, RequestFacts};
 use super::error::{self, ApiError};
+use super::limiter::RateLimits;
 use super::retry::{parse_retry_after, parse_retry_after_ms};
 use super::sse::{Answer, Assembler, Step};
 use super::wire::{ChatResponse, StreamOptions, WireRequest};
-use super::limiter::RateLimits;
 use super::{ChatClient, ChatRequest, ClientEvent};
 
 /// Error bodies beyond this size are cut; only their start is ever shown.

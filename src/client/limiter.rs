@@ -333,10 +333,18 @@ mod tests {
     async fn rate_limit_headers_pace_before_any_429_and_successes_probe_faster() {
         let limiter = limiter(4);
         let permit = limiter.acquire().await;
-        let roomy = RateLimits { limit: Some(60), remaining: Some(50), reset: Some(Duration::from_secs(10)) };
+        let roomy = RateLimits {
+            limit: Some(60),
+            remaining: Some(50),
+            reset: Some(Duration::from_secs(10)),
+        };
         permit.succeeded(Some(&roomy));
         assert_eq!(limiter.interval(), Duration::ZERO, "room left: no pacing");
-        let low = RateLimits { limit: Some(60), remaining: Some(0), reset: Some(Duration::from_secs(60)) };
+        let low = RateLimits {
+            limit: Some(60),
+            remaining: Some(0),
+            reset: Some(Duration::from_secs(60)),
+        };
         permit.succeeded(Some(&low));
         assert_eq!(limiter.interval(), Duration::from_millis(1050), "60 per minute");
         for _ in 0..PROBE_AFTER {

@@ -124,7 +124,10 @@ mod tests {
             let mut arrivals = self.arrivals.lock().unwrap();
             arrivals.push(Instant::now());
             let result = if arrivals.len() <= self.limited {
-                Err(ApiError::RateLimited { message: "slow down".into(), retry_after: self.retry_after })
+                Err(ApiError::RateLimited {
+                    message: "slow down".into(),
+                    retry_after: self.retry_after,
+                })
             } else {
                 Ok(Completion {
                     text: "ok".into(),

@@ -44,8 +44,7 @@ pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
             ));
         }
     };
-    if (args.retry_failed || args.retry_truncated)
-        && Manifest::load(&dir).ok().flatten().is_none()
+    if (args.retry_failed || args.retry_truncated) && Manifest::load(&dir).ok().flatten().is_none()
     {
         let flag = if args.retry_failed { "--retry-failed" } else { "--retry-truncated" };
         return Err(Failure::usage(format!(
@@ -451,11 +450,9 @@ fn resume_command(ctx: &Context, dir: &Path) -> String {
     if let Some(prompts) = prompts {
         words.extend(["--prompts".into(), absolute(&prompts)]);
     }
-    for (flag, value) in [
-        ("--profile", &given.profile),
-        ("--base-url", &given.base_url),
-        ("--model", &given.model),
-    ] {
+    for (flag, value) in
+        [("--profile", &given.profile), ("--base-url", &given.base_url), ("--model", &given.model)]
+    {
         if let Some(value) = value {
             words.extend([flag.to_string(), value.clone()]);
         }

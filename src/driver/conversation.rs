@@ -352,7 +352,10 @@ mod tests {
         let t = conv.transcript();
         assert_eq!(t.turns[3].info.status, Some(AnswerStatus::Truncated));
         assert_eq!(t.turns[3].info.finish_reason, Some(FinishReason::Length));
-        assert_eq!(t.meta.usage, Usage { prompt_tokens: 20, completion_tokens: 10, cached_tokens: 0 });
+        assert_eq!(
+            t.meta.usage,
+            Usage { prompt_tokens: 20, completion_tokens: 10, cached_tokens: 0 }
+        );
     }
 
     #[test]

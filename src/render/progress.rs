@@ -423,7 +423,8 @@ mod tests {
     #[test]
     fn the_eta_stays_sensible_over_a_recorded_run() {
         // Per-topic durations recorded from a 20-topic batch at --concurrency 4 (seconds).
-        let recorded = [62, 48, 75, 51, 66, 58, 90, 44, 61, 57, 70, 49, 63, 55, 80, 47, 59, 64, 52, 68];
+        let recorded =
+            [62, 48, 75, 51, 66, 58, 90, 44, 61, 57, 70, 49, 63, 55, 80, 47, 59, 64, 52, 68];
         let total: u64 = recorded.iter().sum();
         let mut finished = Vec::new();
         for (i, &took) in recorded.iter().enumerate() {

@@ -304,7 +304,8 @@ mod tests {
 
     #[test]
     fn prices_cost_is_per_million_tokens() {
-        let prices = Prices { input_per_mtok: 2.0, output_per_mtok: 8.0, cached_input_per_mtok: None };
+        let prices =
+            Prices { input_per_mtok: 2.0, output_per_mtok: 8.0, cached_input_per_mtok: None };
         assert!((prices.cost(1_000_000, 500_000) - 6.0).abs() < 1e-9);
         let usage = crate::message::Usage {
             prompt_tokens: 1_000_000,

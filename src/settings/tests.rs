@@ -297,7 +297,10 @@ headers = { "X-Title" = "deepdive" }
         (Duration::from_secs(3), Duration::from_secs(600))
     );
     assert!(!s.include_usage());
-    assert_eq!(s.prices(), Some(Prices { input_per_mtok: 0.15, output_per_mtok: 0.6, cached_input_per_mtok: None }));
+    assert_eq!(
+        s.prices(),
+        Some(Prices { input_per_mtok: 0.15, output_per_mtok: 0.6, cached_input_per_mtok: None })
+    );
     assert_eq!(s.headers(), &[("X-Title".to_string(), "deepdive".to_string())]);
     for key in [
         "retry.initial_backoff_ms",
@@ -678,7 +681,11 @@ fn every_file_key_is_documented_in_the_example() {
         stream: Some(true),
         include_usage: Some(true),
         headers: [("X".to_string(), "y".to_string())].into(),
-        prices: Some(Prices { input_per_mtok: 1.0, output_per_mtok: 1.0, cached_input_per_mtok: None }),
+        prices: Some(Prices {
+            input_per_mtok: 1.0,
+            output_per_mtok: 1.0,
+            cached_input_per_mtok: None,
+        }),
     };
     let full = FileConfig {
         profile: Some(String::new()),

@@ -14,13 +14,13 @@ use deepdive::session::{AnswerStatus, SessionStatus, TurnKind, store};
 use predicates::prelude::*;
 
 /// A sandbox whose only profile points at `server`, with fast retries.
-fn sandbox_for(server: &TestServer) -> Sandbox {
+pub(crate) fn sandbox_for(server: &TestServer) -> Sandbox {
     let sandbox = Sandbox::new();
     sandbox.write_config(&config_for(&server.url(), ""));
     sandbox
 }
 
-fn config_for(url: &str, extra_profile_lines: &str) -> String {
+pub(crate) fn config_for(url: &str, extra_profile_lines: &str) -> String {
     format!(
         "[retry]\nmax_attempts = 3\ninitial_backoff_ms = 1\nmax_backoff_ms = 5\n\n\
          [timeouts]\nidle_secs = 1\n\n\
@@ -30,7 +30,7 @@ fn config_for(url: &str, extra_profile_lines: &str) -> String {
 }
 
 /// `deepdive batch --out <run dir>` in the sandbox.
-fn batch(sandbox: &Sandbox) -> assert_cmd::Command {
+pub(crate) fn batch(sandbox: &Sandbox) -> assert_cmd::Command {
     let mut cmd = sandbox.cmd();
     cmd.arg("batch").arg("--out").arg(sandbox.run_dir());
     cmd
@@ -44,13 +44,13 @@ fn failing_when(needle: &'static str, reply: fn() -> Reply) -> Script {
     })
 }
 
-fn transcript_of(sandbox: &Sandbox, slug: &str) -> deepdive::session::Transcript {
+pub(crate) fn transcript_of(sandbox: &Sandbox, slug: &str) -> deepdive::session::Transcript {
     let files = sandbox.transcripts();
     let path = files.iter().find(|f| f.to_string_lossy().ends_with(&format!("-{slug}.md")));
     store::load(path.unwrap_or_else(|| panic!("no transcript for {slug} in {files:?}"))).unwrap()
 }
 
-fn manifest(sandbox: &Sandbox) -> Manifest {
+pub(crate) fn manifest(sandbox: &Sandbox) -> Manifest {
     Manifest::load(&sandbox.run_dir()).unwrap().unwrap()
 }
 
@@ -110,7 +110,10 @@ fn each_topic_is_its_own_conversation_opened_by_one_shared_priming_exchange() {
     assert_eq!(record.usage, health.meta.usage);
     assert!(record.coverage.is_some() && record.started.is_some() && record.finished.is_some());
     let priming = manifest.priming.as_ref().unwrap();
-    assert_eq!((priming.status, priming.attempts, priming.file.as_str()), (TopicStatus::Complete, 1, "00-priming.md"));
+    assert_eq!(
+        (priming.status, priming.attempts, priming.file.as_str()),
+        (TopicStatus::Complete, 1, "00-priming.md")
+    );
     assert!(priming.usage.total() > 0);
 }
 
@@ -503,7 +506,7 @@ fn a_folder_from_another_model_is_refused() {
 
 /// Starts a batch of topics 1, 2 and 3 one at a time against a server that answers until
 /// request `stall_at` (0-based), which it holds open; returns once that request has arrived.
-fn start_batch_until_request(
+pub(crate) fn start_batch_until_request(
     sandbox: &Sandbox,
     stall_at: usize,
 ) -> (std::process::Child, TestServer) {

@@ -159,7 +159,10 @@ async fn usage_is_requested_and_recorded() {
     let (server, result, _) =
         exchange(Script::replies([Reply::stream("counted").usage(42, 7)]), fast_retries(1), |_| {})
             .await;
-    assert_eq!(result.unwrap().usage, Some(Usage { prompt_tokens: 42, completion_tokens: 7, cached_tokens: 0 }));
+    assert_eq!(
+        result.unwrap().usage,
+        Some(Usage { prompt_tokens: 42, completion_tokens: 7, cached_tokens: 0 })
+    );
     let sent = &server.requests()[0];
     assert_eq!(sent.path, "/v1/chat/completions");
     assert!(sent.is_stream() && sent.wants_usage(), "{:?}", sent.body);

@@ -51,7 +51,11 @@ fn normal() -> Transcript {
                 info: TurnInfo {
                     status: Some(AnswerStatus::Complete),
                     finish_reason: Some(FinishReason::Stop),
-                    usage: Some(Usage { prompt_tokens: 1050, completion_tokens: 402, cached_tokens: 0 }),
+                    usage: Some(Usage {
+                        prompt_tokens: 1050,
+                        completion_tokens: 402,
+                        cached_tokens: 0,
+                    }),
                     coverage: Some(Coverage { covered: 2, total: 3 }),
                     model: Some("gpt-4o-2024-08-06".into()),
                     ..TurnInfo::default()
@@ -65,7 +69,11 @@ fn normal() -> Transcript {
                         .into(),
                 info: TurnInfo {
                     status: Some(AnswerStatus::Interrupted),
-                    usage: Some(Usage { prompt_tokens: 1160, completion_tokens: 29, cached_tokens: 0 }),
+                    usage: Some(Usage {
+                        prompt_tokens: 1160,
+                        completion_tokens: 29,
+                        cached_tokens: 0,
+                    }),
                     usage_counted: true,
                     ..TurnInfo::default()
                 },
@@ -202,8 +210,11 @@ fn info() -> impl Strategy<Value = TurnInfo> {
         chars().prop_filter("a slug is not empty", |s| !s.is_empty()).prop_map(TurnKind::Topic),
     ];
     let status = proptest::sample::select(AnswerStatus::ALL.to_vec());
-    let usage = (any::<u64>(), any::<u64>())
-        .prop_map(|(p, c)| Usage { prompt_tokens: p, completion_tokens: c, cached_tokens: 0 });
+    let usage = (any::<u64>(), any::<u64>()).prop_map(|(p, c)| Usage {
+        prompt_tokens: p,
+        completion_tokens: c,
+        cached_tokens: 0,
+    });
     let coverage =
         (0u32..50, 0u32..50).prop_map(|(a, b)| Coverage { covered: a.min(b), total: a.max(b) });
     (

@@ -118,7 +118,11 @@ mod tests {
                     text: "## Liveness\n\n```yaml\nlivenessProbe:\n".into(),
                     info: TurnInfo {
                         status: Some(AnswerStatus::Interrupted),
-                        usage: Some(Usage { prompt_tokens: 812, completion_tokens: 640, cached_tokens: 0 }),
+                        usage: Some(Usage {
+                            prompt_tokens: 812,
+                            completion_tokens: 640,
+                            cached_tokens: 0,
+                        }),
                         coverage: Some(Coverage { covered: 6, total: 7 }),
                         model: Some("gpt-4o-2024-08-06".into()),
                         ..TurnInfo::default()
