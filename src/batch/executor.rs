@@ -209,7 +209,7 @@ pub async fn execute(
         if needs_shared_priming(job, &manifest, &queue) {
             match ensure_priming(job, &endpoint, &mut manifest, &question, observer, cancel).await?
             {
-                Primed::Ready(exchange) => shared = Some(exchange),
+                Primed::Ready(exchange) => shared = Some(*exchange),
                 Primed::Stopped(reason) => stop_reason = Some(reason),
                 Primed::Interrupted => {}
             }
@@ -310,7 +310,7 @@ fn needs_shared_priming(job: &Job<'_>, manifest: &Manifest, queue: &VecDeque<Str
 
 /// How asking for the shared priming exchange ended.
 enum Primed {
-    Ready((Turn, Turn)),
+    Ready(Box<(Turn, Turn)>),
     /// It failed; the topics are not sent, for this reason.
     Stopped(String),
     Interrupted,
@@ -329,7 +329,7 @@ async fn ensure_priming(
     if path.exists() {
         let saved = store::load(&path)?;
         if let Some(exchange) = priming::answered(&saved, question, job.rerun.truncated) {
-            return Ok(Primed::Ready(exchange));
+            return Ok(Primed::Ready(Box::new(exchange)));
         }
     }
     let mut record = manifest.priming.clone().unwrap_or_else(priming_record);
@@ -361,7 +361,7 @@ async fn ensure_priming(
     };
     let outcome = match &end {
         RunEnd::Complete => match priming::answered(transcript, question, false) {
-            Some(exchange) => Primed::Ready(exchange),
+            Some(exchange) => Primed::Ready(Box::new(exchange)),
             None => Primed::Stopped("the priming request got no answer".into()),
         },
         // The error itself is shown once, with the priming record.

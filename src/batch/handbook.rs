@@ -36,7 +36,9 @@ pub fn render(dir: &Path, manifest: &Manifest) -> String {
     out.push_str(
         "| # | Topic | Status | Coverage | Tokens |\n| ---: | --- | --- | ---: | ---: |\n",
     );
-    let (mut covered, mut points, mut prompt, mut completion) = (0, 0, 0, 0);
+    let (mut covered, mut points) = (0, 0);
+    let usage = manifest.usage();
+    let (prompt, completion) = (usage.prompt_tokens, usage.completion_tokens);
     for record in &manifest.topics {
         let title = if dir.join(&record.file).exists() {
             format!("[{}]({})", escape(&record.title), record.file)
@@ -51,8 +53,6 @@ pub fn render(dir: &Path, manifest: &Manifest) -> String {
             }
             None => "–".to_string(),
         };
-        prompt += record.usage.prompt_tokens;
-        completion += record.usage.completion_tokens;
         let _ = writeln!(
             out,
             "| {} | {title} | {} | {coverage} | {} |",
@@ -74,15 +74,29 @@ pub fn render(dir: &Path, manifest: &Manifest) -> String {
         thousands(completion)
     );
     gaps(&mut out, manifest);
+    if manifest.priming.is_some() {
+        let _ = writeln!(
+            out,
+            "\nEvery conversation opens with the same priming exchange, asked once for the whole \
+             run ([{}]({})); its tokens are in the totals once.",
+            super::priming::PRIMING_FILE,
+            super::priming::PRIMING_FILE
+        );
+    }
     let failed: Vec<_> = manifest
         .topics
         .iter()
-        .filter(|r| matches!(r.status, TopicStatus::Failed | TopicStatus::Skipped))
+        .filter(|r| {
+            matches!(r.status, TopicStatus::Failed | TopicStatus::Skipped | TopicStatus::Truncated)
+        })
         .collect();
     if !failed.is_empty() {
         out.push_str("\n## Not done\n\n");
         for record in failed {
-            let why = record.error.as_deref().unwrap_or("no reason recorded");
+            let why = match record.status {
+                TopicStatus::Truncated => "an answer was cut off at the token limit",
+                _ => record.error.as_deref().unwrap_or("no reason recorded"),
+            };
             let _ = writeln!(
                 out,
                 "- **{} {}** ({}): {why}",
@@ -91,7 +105,11 @@ pub fn render(dir: &Path, manifest: &Manifest) -> String {
                 record.status.as_str()
             );
         }
-        out.push_str("\nRun `deepdive batch --resume <this folder>` to try them again.\n");
+        out.push_str(
+            "\nRun `deepdive batch --resume <this folder>` to try the failed and skipped ones \
+             again; add `--retry-truncated --max-tokens N` to ask cut-off answers again with room \
+             for longer ones.\n",
+        );
     }
     out
 }
