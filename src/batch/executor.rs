@@ -335,30 +335,12 @@ async fn ensure_priming(
     let mut record = manifest.priming.clone().unwrap_or_else(priming_record);
     record.started = Some(crate::session::now());
     observer.priming_started();
-    let started = Instant::now();
     let conversation = Conversation::new(priming::new_transcript(&job.plan));
     let mut session = Session { conversation, request: job.request.clone(), path };
     let mut agenda = driver::Replay { questions: vec![question.clone()] };
-    let mut attempts = Attempts::default();
-    let mut events = |event: Event<'_>| {
-        attempts.count(&event);
-        observer.event(PRIMING_SLUG, attempts.turn, &event);
-    };
-    let end = driver::run(&mut session, &mut agenda, endpoint, &mut events, cancel).await?;
-    if matches!(end, RunEnd::Complete) {
-        session.conversation.finish();
-        session.save().await?;
-    }
+    let talk = Talk { endpoint, observer, cancel, slug: PRIMING_SLUG };
+    let end = talk.run(&mut session, &mut agenda, &mut record).await?;
     let transcript = session.transcript();
-    record.usage = transcript.meta.usage;
-    record.attempts += attempts.sent;
-    record.elapsed_ms += started.elapsed().as_millis() as u64;
-    record.finished = Some(crate::session::now());
-    (record.status, record.error) = match &end {
-        RunEnd::Complete => (TopicStatus::of_finished(transcript), None),
-        RunEnd::Failed(failure) => (TopicStatus::Failed, Some(failure.to_string())),
-        RunEnd::Interrupted => (TopicStatus::Interrupted, None),
-    };
     let outcome = match &end {
         RunEnd::Complete => match priming::answered(transcript, question, false) {
             Some(exchange) => Primed::Ready(Box::new(exchange)),
@@ -372,6 +354,50 @@ async fn ensure_priming(
     manifest.priming = Some(record);
     manifest.save(&job.dir)?;
     Ok(outcome)
+}
+
+/// What running one conversation of the run needs besides the conversation itself.
+struct Talk<'a> {
+    endpoint: &'a Endpoint<'a>,
+    observer: &'a dyn Observer,
+    cancel: &'a CancellationToken,
+    /// How progress names the conversation.
+    slug: &'a str,
+}
+
+impl Talk<'_> {
+    /// Runs `session` through `agenda` to its end, saves it, and records in `record` how it
+    /// went: usage, attempts, time, status and error.
+    async fn run(
+        &self,
+        session: &mut Session,
+        agenda: &mut impl driver::Agenda,
+        record: &mut TopicRecord,
+    ) -> Result<RunEnd, BatchError> {
+        let started = Instant::now();
+        let mut attempts =
+            Attempts { turn: session.transcript().exchanges().count(), ..Attempts::default() };
+        let mut events = |event: Event<'_>| {
+            attempts.count(&event);
+            self.observer.event(self.slug, attempts.turn, &event);
+        };
+        let end = driver::run(session, agenda, self.endpoint, &mut events, self.cancel).await?;
+        if matches!(end, RunEnd::Complete) {
+            session.conversation.finish();
+            session.save().await?;
+        }
+        let transcript = session.transcript();
+        record.usage = transcript.meta.usage;
+        record.attempts += attempts.sent;
+        record.elapsed_ms += started.elapsed().as_millis() as u64;
+        record.finished = Some(crate::session::now());
+        (record.status, record.error) = match &end {
+            RunEnd::Complete => (TopicStatus::of_finished(transcript), None),
+            RunEnd::Failed(failure) => (TopicStatus::Failed, Some(failure.to_string())),
+            RunEnd::Interrupted => (TopicStatus::Interrupted, None),
+        };
+        Ok(end)
+    }
 }
 
 /// Counts a conversation's turns and the HTTP attempts made for them from its events.
@@ -405,7 +431,6 @@ async fn run_topic(
     observer: &dyn Observer,
     cancel: &CancellationToken,
 ) -> Result<(TopicRecord, RunEnd), BatchError> {
-    let started = Instant::now();
     let path = job.dir.join(&record.file);
     let mut transcript = match path.exists() {
         true => store::load(&path)?,
@@ -424,23 +449,9 @@ async fn run_topic(
     let conversation = Conversation::new(transcript);
     let mut session = Session { conversation, request: job.request.clone(), path };
     let mut agenda = job.plan.agenda(job.library, topic);
-    let mut attempts =
-        Attempts { turn: session.transcript().exchanges().count(), ..Attempts::default() };
-    let slug = topic.slug.as_str();
-    let mut events = |event: Event<'_>| {
-        attempts.count(&event);
-        observer.event(slug, attempts.turn, &event);
-    };
-    let end = driver::run(&mut session, &mut agenda, endpoint, &mut events, cancel).await?;
-    if matches!(end, RunEnd::Complete) {
-        session.conversation.finish();
-        session.save().await?;
-    }
+    let talk = Talk { endpoint, observer, cancel, slug: &topic.slug };
+    let end = talk.run(&mut session, &mut agenda, &mut record).await?;
     let transcript = session.transcript();
-    record.usage = transcript.meta.usage;
-    record.attempts += attempts.sent;
-    record.elapsed_ms += started.elapsed().as_millis() as u64;
-    record.finished = Some(crate::session::now());
     match transcript.section_of(&topic.slug).filter(|s| s.exchanges.iter().any(|e| e.is_seen())) {
         Some(section) => {
             let report = coverage::check(&topic.cover, &section.answers());
@@ -452,11 +463,6 @@ async fn run_topic(
             record.missing = Vec::new();
         }
     }
-    (record.status, record.error) = match &end {
-        RunEnd::Complete => (TopicStatus::of_finished(transcript), None),
-        RunEnd::Failed(failure) => (TopicStatus::Failed, Some(failure.to_string())),
-        RunEnd::Interrupted => (TopicStatus::Interrupted, None),
-    };
     Ok((record, end))
 }
 

@@ -6,7 +6,8 @@
 //!   (or `retry-after-ms`) has passed, and the spacing becomes the smaller of that wait and
 //!   the spacing of the requests the endpoint admitted in the last second (so a strict
 //!   limiter that says "next slot in 100 ms" and a window limiter that says "window ends in
-//!   600 ms, after 10 requests" both give 100 ms), with a 5 % margin;
+//!   600 ms, after 10 requests" both give 100 ms), with a 3 % margin; a 429 for a request
+//!   sent at the current pace widens it by a tenth at least;
 //! - `x-ratelimit-limit-requests`, `-remaining-requests` and `-reset-requests` on answers:
 //!   when few requests remain, the spacing is the refill rate they imply.
 //!
@@ -24,10 +25,14 @@ use tokio::time::Instant;
 /// How far back admitted starts are counted to estimate the endpoint's rate.
 const HORIZON: Duration = Duration::from_secs(1);
 /// Requests are spaced this much wider than the estimate, so timing noise does not collide.
-const MARGIN: f64 = 1.05;
+const MARGIN: f64 = 1.03;
+/// A 429 for a request sent at the current pace, once that pace has been in force for a
+/// whole [`HORIZON`] (so the server's window holds only requests sent at it): the pace was
+/// still too fast, so the spacing grows by this factor at least.
+const BACKOFF: f64 = 1.1;
 /// Successes in a row after which the spacing shrinks by [`PROBE`].
 const PROBE_AFTER: u32 = 20;
-const PROBE: f64 = 0.95;
+const PROBE: f64 = 0.97;
 /// No spacing is wider than this, whatever a server says (the pause itself can be longer).
 const MAX_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -50,12 +55,18 @@ struct State {
     starts: VecDeque<Start>,
     next_id: u64,
     successes: u32,
+    /// Counts changes of the pace after a 429; a request started before the latest one was
+    /// sent at an older pace, and its 429 says nothing about the current one.
+    epoch: u64,
+    /// When the current pace was set.
+    paced_since: Instant,
 }
 
 struct Start {
     at: Instant,
     id: u64,
     limited: bool,
+    epoch: u64,
 }
 
 /// What an answer's `x-ratelimit-*-requests` headers said.
@@ -138,6 +149,8 @@ impl AdaptiveLimiter {
                 starts: VecDeque::new(),
                 next_id: 0,
                 successes: 0,
+                epoch: 0,
+                paced_since: Instant::now(),
             }),
             changed: Notify::new(),
         }
@@ -182,7 +195,8 @@ impl AdaptiveLimiter {
                         let id = state.next_id;
                         state.next_id += 1;
                         state.next_start = Some(now + state.interval);
-                        state.starts.push_back(Start { at: now, id, limited: false });
+                        let epoch = state.epoch;
+                        state.starts.push_back(Start { at: now, id, limited: false, epoch });
                         while state.starts.front().is_some_and(|s| now - s.at > HORIZON) {
                             state.starts.pop_front();
                         }
@@ -232,8 +246,11 @@ impl Permit<'_> {
         let now = Instant::now();
         let until = now + wait;
         state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
+        let mut at_current_pace = false;
+        let (epoch, settled) = (state.epoch, now - state.paced_since >= HORIZON);
         if let Some(start) = state.starts.iter_mut().find(|s| s.id == self.id) {
             start.limited = true;
+            at_current_pace = start.epoch == epoch && settled;
         }
         let admitted =
             state.starts.iter().filter(|s| !s.limited && now - s.at <= HORIZON).count() as u32;
@@ -242,8 +259,16 @@ impl Permit<'_> {
         let observed = (admitted > 0).then(|| HORIZON / admitted);
         let hint = (!wait.is_zero()).then_some(wait.min(HORIZON));
         if let Some(estimate) = [observed, hint].into_iter().flatten().min() {
-            let spacing = estimate.mul_f64(MARGIN).min(MAX_INTERVAL);
-            state.interval = state.interval.max(spacing);
+            let mut spacing = estimate.mul_f64(MARGIN);
+            if at_current_pace {
+                spacing = spacing.max(state.interval.mul_f64(BACKOFF));
+            }
+            let spacing = state.interval.max(spacing.min(MAX_INTERVAL));
+            if spacing != state.interval {
+                state.interval = spacing;
+                state.epoch += 1;
+                state.paced_since = now;
+            }
         }
         state.successes = 0;
     }
@@ -300,7 +325,7 @@ mod tests {
         for permit in &burst[1..] {
             permit.rate_limited(Duration::from_millis(100));
         }
-        assert_eq!(limiter.interval(), Duration::from_millis(105));
+        assert_eq!(limiter.interval(), Duration::from_millis(103));
         drop(burst);
         // The next starts come no faster than one per 105 ms, after the pause.
         let started = Instant::now();
@@ -311,7 +336,7 @@ mod tests {
             drop(permit);
         }
         let ms: Vec<u128> = at.iter().map(Duration::as_millis).collect();
-        assert_eq!(ms, [100, 205, 310, 415]);
+        assert_eq!(ms, [100, 203, 306, 409]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -326,7 +351,7 @@ mod tests {
         }
         let late = limiter.acquire().await;
         late.rate_limited(Duration::from_millis(600));
-        assert_eq!(limiter.interval(), Duration::from_millis(105), "10 admitted per second");
+        assert_eq!(limiter.interval(), Duration::from_millis(103), "10 admitted per second");
     }
 
     #[tokio::test(start_paused = true)]
@@ -346,11 +371,34 @@ mod tests {
             reset: Some(Duration::from_secs(60)),
         };
         permit.succeeded(Some(&low));
-        assert_eq!(limiter.interval(), Duration::from_millis(1050), "60 per minute");
+        assert_eq!(limiter.interval(), Duration::from_millis(1030), "60 per minute");
         for _ in 0..PROBE_AFTER {
             permit.succeeded(None);
         }
-        assert_eq!(limiter.interval(), Duration::from_millis(1050).mul_f64(PROBE));
+        assert_eq!(limiter.interval(), Duration::from_millis(1030).mul_f64(PROBE));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_at_the_current_pace_widens_it_and_an_older_one_does_not() {
+        let limiter = limiter(8);
+        let first = limiter.acquire().await;
+        let old = limiter.acquire().await;
+        // The endpoint hints 50 ms; a request sent at that pace, once it held for a second,
+        // is limited again: the pace was too fast.
+        first.rate_limited(Duration::from_millis(50));
+        let paced = limiter.interval();
+        assert_eq!(paced, Duration::from_micros(51_500));
+        old.rate_limited(Duration::from_millis(50));
+        assert_eq!(limiter.interval(), paced, "sent before the pace was set: no change");
+        drop((first, old));
+        let early = limiter.acquire().await;
+        early.rate_limited(Duration::from_millis(50));
+        assert_eq!(limiter.interval(), paced, "the server's window still holds older requests");
+        drop(early);
+        tokio::time::advance(HORIZON).await;
+        let settled = limiter.acquire().await;
+        settled.rate_limited(Duration::from_millis(50));
+        assert_eq!(limiter.interval(), paced.mul_f64(BACKOFF));
     }
 
     #[test]
