@@ -49,6 +49,9 @@ fn main() {
     if run("chunks") {
         chunks();
     }
+    if run("profile") {
+        profile();
+    }
 }
 
 fn machine() {
@@ -184,10 +187,8 @@ struct Seen {
 
 fn seen(server: &TestServer) -> Seen {
     let requests = server.requests();
-    let prompt_chars = requests
-        .iter()
-        .map(|r| r.messages().iter().map(|(_, c)| c.len()).sum::<usize>())
-        .sum();
+    let prompt_chars =
+        requests.iter().map(|r| r.messages().iter().map(|(_, c)| c.len()).sum::<usize>()).sum();
     Seen { requests: requests.len(), prompt_chars }
 }
 
@@ -244,7 +245,9 @@ fn efficiency() {
 /// Requests and prompt size with the shared priming and with `--fresh-priming`.
 fn savings() {
     println!("## Shared priming against --fresh-priming (answers at once, --concurrency 20)\n");
-    println!("| run | requests | prompt characters sent | prompt tokens (server usage) | completion tokens |");
+    println!(
+        "| run | requests | prompt characters sent | prompt tokens (server usage) | completion tokens |"
+    );
     println!("|---|---|---|---|---|");
     for (name, extra) in [("shared priming", None), ("--fresh-priming", Some("--fresh-priming"))] {
         let server = TestServer::start(Script::echo());
@@ -683,4 +686,96 @@ fn chunks() {
         );
     }
     println!();
+}
+
+// ---------------------------------------------------------------------------------------
+// 12. CPU per request by concurrency, and where it goes.
+// ---------------------------------------------------------------------------------------
+
+/// The CPU the deepdive process used for the efficiency run's requests at each concurrency
+/// (GNU time's user + system seconds), and, with `perf` installed, the functions that took
+/// it at the highest concurrency. `DEEPDIVE_BENCH_BIN` runs another build (e.g. main's) to
+/// compare.
+fn profile() {
+    if !Path::new(TIME).exists() {
+        println!("## CPU per request: skipped, {TIME} is missing (apt-get install -y time)\n");
+        return;
+    }
+    let bin = std::env::var("DEEPDIVE_BENCH_BIN").unwrap_or_else(|_| BIN.to_string());
+    let delay = Duration::from_millis(200);
+    println!(
+        "## CPU per request: --all --followups {FOLLOWUPS}, answers after {delay:?}, binary \
+         {bin}\n"
+    );
+    println!("| --concurrency | requests | wall | CPU (user + sys) | CPU per request |");
+    println!("|---|---|---|---|---|");
+    for concurrency in ["4", "10", "20"] {
+        let server = TestServer::start(Script::from_fn(move |request, _| {
+            Reply::default_for(request).delay(delay)
+        }));
+        let sandbox = Sandbox::new(&server.url(), "");
+        let cpu_file = sandbox.dir.path().join("cpu");
+        let mut cmd = sandbox.command(TIME);
+        cmd.args(["-f", "%U %S", "-o"]).arg(&cpu_file).arg(&bin);
+        cmd.args(["-q", "batch", "--out"]).arg(sandbox.run_dir());
+        cmd.args(["--all", "--followups", FOLLOWUPS, "--concurrency", concurrency]);
+        let started = Instant::now();
+        let status = cmd.status().unwrap();
+        let wall = started.elapsed();
+        assert!(status.success());
+        let text = std::fs::read_to_string(&cpu_file).unwrap();
+        let cpu: f64 = text
+            .lines()
+            .last()
+            .unwrap()
+            .split_whitespace()
+            .map(|v| v.parse::<f64>().unwrap())
+            .sum();
+        let requests = server.hits();
+        println!(
+            "| {concurrency} | {requests} | {} | {cpu:.2} s | {:.1} ms |",
+            secs(wall),
+            cpu * 1000.0 / requests as f64
+        );
+    }
+    println!();
+    if Command::new("perf").arg("--version").output().is_err() {
+        println!("(perf is missing: no per-function profile)\n");
+        return;
+    }
+    let server = TestServer::start(Script::from_fn(move |request, _| {
+        Reply::default_for(request).delay(delay)
+    }));
+    let sandbox = Sandbox::new(&server.url(), "");
+    let data = sandbox.dir.path().join("perf.data");
+    let mut cmd = sandbox.command("perf");
+    cmd.args(["record", "-q", "-F", "2000", "-g", "-o"]).arg(&data).arg(&bin);
+    cmd.args(["-q", "batch", "--out"]).arg(sandbox.run_dir());
+    cmd.args(["--all", "--followups", FOLLOWUPS, "--concurrency", "20"]);
+    assert!(cmd.status().unwrap().success());
+    let report = Command::new("perf")
+        .args([
+            "report",
+            "--stdio",
+            "--no-children",
+            "--sort",
+            "dso,symbol",
+            "--percent-limit",
+            "2",
+            "-g",
+            "none",
+            "-i",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    println!("perf at --concurrency 20 (self time, entries of 2 % or more):\n\n```");
+    for line in String::from_utf8_lossy(&report.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .take(25)
+    {
+        println!("{line}");
+    }
+    println!("```\n");
 }
