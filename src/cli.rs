@@ -150,6 +150,9 @@ pub enum Command {
     Batch(BatchArgs),
     /// Send a saved session's (or a run folder's) questions again, to the current model
     Replay(ReplayArgs),
+    /// Rebuild a run folder's handbook (handbook.md, handbook.html, coverage.svg, index.md)
+    /// from its transcripts, or make one from a saved session
+    Handbook(HandbookArgs),
     /// Show a saved transcript as chat shows it, or a batch run folder's summary
     Show(ShowArgs),
     /// List saved sessions and batch runs, newest first
@@ -230,6 +233,18 @@ pub struct ReplayArgs {
     #[arg(long, default_value_t = 4, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct HandbookArgs {
+    /// A batch run folder, or one saved transcript (.md)
+    #[arg(value_name = "DIR|FILE")]
+    pub source: PathBuf,
+
+    /// Folder to write the handbook into [default: the run folder; for a transcript
+    /// x.md, the folder x.handbook next to it]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

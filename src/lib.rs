@@ -12,6 +12,7 @@ pub mod commands;
 pub mod coverage;
 pub mod driver;
 pub mod exit;
+pub mod handbook;
 pub mod local;
 pub mod message;
 pub mod prompts;

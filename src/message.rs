@@ -38,7 +38,8 @@ impl Message {
     }
 }
 
-/// Token usage of one request: server-reported when the server gives it.
+/// Token usage of one request: server-reported when the server gives it. Sums saturate: a
+/// server that reports absurd counts cannot make a total wrap around (or panic).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     pub prompt_tokens: u64,
@@ -55,15 +56,15 @@ fn is_zero(n: &u64) -> bool {
 
 impl Usage {
     pub fn total(&self) -> u64 {
-        self.prompt_tokens + self.completion_tokens
+        self.prompt_tokens.saturating_add(self.completion_tokens)
     }
 }
 
 impl std::ops::AddAssign for Usage {
     fn add_assign(&mut self, other: Usage) {
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
-        self.cached_tokens += other.cached_tokens;
+        self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
+        self.completion_tokens = self.completion_tokens.saturating_add(other.completion_tokens);
+        self.cached_tokens = self.cached_tokens.saturating_add(other.cached_tokens);
     }
 }
 
@@ -111,5 +112,19 @@ impl FinishReason {
     /// True when the answer did not end by itself and is therefore incomplete.
     pub fn is_truncated(&self) -> bool {
         matches!(self, FinishReason::Length)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_totals_saturate_instead_of_wrapping() {
+        let huge = Usage { prompt_tokens: u64::MAX - 1, completion_tokens: 5, cached_tokens: 0 };
+        assert_eq!(huge.total(), u64::MAX);
+        let mut sum = huge;
+        sum += huge;
+        assert_eq!(sum, Usage { prompt_tokens: u64::MAX, completion_tokens: 10, cached_tokens: 0 });
     }
 }

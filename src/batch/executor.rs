@@ -79,8 +79,8 @@ pub enum BatchError {
     PlanConflict { dir: String, why: String },
     #[error(transparent)]
     Prompts(#[from] crate::prompts::PromptError),
-    #[error("{dir}: cannot write the handbook index.md: {source}; check the disk")]
-    Handbook { dir: String, source: std::io::Error },
+    #[error(transparent)]
+    Handbook(#[from] crate::handbook::HandbookError),
     #[error(transparent)]
     Folder(#[from] super::folder::FolderError),
 }
@@ -278,8 +278,8 @@ pub async fn execute(
 }
 
 fn write_handbook(job: &Job<'_>, manifest: &Manifest) -> Result<(), BatchError> {
-    super::handbook::write(&job.dir, manifest)
-        .map_err(|source| BatchError::Handbook { dir: job.dir.display().to_string(), source })
+    super::handbook::write(&job.dir, manifest, job.library)?;
+    Ok(())
 }
 
 /// Why launching `topic` would pass `--max-cost`, if it would.

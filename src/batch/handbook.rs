@@ -1,23 +1,39 @@
-//! `index.md`: the run as a handbook an operations team can read. Every topic in guide order
-//! with a link to its conversation, its status, coverage of the topic's "Cover:" points and
-//! tokens; then totals, the points the answers missed, and what failed.
+//! A run folder's handbook: `index.md` (every topic in guide order with a link to its
+//! conversation, its status, coverage of the topic's "Cover:" points and tokens; then
+//! totals, the points the answers missed, and what failed), next to the handbook itself
+//! (`handbook.md`, `handbook.html`, `coverage.svg`, see [`crate::handbook`]). All are built
+//! from the transcripts and rewritten together.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::manifest::{Manifest, TopicStatus};
 use crate::atomic_file;
+use crate::handbook::{self, Book, Files, HandbookError};
+use crate::prompts::Library;
 use crate::render::thousands;
 
+/// The run's index, which links to everything else (`handbook.html` first).
 pub const HANDBOOK_FILE: &str = "index.md";
 
-/// Writes `dir/index.md` atomically.
-pub fn write(dir: &Path, manifest: &Manifest) -> std::io::Result<()> {
-    atomic_file::write(&dir.join(HANDBOOK_FILE), render(dir, manifest).as_bytes())
+/// Writes `coverage.svg`, `handbook.md`, `handbook.html` and `index.md` into the run
+/// folder `dir`, each atomically; returns the handbook and the paths written.
+pub fn write(
+    dir: &Path,
+    manifest: &Manifest,
+    library: &Library,
+) -> Result<(Book, Vec<PathBuf>), HandbookError> {
+    let book = Book::from_run(dir, dir, manifest, library)?;
+    let mut written = Files::render(&book).write(dir)?;
+    let path = dir.join(HANDBOOK_FILE);
+    atomic_file::write(&path, render(dir, manifest, &book).as_bytes())
+        .map_err(|source| HandbookError::Write { path: path.clone(), source })?;
+    written.push(path);
+    Ok((book, written))
 }
 
-/// The handbook's markdown; `dir` is the run folder (links only to files that exist).
-pub fn render(dir: &Path, manifest: &Manifest) -> String {
+/// The index's markdown; `dir` is the run folder (links only to files that exist).
+pub fn render(dir: &Path, manifest: &Manifest, book: &Book) -> String {
     let plan = &manifest.plan;
     let mut out = String::from("# Production readiness handbook\n\n");
     let stack = plan.stack.as_deref().map(|s| format!(" for **{s}**")).unwrap_or_default();
@@ -28,6 +44,17 @@ pub fn render(dir: &Path, manifest: &Manifest) -> String {
         plan.model,
         plan.endpoint,
         humantime::format_rfc3339_seconds(manifest.updated)
+    );
+    let _ = writeln!(
+        out,
+        "**Read the handbook:** [{}]({}) (one page: search, dark theme, print to PDF) or \
+         [{}]({}); the [coverage map]({}) shows which \"Cover:\" points each topic's answers \
+         addressed.\n",
+        handbook::HTML_FILE,
+        handbook::HTML_FILE,
+        handbook::MARKDOWN_FILE,
+        handbook::MARKDOWN_FILE,
+        handbook::SVG_FILE
     );
     out.push_str(
         "Each topic links to its whole conversation. Coverage counts the topic's \"Cover:\" \
@@ -40,24 +67,31 @@ pub fn render(dir: &Path, manifest: &Manifest) -> String {
     let usage = manifest.usage();
     let (prompt, completion) = (usage.prompt_tokens, usage.completion_tokens);
     for record in &manifest.topics {
+        let chapter = book.chapters.iter().find(|c| c.slug == record.slug);
         let title = if dir.join(&record.file).exists() {
             format!("[{}]({})", escape(&record.title), record.file)
         } else {
             escape(&record.title)
         };
-        let coverage = match record.coverage {
+        let coverage = match chapter.filter(|c| c.stub.is_none() && !c.points.is_empty()) {
             Some(c) => {
-                covered += c.covered;
-                points += c.total;
-                format!("{}/{}", c.covered, c.total)
+                covered += c.covered();
+                points += c.points.len();
+                format!("{}/{}", c.covered(), c.points.len())
             }
             None => "–".to_string(),
         };
+        let status = match chapter {
+            // A run from before topics had a truncated status of their own.
+            Some(c) if c.is_truncated() && record.status != TopicStatus::Truncated => {
+                format!("{} (truncated)", record.status.as_str())
+            }
+            _ => record.status.as_str().to_string(),
+        };
         let _ = writeln!(
             out,
-            "| {} | {title} | {} | {coverage} | {} |",
+            "| {} | {title} | {status} | {coverage} | {} |",
             record.number,
-            record.status.as_str(),
             thousands(record.usage.total())
         );
     }
@@ -69,11 +103,11 @@ pub fn render(dir: &Path, manifest: &Manifest) -> String {
          ({} prompt, {} completion)",
         crate::render::plural(manifest.topics.len() as u64, "topic"),
         manifest.status_summary(),
-        thousands(prompt + completion),
+        thousands(usage.total()),
         thousands(prompt),
         thousands(completion)
     );
-    gaps(&mut out, manifest);
+    gaps(&mut out, book);
     if manifest.priming.is_some() {
         let _ = writeln!(
             out,
@@ -114,19 +148,24 @@ pub fn render(dir: &Path, manifest: &Manifest) -> String {
     out
 }
 
-/// Lists, per finished topic, the "Cover:" points its answers did not address (recorded in
-/// the manifest when the topic finished, so writing the handbook reads no transcript).
-fn gaps(out: &mut String, manifest: &Manifest) {
+/// Lists, per answered topic, the "Cover:" points its answers did not address.
+fn gaps(out: &mut String, book: &Book) {
     let mut section = String::new();
-    for record in manifest.topics.iter().filter(|r| !r.missing.is_empty()) {
-        let _ = writeln!(section, "\n### {}. {}\n", record.number, escape(&record.title));
-        for point in &record.missing {
-            let _ = writeln!(section, "- {}", escape(point));
+    for chapter in book.chapters.iter().filter(|c| c.stub.is_none()) {
+        let missed: Vec<_> = chapter.missed().collect();
+        if missed.is_empty() {
+            continue;
+        }
+        let _ = writeln!(section, "\n### {}. {}\n", chapter.number, escape(&chapter.title));
+        for point in missed {
+            let _ = writeln!(section, "- {}", escape(&point.point));
         }
     }
     if !section.is_empty() {
         out.push_str("\n## Gaps\n");
         out.push_str(&section);
+        let _ =
+            writeln!(out, "\nThe handbook's appendix B (Gaps) has the command that asks for them.");
     }
 }
 

@@ -1,7 +1,12 @@
 //! `manifest.json`: the plan of a batch run and what happened to each topic. Rewritten
 //! atomically after every topic, so a run killed at any moment leaves a whole manifest.
+//!
+//! A manifest is input like any other file: on load every topic's `file` must be a plain
+//! transcript name inside the run folder, so a crafted manifest cannot make deepdive write
+//! (or read) anywhere else, and the endpoint it records is shown without credentials.
 
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
+use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -9,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::plan::Plan;
 use crate::atomic_file;
 use crate::message::Usage;
+use crate::secret::redact_url;
 use crate::session::{Coverage, SessionStatus, store};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -112,6 +118,15 @@ pub enum ManifestError {
     TooNew { path: PathBuf, found: u32 },
     #[error("{}: cannot write the run manifest: {source}; check the disk", path.display())]
     Write { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{}: topic `{slug}` has file {file:?}, which is not a transcript name inside the run \
+         folder ({why}); fix or delete the manifest, nothing was written",
+        path.display()
+    )]
+    BadTopicFile { path: PathBuf, slug: String, file: String, why: &'static str },
+    /// A transcript of the run folder cannot be read back.
+    #[error("{0}; fix or remove that transcript, or run into another folder with --out")]
+    Transcript(#[from] store::StoreError),
 }
 
 impl Manifest {
@@ -127,11 +142,12 @@ impl Manifest {
         }
     }
 
-    /// Reads `dir/manifest.json`; `Ok(None)` when the folder has none.
+    /// Reads `dir/manifest.json`; `Ok(None)` when the folder has none. Anything that is not
+    /// a manifest this deepdive understands, with topic files inside the folder, is an error.
     pub fn load(dir: &Path) -> Result<Option<Manifest>, ManifestError> {
         let path = dir.join(MANIFEST_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(ManifestError::Read { path, source }),
         };
@@ -139,19 +155,42 @@ impl Manifest {
         struct Version {
             version: u32,
         }
-        let version: Version = serde_json::from_str(&text)
+        // From bytes: text that is not UTF-8 is a parse error too, with its advice.
+        let version: Version = serde_json::from_slice(&bytes)
             .map_err(|source| ManifestError::Parse { path: path.clone(), source })?;
         if version.version > MANIFEST_VERSION {
             return Err(ManifestError::TooNew { path, found: version.version });
         }
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|source| ManifestError::Parse { path, source })
+        let mut manifest: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|source| ManifestError::Parse { path: path.clone(), source })?;
+        manifest.check_files(&path)?;
+        manifest.plan.endpoint = redact_url(&manifest.plan.endpoint);
+        Ok(Some(manifest))
+    }
+
+    /// Every topic's `file` is a plain, distinct transcript name (`15-health-checks.md`):
+    /// no directory, no `..`, no absolute path, not one of the run's own files.
+    fn check_files(&self, path: &Path) -> Result<(), ManifestError> {
+        let mut seen = HashSet::new();
+        for record in &self.topics {
+            let why = transcript_name_problem(&record.file)
+                .or_else(|| (!seen.insert(record.file.as_str())).then_some("another topic has it"));
+            if let Some(why) = why {
+                return Err(ManifestError::BadTopicFile {
+                    path: path.to_path_buf(),
+                    slug: record.slug.clone(),
+                    file: record.file.clone(),
+                    why,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Writes `dir/manifest.json` atomically.
     pub fn save(&mut self, dir: &Path) -> Result<(), ManifestError> {
         self.updated = crate::session::now();
+        self.plan.endpoint = redact_url(&self.plan.endpoint);
         let path = dir.join(MANIFEST_FILE);
         // Serialising plain data cannot fail.
         let json = serde_json::to_string_pretty(self).unwrap_or_default() + "\n";
@@ -195,8 +234,9 @@ impl Manifest {
     }
 
     /// Brings each record in line with its transcript on disk: a run killed after saving a
-    /// transcript but before saving the manifest loses nothing.
-    pub fn reconcile(&mut self, dir: &Path) -> Result<(), store::StoreError> {
+    /// transcript but before saving the manifest loses nothing. A transcript that cannot be
+    /// read back is an error about the run folder (exit 2), as for `show` and `replay`.
+    pub fn reconcile(&mut self, dir: &Path) -> Result<(), ManifestError> {
         for record in &mut self.topics {
             let path = dir.join(&record.file);
             if !path.exists() {
@@ -224,6 +264,28 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+}
+
+/// Why `file` cannot be a topic's transcript in a run folder, if it cannot.
+fn transcript_name_problem(file: &str) -> Option<&'static str> {
+    let mut components = Path::new(file).components();
+    let plain = matches!(
+        (components.next(), components.next()),
+        (Some(Component::Normal(name)), None) if name == std::ffi::OsStr::new(file)
+    );
+    if file.is_empty() {
+        Some("it is empty")
+    } else if file.contains(['/', '\\']) || !plain {
+        Some("it is a path, not a file name")
+    } else if file.contains(|c: char| c.is_control() || c == ':') {
+        Some("it has a control character or a colon")
+    } else if !file.ends_with(".md")
+        || [super::handbook::HANDBOOK_FILE, crate::handbook::MARKDOWN_FILE].contains(&file)
+    {
+        Some("a transcript is a .md file other than index.md and handbook.md")
+    } else {
+        None
     }
 }
 
@@ -260,6 +322,35 @@ mod rfc3339_opt {
                 humantime::parse_rfc3339_weak(&text).map(Some).map_err(serde::de::Error::custom)
             }
             None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_files_must_be_plain_transcript_names() {
+        for good in ["15-health-checks.md", "my topic.md", ".md"] {
+            assert_eq!(transcript_name_problem(good), None, "{good}");
+        }
+        for bad in [
+            "",
+            "..",
+            ".",
+            "../escape.md",
+            "sub/dir.md",
+            "/etc/passwd.md",
+            "a\\b.md",
+            "C:evil.md",
+            "manifest.json",
+            "index.md",
+            "handbook.md",
+            "x.md\n",
+            "./15.md",
+        ] {
+            assert!(transcript_name_problem(bad).is_some(), "{bad:?} was accepted");
         }
     }
 }

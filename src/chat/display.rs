@@ -150,19 +150,22 @@ pub fn status_line(
     line
 }
 
-/// The numbered suggestions, as typed numbers pick them.
-pub fn suggestions(list: &[Suggestion]) -> String {
+/// The numbered suggestions, as typed numbers pick them, each wrapped at words to `width`
+/// columns (0: no limit) with its continuation lines under its text.
+pub fn suggestions(list: &[Suggestion], width: usize) -> String {
     if list.is_empty() {
         return String::new();
     }
     let mut out = String::from("Suggested follow-ups:\n");
     for (i, s) in list.iter().enumerate() {
-        out.push_str(&format!(
-            "  {}. [{}] {}\n",
-            i + 1,
-            s.kind.as_str(),
-            first_line(&s.label, 100)
-        ));
+        let head = format!("  {}. [{}] ", i + 1, s.kind.as_str());
+        let indent = unicode_width::UnicodeWidthStr::width(head.as_str());
+        let room = if width > indent + 20 { width - indent } else { 0 };
+        let lines = crate::render::markdown::wrap_plain(&first_line(&s.label, 200), room);
+        for (n, line) in lines.iter().enumerate() {
+            let lead = if n == 0 { head.clone() } else { " ".repeat(indent) };
+            out.push_str(&format!("{lead}{line}\n"));
+        }
     }
     out
 }
@@ -233,4 +236,26 @@ pub fn coverage_report(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::suggest::SuggestionKind;
+
+    #[test]
+    fn suggestions_wrap_at_words_under_their_text() {
+        let long = "What are the most common mistakes teams make with health checks in Kubernetes?";
+        let list = [Suggestion::new(SuggestionKind::Depth, long.to_string())];
+        let shown = suggestions(&list, 50);
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines[0], "Suggested follow-ups:");
+        assert!(lines[1].starts_with("  1. [depth] What are the most common"));
+        assert!(lines.iter().all(|l| unicode_width::UnicodeWidthStr::width(*l) <= 50), "{shown}");
+        assert!(lines[2].starts_with("             ") && !lines[2].trim().is_empty());
+        let joined: Vec<&str> = lines[1..].iter().map(|l| l.trim()).collect();
+        assert_eq!(joined.join(" "), format!("1. [depth] {long}"));
+        // No width: one line each.
+        assert_eq!(suggestions(&list, 0).lines().count(), 2);
+    }
 }

@@ -352,12 +352,14 @@ mod tests {
         push(t, Role::Assistant, None, answer);
     }
 
-    /// An answer made of every "Cover:" point of `slug` but those at `skip`.
+    /// An answer that says something on every "Cover:" point of `slug` but those at `skip`
+    /// (a point only restated covers nothing).
     fn answer_without(slug: &str, skip: &[usize]) -> String {
         let library = Library::builtin();
         let cover = &library.topic_by_slug(slug).unwrap().cover;
         let kept = cover.iter().enumerate().filter(|(i, _)| !skip.contains(i));
-        kept.map(|(_, p)| format!("## {p}\n\n{p}.")).collect::<Vec<_>>().join("\n\n")
+        let said = |p: &String| format!("## {p}\n\n{p}: what we do, step by step, and why.");
+        kept.map(|(_, p)| said(p)).collect::<Vec<_>>().join("\n\n")
     }
 
     fn texts(list: &[Suggestion]) -> Vec<&str> {

@@ -113,7 +113,8 @@ impl<'a> ChatUser<'a> {
     }
 
     fn show_suggestions(&self) {
-        let _ = self.printer.out(&display::suggestions(&self.suggestions));
+        let width = crate::render::markdown::stdout_width().unwrap_or(0);
+        let _ = self.printer.out(&display::suggestions(&self.suggestions, width));
     }
 
     /// What picking suggestion `n` (1-based) does.

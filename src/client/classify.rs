@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::secret::KeySource;
+use crate::secret::{KeySource, Secrets};
 
-use super::error::{ApiError, one_line, truncate};
+use super::error::{ApiError, server_text};
 use super::wire::{ErrorBody, WireError};
 
 /// How much of a server message or body line an error shows.
@@ -13,10 +13,16 @@ const SHOWN_CHARS: usize = 120;
 
 /// Facts about the request that an error message needs.
 pub(crate) struct RequestFacts<'a> {
+    /// The request URL, credentials redacted.
     pub url: &'a str,
     pub model: &'a str,
     pub key_source: &'a KeySource,
+    /// Whether the request carried a key.
+    pub key_sent: bool,
+    pub profile: &'a str,
     pub prompt_tokens: Option<u64>,
+    /// Masked in everything the server says before it is shown.
+    pub secrets: &'a Secrets,
 }
 
 /// Classifies an HTTP error response (any status >= 400).
@@ -27,7 +33,7 @@ pub(crate) fn classify(
     facts: &RequestFacts<'_>,
 ) -> ApiError {
     let error = parse_error(body);
-    let message = describe(error.as_ref(), body);
+    let message = describe(error.as_ref(), body, facts.secrets);
     let names = |n: &str| error.as_ref().is_some_and(|e| e.names(n));
     if status == 402 || names("insufficient_quota") {
         return ApiError::Quota { status, message };
@@ -47,6 +53,8 @@ pub(crate) fn classify(
             status,
             url: facts.url.to_string(),
             key_source: facts.key_source.clone(),
+            key_sent: facts.key_sent,
+            profile: facts.profile.to_string(),
             message,
         },
         404 => ApiError::NotFound {
@@ -61,17 +69,22 @@ pub(crate) fn classify(
 }
 
 /// The error for a 2xx body that is neither the expected answer nor an error object.
-pub(crate) fn unexpected_body(status: u16, body: &str) -> ApiError {
+pub(crate) fn unexpected_body(status: u16, body: &str, secrets: &Secrets) -> ApiError {
     match parse_error(body) {
-        Some(err) => ApiError::Reported { message: describe(Some(&err), body) },
-        None => ApiError::NotJson { status, body: describe_raw(body) },
+        Some(err) => ApiError::Reported { message: describe(Some(&err), body, secrets) },
+        None => ApiError::NotJson { status, body: describe_raw(body, secrets) },
     }
 }
 
 /// The error for an `event: error` or `data: {"error":...}` inside a stream.
-pub(crate) fn stream_error(data: &str) -> ApiError {
+pub(crate) fn stream_error(data: &str, secrets: &Secrets) -> ApiError {
     let error = parse_error(data);
-    ApiError::Reported { message: describe(error.as_ref(), data) }
+    ApiError::Reported { message: describe(error.as_ref(), data, secrets) }
+}
+
+/// The error for a stream chunk that is not chat-completions JSON, quoting its start.
+pub(crate) fn malformed(data: &str, secrets: &Secrets) -> ApiError {
+    ApiError::Malformed { snippet: server_text(data, secrets, 80) }
 }
 
 /// True for the 400/422 a server sends when it does not know `stream_options`.
@@ -84,20 +97,20 @@ fn parse_error(body: &str) -> Option<WireError> {
 }
 
 /// The server's own message, or a description of a body that carries none.
-fn describe(error: Option<&WireError>, body: &str) -> String {
+fn describe(error: Option<&WireError>, body: &str, secrets: &Secrets) -> String {
     let from_error = error
         .and_then(|e| e.message.as_deref().filter(|m| !m.trim().is_empty()).or(e.kind.as_deref()));
     match from_error {
-        Some(m) => truncate(&one_line(m), SHOWN_CHARS),
-        None => describe_raw(body),
+        Some(m) => server_text(m, secrets, SHOWN_CHARS),
+        None => describe_raw(body, secrets),
     }
 }
 
-fn describe_raw(body: &str) -> String {
+fn describe_raw(body: &str, secrets: &Secrets) -> String {
     let Some(first) = body.lines().map(str::trim).find(|l| !l.is_empty()) else {
         return "an empty body".to_string();
     };
-    let first = truncate(first, SHOWN_CHARS);
+    let first = server_text(first, secrets, SHOWN_CHARS);
     let lower = body
         .trim_start()
         .get(..200.min(body.trim_start().len()))
@@ -163,13 +176,26 @@ fn number_after(text: &str, phrases: &[&str]) -> Option<u64> {
 mod tests {
     use super::*;
 
+    static NO_SECRETS: std::sync::LazyLock<Secrets> = std::sync::LazyLock::new(Secrets::default);
+
     fn facts() -> RequestFacts<'static> {
         RequestFacts {
             url: "http://h/v1/chat/completions",
             model: "m1",
             key_source: &KeySource::None,
+            key_sent: true,
+            profile: "default",
             prompt_tokens: Some(9100),
+            secrets: &NO_SECRETS,
         }
+    }
+
+    fn unexpected_body(status: u16, body: &str) -> ApiError {
+        super::unexpected_body(status, body, &NO_SECRETS)
+    }
+
+    fn stream_error(data: &str) -> ApiError {
+        super::stream_error(data, &NO_SECRETS)
     }
 
     #[test]
@@ -276,7 +302,25 @@ mod tests {
         let f = RequestFacts { key_source: &source, ..facts() };
         let err = classify(401, None, r#"{"error":{"message":"Incorrect API key provided"}}"#, &f);
         assert!(err.to_string().contains("environment variable MY_KEY"), "{err}");
-        assert!(classify(403, None, "", &facts()).to_string().contains("set OPENAI_API_KEY"));
+        let none = RequestFacts { key_sent: false, ..facts() };
+        let err = classify(403, None, "", &none).to_string();
+        assert!(err.contains("no API key was sent") && err.contains("api_key_env"), "{err}");
+    }
+
+    #[test]
+    fn a_key_echoed_across_the_cut_is_masked() {
+        let key = crate::secret::ApiKey::new("sk-test-0123456789abcdef").unwrap();
+        let secrets = Secrets::new(Some(&key), &[], "");
+        let f = RequestFacts { secrets: &secrets, ..facts() };
+        for start in 100..125 {
+            let message = format!("{}{} rest", "m".repeat(start), key.expose());
+            let body = serde_json::json!({"error": {"message": message}}).to_string();
+            let shown = classify(400, None, &body, &f).to_string();
+            assert!(!shown.contains("sk-test-0123"), "{start}: {shown}");
+            let page = format!("<html>{}{}</html>", "p".repeat(start - 6), key.expose());
+            let shown = classify(502, None, &page, &f).to_string();
+            assert!(!shown.contains("sk-test-0123"), "{start}: {shown}");
+        }
     }
 
     #[test]

@@ -1,21 +1,40 @@
 //! What can go wrong talking to an endpoint.
 //!
 //! Every message is one line that says what happened and what to do. No variant holds the
-//! API key or a header map; server-supplied text is scrubbed of the key before it gets here.
+//! API key or a header map; server-supplied text passes through [`server_text`] (secrets
+//! masked, control characters made visible, then cut) before it gets here, and URLs are
+//! shown with their credentials redacted.
 
 use std::time::Duration;
 
 use humantime::format_duration;
 
-use crate::secret::KeySource;
+use crate::render::sanitize::visible;
+use crate::secret::{KeySource, Secrets};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid endpoint setting: {0}")]
     InvalidEndpoint(String),
 
-    #[error("{url} rejected the API key (HTTP {status}): {message}; {}", auth_hint(key_source))]
-    Auth { status: u16, url: String, key_source: KeySource, message: String },
+    #[error("{}", auth_message(*status, url, key_source, *key_sent, profile, message))]
+    Auth {
+        status: u16,
+        url: String,
+        key_source: KeySource,
+        /// False when the request carried no key at all.
+        key_sent: bool,
+        /// The profile whose key settings to fix.
+        profile: String,
+        message: String,
+    },
+
+    #[error(
+        "{url} answered HTTP {status} with a redirect to another server ({location}); deepdive \
+         does not follow it, so neither the request nor its key goes there: if that server is \
+         the right one, set it as the base URL"
+    )]
+    Redirected { status: u16, url: String, location: String },
 
     #[error(
         "{url} answered 404 Not Found for model `{model}`: {message}; check the base URL (it often \
@@ -103,6 +122,27 @@ pub enum ApiError {
     #[error("the server reported an error while answering: {message}")]
     Reported { message: String },
 
+    #[error(
+        "the answer passed {} (limits.max_answer_mb), so deepdive stopped reading it; the server \
+         may be stuck repeating itself: set max_tokens, or raise limits.max_answer_mb",
+        megabytes(*limit)
+    )]
+    TooLarge { limit: usize },
+
+    #[error(
+        "the server sent one stream line of more than {} without ending it, which no \
+         chat-completions stream does, so deepdive stopped reading; try --no-stream",
+        megabytes(*limit)
+    )]
+    LongLine { limit: usize },
+
+    #[error(
+        "the answer took longer than {} (the request deadline, timeouts.request_secs) and was \
+         stopped; raise the deadline for very long answers",
+        format_duration(*after)
+    )]
+    Deadline { after: Duration },
+
     /// The in-process model failed (`crate::local`); the message says what to do.
     #[error("{message}")]
     Local { message: String },
@@ -141,6 +181,7 @@ impl ApiError {
                 | ApiError::Quota { .. }
                 | ApiError::BadRequest { .. }
                 | ApiError::NotJson { .. }
+                | ApiError::Redirected { .. }
                 | ApiError::Local { .. }
         )
     }
@@ -160,25 +201,20 @@ impl ApiError {
         }
     }
 
-    /// The same error with every occurrence of `secret` in its texts replaced, in case a server
-    /// or a proxy echoed the key back.
-    pub(crate) fn redact(mut self, secret: &str) -> ApiError {
-        if !secret.is_empty() {
-            for text in self.texts_mut() {
-                if text.contains(secret) {
-                    *text = text.replace(secret, "<redacted>");
-                }
-            }
+    /// The same error with every secret in its texts masked. Server text is masked before it
+    /// is cut (see [`server_text`]); this second pass covers every other text (URLs, details
+    /// from the HTTP stack).
+    pub(crate) fn mask(mut self, secrets: &Secrets) -> ApiError {
+        for text in self.texts_mut() {
+            *text = secrets.mask(text);
         }
         self
     }
 
     fn texts_mut(&mut self) -> Vec<&mut String> {
         match self {
-            ApiError::Auth { url, message, key_source, .. } => match key_source {
-                KeySource::Env(s) | KeySource::Command(s) => vec![url, message, s],
-                KeySource::None => vec![url, message],
-            },
+            ApiError::Auth { url, message, .. } => vec![url, message],
+            ApiError::Redirected { url, location, .. } => vec![url, location],
             ApiError::NotFound { url, model, message } => vec![url, model, message],
             ApiError::Connect { base_url, detail } => vec![base_url, detail],
             ApiError::InvalidEndpoint(message)
@@ -195,7 +231,10 @@ impl ApiError {
             | ApiError::Malformed { snippet: text } => vec![text],
             ApiError::NoResponse { .. }
             | ApiError::Stalled { .. }
-            | ApiError::Unfinished { .. } => vec![],
+            | ApiError::Unfinished { .. }
+            | ApiError::TooLarge { .. }
+            | ApiError::LongLine { .. }
+            | ApiError::Deadline { .. } => vec![],
             ApiError::RetriesExhausted { last, .. } => last.texts_mut(),
         }
     }
@@ -235,14 +274,43 @@ fn with_message(head: String, message: &str) -> String {
     format!("{head}: {}", truncate(&line, 100))
 }
 
-fn auth_hint(source: &KeySource) -> String {
-    match source {
-        KeySource::None => {
-            "no API key is configured: set OPENAI_API_KEY or the profile's key source".to_string()
-        }
-        other => format!(
-            "the key comes from {other}: check that it is current and valid for this endpoint"
+fn auth_message(
+    status: u16,
+    url: &str,
+    source: &KeySource,
+    key_sent: bool,
+    profile: &str,
+    message: &str,
+) -> String {
+    if key_sent {
+        return format!(
+            "{url} rejected the API key (HTTP {status}): {message}; the key comes from {source}: \
+             check that it is current and valid for this endpoint"
+        );
+    }
+    let how = match source {
+        KeySource::None => format!(
+            "profile `{profile}` is set to send none (api_key_env = \"\"); name the key with \
+             api_key_env or api_key_cmd in [profiles.{profile}]"
         ),
+        KeySource::Env(var) => format!(
+            "{var} is not set; export {var}, or name the key with api_key_env or api_key_cmd in \
+             [profiles.{profile}]"
+        ),
+        KeySource::Command(_) => {
+            format!("name the key with api_key_env or api_key_cmd in [profiles.{profile}]")
+        }
+    };
+    format!("{url} answered HTTP {status} ({message}): no API key was sent; {how}")
+}
+
+/// A byte count in whole megabytes when it is one ("8 MB"), else in bytes.
+fn megabytes(bytes: usize) -> String {
+    const MB: usize = 1024 * 1024;
+    if bytes >= MB && bytes % MB == 0 {
+        format!("{} MB", bytes / MB)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 
@@ -279,6 +347,13 @@ pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Server text as deepdive shows and stores it: secrets masked (on the whole text, so a key
+/// that crosses the cut is still found), control characters made visible, whitespace
+/// collapsed to single spaces, then cut to `max` characters.
+pub(crate) fn server_text(text: &str, secrets: &Secrets, max: usize) -> String {
+    truncate(&one_line(&visible(&secrets.mask(text))), max)
+}
+
 /// At most `max` characters, with `…` when cut.
 pub(crate) fn truncate(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
@@ -291,17 +366,47 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
+    use crate::secret::ApiKey;
+
     #[test]
-    fn redaction_reaches_every_text() {
+    fn masking_reaches_every_text() {
         let err = ApiError::RetriesExhausted {
             attempts: 3,
             last: Box::new(ApiError::Server {
                 status: 500,
-                message: "bad key sk-abc echoed".into(),
+                message: "bad key sk-abcdef echoed".into(),
                 retry_after: None,
             }),
         };
-        let shown = err.redact("sk-abc").to_string();
-        assert!(!shown.contains("sk-abc") && shown.contains("<redacted>"), "{shown}");
+        let secrets = Secrets::new(ApiKey::new("sk-abcdef").as_ref(), &[], "");
+        let shown = err.mask(&secrets).to_string();
+        assert!(!shown.contains("sk-abcdef") && shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[test]
+    fn server_text_masks_before_it_cuts() {
+        let key = "sk-straddle-0123456789";
+        let secrets = Secrets::new(ApiKey::new(key).as_ref(), &[], "");
+        // The key starts 10 characters before the cut and ends after it.
+        let text = format!("{}{key} and more", "x".repeat(70));
+        let shown = server_text(&text, &secrets, 80);
+        assert!(!shown.contains("sk-straddle"), "{shown}");
+        assert!(shown.starts_with(&"x".repeat(70)) && shown.ends_with('…'), "{shown}");
+        assert_eq!(server_text("a\x1b]0;t\x07\n b", &Secrets::default(), 80), "a^[]0;t^G b");
+    }
+
+    #[test]
+    fn a_401_without_a_key_says_none_was_sent_and_how_to_set_one() {
+        let err = ApiError::Auth {
+            status: 401,
+            url: "http://h/v1/chat/completions".into(),
+            key_source: KeySource::Env("OPENAI_API_KEY".into()),
+            key_sent: false,
+            profile: "default".into(),
+            message: "Unauthorized".into(),
+        };
+        let shown = err.to_string();
+        assert!(shown.contains("no API key was sent"), "{shown}");
+        assert!(shown.contains("export OPENAI_API_KEY") && shown.contains("[profiles.default]"));
     }
 }

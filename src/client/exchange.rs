@@ -1,23 +1,25 @@
 //! One attempt: send the request, wait (with the idle timeout) for the headers and for each
-//! piece of the body, and turn the response into an answer or a classified error.
+//! piece of the body, and turn the response into an answer or a classified error. The whole
+//! attempt is bounded by the request deadline, and the answer by [`AnswerLimits`].
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use eventsource_stream::{EventStreamError, Eventsource};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use reqwest::Response;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION};
 use tokio::time::timeout;
 
 use crate::message::FinishReason;
+use crate::secret::{Secrets, redact_url};
 
 use super::classify::{self, RequestFacts};
 use super::error::{self, ApiError};
 use super::limiter::RateLimits;
 use super::retry::{parse_retry_after, parse_retry_after_ms};
-use super::sse::{Answer, Assembler, Step};
+use super::sse::{Answer, AnswerLimits, Assembler, Step};
 use super::wire::{ChatResponse, StreamOptions, WireRequest};
 use super::{ChatClient, ChatRequest, ClientEvent};
 
@@ -46,11 +48,13 @@ impl ChatClient {
         req: &ChatRequest,
         on_event: &mut OnEvent<'_>,
     ) -> Result<(Answer, Option<RateLimits>), Failure> {
-        self.try_attempt(req, on_event).await.map_err(|f| match f {
-            Failure::Api(e) => Failure::Api(match &self.endpoint.api_key {
-                Some(key) => e.redact(key.expose()),
-                None => e,
-            }),
+        let deadline = self.endpoint.request_timeout;
+        let result = match timeout(deadline, self.try_attempt(req, on_event)).await {
+            Ok(result) => result,
+            Err(_) => Err(ApiError::Deadline { after: deadline }.into()),
+        };
+        result.map_err(|f| match f {
+            Failure::Api(e) => Failure::Api(e.mask(&self.secrets)),
             other => other,
         })
     }
@@ -77,7 +81,7 @@ impl ChatClient {
             .map_err(|e| ApiError::InvalidEndpoint(format!("could not encode the request: {e}")))?;
         let request = self
             .http
-            .post(&self.url)
+            .post(&self.request_url)
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, if stream { "text/event-stream" } else { "application/json" })
             .body(body);
@@ -88,23 +92,42 @@ impl ChatClient {
         };
 
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            // Only a redirect to another origin comes back (see `same_origin_redirects`).
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_else(|| "no Location given".to_string());
+            let location = error::server_text(&redact_url(&location), &self.secrets, 200);
+            return Err(
+                ApiError::Redirected { status, url: self.shown_url.clone(), location }.into()
+            );
+        }
+        let limits = AnswerLimits::new(self.endpoint.max_answer_bytes, req.max_tokens);
         if !response.status().is_success() {
             let retry_after = retry_after(response.headers());
-            let text = read_body(response, idle, ERROR_BODY_LIMIT).await.unwrap_or_default();
+            let text = read_body(response, idle, ERROR_BODY_LIMIT)
+                .await
+                .map(|body| body.text)
+                .unwrap_or_default();
             if with_options && classify::rejects_stream_options(status, &text) {
                 return Err(Failure::StreamOptionsRejected);
             }
             let facts = RequestFacts {
-                url: &self.url,
+                url: &self.shown_url,
                 model: &req.model,
                 key_source: &self.endpoint.key_source,
+                key_sent: self.endpoint.api_key.is_some(),
+                profile: &self.endpoint.profile,
                 prompt_tokens: req.prompt_tokens,
+                secrets: &self.secrets,
             };
             return Err(classify::classify(status, retry_after, &text, &facts).into());
         }
 
         let headers = response.headers();
-        let limits = RateLimits::from_headers(|name| headers.get(name)?.to_str().ok());
+        let rate_limits = RateLimits::from_headers(|name| headers.get(name)?.to_str().ok());
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
@@ -113,14 +136,18 @@ impl ChatClient {
             .to_ascii_lowercase();
         if !stream || content_type.contains("json") || content_type.contains("html") {
             // Asked for JSON, or a server that ignored `stream: true`, or a web page.
-            let text = read_body(response, idle, usize::MAX).await?;
-            return Ok((whole_answer(status, &text, on_event)?, limits));
+            let body = read_body(response, idle, body_limit(&limits)).await?;
+            if body.cut {
+                return Err(ApiError::TooLarge { limit: limits.max_bytes }.into());
+            }
+            let answer = whole_answer(status, body.text, &limits, &self.secrets, on_event)?;
+            return Ok((answer, rate_limits));
         }
-        Ok((read_stream(response, idle, on_event).await?, limits))
+        Ok((read_stream(response, idle, &limits, &self.secrets, on_event).await?, rate_limits))
     }
 
     fn send_error(&self, e: &reqwest::Error) -> ApiError {
-        let base_url = self.endpoint.base_url.clone();
+        let base_url = redact_url(&self.endpoint.base_url);
         if e.is_connect() && e.is_timeout() {
             let after = humantime::format_duration(self.endpoint.connect_timeout);
             ApiError::Connect { base_url, detail: format!("no connection within {after}") }
@@ -129,6 +156,117 @@ impl ChatClient {
         } else {
             ApiError::Transport { detail: root_cause(e) }
         }
+    }
+}
+
+/// The most bytes a body (a whole answer, or one SSE event) may have for an answer within
+/// `limits`: twice the answer (JSON escapes) plus room for the envelope.
+fn body_limit(limits: &AnswerLimits) -> usize {
+    limits.max_bytes.saturating_mul(2).saturating_add(64 * 1024)
+}
+
+/// Why reading the body of a streamed answer stopped.
+#[derive(Debug)]
+enum ReadError {
+    Transport(reqwest::Error),
+    /// Nothing at all arrived for the idle timeout.
+    Stalled,
+    /// One event grew beyond the body limit without ending.
+    TooLarge,
+    /// One line grew beyond [`MAX_LINE`] without ending.
+    LongLine,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Transport(e) => write!(f, "{}", root_cause(e)),
+            ReadError::Stalled => f.write_str("stalled"),
+            ReadError::TooLarge => f.write_str("event too large"),
+            ReadError::LongLine => f.write_str("line too long"),
+        }
+    }
+}
+
+/// The longest SSE line accepted. The SSE parser scans its whole buffer again for every
+/// piece that does not end the line, so a line that never ends costs time with the square of
+/// its length (16 MB took 6 minutes); one chunk of a chat-completions stream is a few
+/// hundred bytes, and 1 MiB still holds a whole long answer sent as one delta.
+pub(crate) const MAX_LINE: usize = 1024 * 1024;
+
+/// The body's pieces, with the idle timeout applied to each (so any bytes, an SSE comment
+/// such as `: ping` included, count as life), and an event that never ends (no blank line
+/// within `max_event` bytes) or a line longer than [`MAX_LINE`] stopped before the SSE
+/// parser buffers it. The first error ends the stream.
+fn guarded_body(
+    response: Response,
+    idle: Duration,
+    max_event: usize,
+) -> impl Stream<Item = Result<Bytes, ReadError>> {
+    struct State<S> {
+        body: S,
+        event: EventSize,
+        failed: bool,
+    }
+    let state = State { body: response.bytes_stream(), event: EventSize::default(), failed: false };
+    futures_util::stream::unfold(state, move |mut state| async move {
+        if state.failed {
+            return None;
+        }
+        let item = match timeout(idle, state.body.next()).await {
+            Err(_) => Err(ReadError::Stalled),
+            Ok(None) => return None,
+            Ok(Some(Err(e))) => Err(ReadError::Transport(e)),
+            Ok(Some(Ok(bytes))) => match state.event.grow(&bytes) {
+                _ if state.event.line > MAX_LINE => Err(ReadError::LongLine),
+                event if event > max_event => Err(ReadError::TooLarge),
+                _ => Ok(bytes),
+            },
+        };
+        state.failed = item.is_err();
+        Some((item, state))
+    })
+}
+
+/// The size of the SSE event being received: bytes since the last blank line, and of its
+/// last line. Lines end with `\n`, `\r` or `\r\n`, as in the SSE format.
+struct EventSize {
+    bytes: usize,
+    /// Bytes of the unfinished line.
+    line: usize,
+    /// The current line has no bytes yet (a line ending here ends the event).
+    at_line_start: bool,
+    /// The last byte was a `\r`: a `\n` right after it ends the same line.
+    after_cr: bool,
+}
+
+impl Default for EventSize {
+    fn default() -> Self {
+        EventSize { bytes: 0, line: 0, at_line_start: true, after_cr: false }
+    }
+}
+
+impl EventSize {
+    /// Takes in the next piece of the body and returns the size of the unfinished event.
+    fn grow(&mut self, piece: &[u8]) -> usize {
+        for &b in piece {
+            let after_cr = std::mem::replace(&mut self.after_cr, b == b'\r');
+            match b {
+                b'\n' if after_cr => {}
+                b'\n' | b'\r' if self.at_line_start => self.bytes = 0,
+                b'\n' | b'\r' => {
+                    self.at_line_start = true;
+                    self.bytes += 1;
+                    self.line = 0;
+                }
+                _ => {
+                    self.at_line_start = false;
+                    self.bytes += 1;
+                    self.line += 1;
+                }
+            }
+        }
+        self.bytes
     }
 }
 
@@ -155,17 +293,28 @@ fn small_pieces<E>(
 async fn read_stream(
     response: Response,
     idle: Duration,
+    limits: &AnswerLimits,
+    secrets: &Secrets,
     on_event: &mut OnEvent<'_>,
 ) -> Result<Answer, ApiError> {
-    let mut events = response.bytes_stream().flat_map(small_pieces).eventsource();
-    let mut answer = Assembler::default();
+    let body = guarded_body(response, idle, body_limit(limits));
+    let events = body.flat_map(small_pieces).eventsource();
+    let mut events = std::pin::pin!(events);
+    let mut answer = Assembler::new(*limits, secrets);
     loop {
-        let next =
-            timeout(idle, events.next()).await.map_err(|_| ApiError::Stalled { after: idle })?;
-        let event = match next {
+        let event = match events.next().await {
             None => break,
             Some(Ok(event)) => event,
-            Some(Err(EventStreamError::Transport(e))) => {
+            Some(Err(EventStreamError::Transport(ReadError::Stalled))) => {
+                return Err(ApiError::Stalled { after: idle });
+            }
+            Some(Err(EventStreamError::Transport(ReadError::TooLarge))) => {
+                return Err(ApiError::TooLarge { limit: limits.max_bytes });
+            }
+            Some(Err(EventStreamError::Transport(ReadError::LongLine))) => {
+                return Err(ApiError::LongLine { limit: MAX_LINE });
+            }
+            Some(Err(EventStreamError::Transport(ReadError::Transport(e)))) => {
                 return Err(ApiError::Broken { detail: root_cause(&e) });
             }
             Some(Err(EventStreamError::Utf8(_))) => {
@@ -174,55 +323,84 @@ async fn read_stream(
                 });
             }
             Some(Err(EventStreamError::Parser(e))) => {
-                return Err(ApiError::Malformed { snippet: error::truncate(&e.input, 80) });
+                return Err(classify::malformed(&e.input, secrets));
             }
         };
         match answer.push(&event)? {
             Step::Delta(text) => on_event(ClientEvent::Delta(text)),
             Step::Nothing => {}
             Step::Done => break,
+            Step::Cut(text) => {
+                on_event(ClientEvent::Delta(text));
+                break;
+            }
         }
     }
     answer.finish()
 }
 
 /// Parses a whole (non-streamed) answer and hands its text out as one delta.
-fn whole_answer(status: u16, text: &str, on_event: &mut OnEvent<'_>) -> Result<Answer, ApiError> {
-    let parsed = serde_json::from_str::<ChatResponse>(text).ok();
+fn whole_answer(
+    status: u16,
+    body: String,
+    limits: &AnswerLimits,
+    secrets: &Secrets,
+    on_event: &mut OnEvent<'_>,
+) -> Result<Answer, ApiError> {
+    let parsed = serde_json::from_str::<ChatResponse>(&body).ok();
     let Some((choice, usage)) = parsed.and_then(|r| Some((r.choices.into_iter().next()?, r.usage)))
     else {
-        return Err(classify::unexpected_body(status, text));
+        return Err(classify::unexpected_body(status, &body, secrets));
     };
-    let content = choice.message.content.unwrap_or_default();
+    drop(body);
+    let (content, cut) = limits.apply(choice.message.content.unwrap_or_default())?;
     if !content.is_empty() {
         on_event(ClientEvent::Delta(&content));
     }
-    Ok(Answer {
-        text: content,
-        // A whole JSON document cannot be cut off; servers that leave this out finished normally.
-        finish_reason: choice
-            .finish_reason
-            .as_deref()
-            .map_or(FinishReason::Stop, FinishReason::from_server),
-        usage: usage.map(Into::into),
-    })
+    // A whole JSON document cannot be cut off; servers that leave this out finished normally.
+    let finish_reason = match (cut, choice.finish_reason.as_deref()) {
+        (true, _) => FinishReason::Length,
+        (false, Some(reason)) => FinishReason::from_server(reason),
+        (false, None) => FinishReason::Stop,
+    };
+    Ok(Answer { text: content, finish_reason, usage })
+}
+
+/// A body read up to a limit.
+struct Body {
+    text: String,
+    /// The body went on beyond the limit (what is held is its start).
+    cut: bool,
 }
 
 /// Reads a body (at most about `limit` bytes), waiting at most `idle` for each piece.
-async fn read_body(response: Response, idle: Duration, limit: usize) -> Result<String, ApiError> {
+async fn read_body(response: Response, idle: Duration, limit: usize) -> Result<Body, ApiError> {
+    let expected = response.content_length().map_or(0, |n| n.min(limit as u64) as usize);
     let mut body = response.bytes_stream();
-    let mut bytes = Vec::new();
-    while bytes.len() < limit {
+    let mut bytes = Vec::with_capacity(expected);
+    let mut cut = false;
+    loop {
         match timeout(idle, body.next()).await {
             Err(_) => return Err(ApiError::Stalled { after: idle }),
             Ok(None) => break,
             Ok(Some(Err(e))) => {
                 return Err(ApiError::Broken { detail: root_cause(&e) });
             }
-            Ok(Some(Ok(piece))) => bytes.extend_from_slice(&piece),
+            Ok(Some(Ok(piece))) => {
+                let room = limit - bytes.len();
+                if piece.len() > room {
+                    bytes.extend_from_slice(&piece[..room]);
+                    cut = true;
+                    break;
+                }
+                bytes.extend_from_slice(&piece);
+            }
         }
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    // Valid UTF-8 (the usual case) is taken over without a copy.
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Ok(Body { text, cut })
 }
 
 /// The server's requested wait: `retry-after-ms` (OpenAI) or `Retry-After`, else, when no
@@ -251,6 +429,21 @@ fn root_cause(e: &reqwest::Error) -> String {
 mod tests {
     use super::*;
     use futures_util::StreamExt;
+
+    #[test]
+    fn event_size_counts_bytes_since_the_last_blank_line() {
+        let mut size = EventSize::default();
+        assert_eq!(size.grow(b"data: abc\n"), 10);
+        assert_eq!(size.grow(b"data: d\n\n"), 0);
+        assert_eq!(size.grow(b": ping\r\n\r\ndata: x"), 7);
+        assert_eq!((size.grow(b"yz"), size.line), (9, 9));
+        assert_eq!(size.grow(b"\r\rdata: cr\r"), 9, "lone carriage returns end lines too");
+        let mut endless = EventSize::default();
+        for _ in 0..1000 {
+            endless.grow(b"data: more\n");
+        }
+        assert_eq!(endless.grow(b""), 11_000, "data lines without a blank line make one event");
+    }
 
     #[tokio::test]
     async fn big_pieces_are_cut_into_small_zero_copy_slices() {

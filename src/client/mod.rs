@@ -17,7 +17,7 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 
 use crate::message::{FinishReason, Message, Usage};
-use crate::secret::{ApiKey, KeySource};
+use crate::secret::{ApiKey, KeySource, Secrets, redact_url};
 
 pub use backend::ChatBackend;
 pub use error::ApiError;
@@ -34,11 +34,19 @@ pub struct Endpoint {
     pub api_key: Option<ApiKey>,
     /// Where `api_key` came from, named in authentication errors.
     pub key_source: KeySource,
-    /// Extra headers sent with every request (e.g. for gateways). Treated as sensitive.
+    /// The profile these settings come from, named in authentication errors.
+    pub profile: String,
+    /// Extra headers sent with every request (e.g. for gateways). Treated as sensitive:
+    /// the values of secret ones are masked in everything the server says.
     pub headers: Vec<(String, String)>,
     pub connect_timeout: Duration,
-    /// The longest wait for the response headers and for each next piece of the body.
+    /// The longest wait for the response headers and for each next piece of the body (any
+    /// bytes count, SSE comments such as `: ping` included).
     pub idle_timeout: Duration,
+    /// The longest one attempt may take from sending to the last byte of the answer.
+    pub request_timeout: Duration,
+    /// The most answer text one response may bring, streamed or not.
+    pub max_answer_bytes: usize,
     /// Stream the answer (SSE); `false` asks for one whole JSON response.
     pub stream: bool,
     /// Ask for a final usage chunk (`stream_options.include_usage`) when streaming.
@@ -46,15 +54,19 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// An endpoint without a key, streaming with usage, connect timeout 10 s, idle timeout 60 s.
+    /// An endpoint without a key (profile `default`), streaming with usage, connect timeout
+    /// 10 s, idle timeout 60 s, request deadline 30 min, answers up to 8 MiB.
     pub fn new(base_url: impl Into<String>) -> Endpoint {
         Endpoint {
             base_url: base_url.into(),
             api_key: None,
             key_source: KeySource::None,
+            profile: "default".to_string(),
             headers: Vec::new(),
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30 * 60),
+            max_answer_bytes: 8 * 1024 * 1024,
             stream: true,
             include_usage: true,
         }
@@ -111,7 +123,12 @@ pub enum ClientEvent<'a> {
 pub struct ChatClient {
     http: reqwest::Client,
     endpoint: Endpoint,
-    url: String,
+    /// Where requests go, credentials included.
+    request_url: String,
+    /// `request_url` with its credentials redacted: what errors and status lines show.
+    shown_url: String,
+    /// The key, secret header values and URL credentials, masked in all server text.
+    secrets: Secrets,
     retry: RetryPolicy,
     /// Set once the server rejected `stream_options`; it is not sent again.
     no_stream_options: AtomicBool,
@@ -119,24 +136,20 @@ pub struct ChatClient {
 
 impl std::fmt::Debug for ChatClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatClient").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("ChatClient").field("url", &self.shown_url).finish_non_exhaustive()
     }
 }
 
 impl ChatClient {
     /// Checks the endpoint's headers and builds the HTTP client; nothing is sent yet.
     pub fn new(endpoint: Endpoint, retry: RetryPolicy) -> Result<ChatClient, ApiError> {
-        let url = format!("{}/chat/completions", endpoint.base_url.trim_end_matches('/'));
-        reqwest::Url::parse(&url).map_err(|e| {
-            ApiError::InvalidEndpoint(format!(
-                "base URL `{}` is not a valid URL ({e}); use e.g. http://localhost:8080/v1",
-                endpoint.base_url
-            ))
-        })?;
+        let parsed = chat_completions_url(&endpoint.base_url)?;
+        let request_url = parsed.to_string();
         let mut builder = reqwest::Client::builder()
             .connect_timeout(endpoint.connect_timeout)
+            .redirect(same_origin_redirects(&parsed))
             .default_headers(default_headers(&endpoint)?);
-        if url.starts_with("http://") {
+        if request_url.starts_with("http://") {
             // A plain-HTTP endpoint (a local server) needs no certificates: loading the
             // system's root store would only slow down every start.
             builder = builder.tls_certs_only(std::iter::empty());
@@ -144,12 +157,22 @@ impl ChatClient {
         let http = builder.build().map_err(|e| {
             ApiError::InvalidEndpoint(format!("could not set up the HTTP client: {e}"))
         })?;
-        Ok(ChatClient { http, endpoint, url, retry, no_stream_options: AtomicBool::new(false) })
+        let secrets =
+            Secrets::new(endpoint.api_key.as_ref(), &endpoint.headers, &endpoint.base_url);
+        Ok(ChatClient {
+            http,
+            shown_url: redact_url(&request_url),
+            secrets,
+            endpoint,
+            request_url,
+            retry,
+            no_stream_options: AtomicBool::new(false),
+        })
     }
 
-    /// The full URL requests go to.
+    /// The full URL requests go to, as it may be shown: credentials in it are redacted.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.shown_url
     }
 
     /// Sends `req`, retrying as the policy allows, and returns the complete answer.
@@ -205,6 +228,35 @@ impl ChatClient {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// `<base URL>/chat/completions`; a query in the base URL (`?api-version=…`, as some
+/// gateways want) stays a query.
+fn chat_completions_url(base_url: &str) -> Result<reqwest::Url, ApiError> {
+    let invalid = |why: &str| {
+        ApiError::InvalidEndpoint(format!(
+            "base URL `{}` is not a valid URL ({why}); use e.g. http://localhost:8080/v1",
+            redact_url(base_url)
+        ))
+    };
+    let mut url = reqwest::Url::parse(base_url).map_err(|e| invalid(&e.to_string()))?;
+    url.path_segments_mut()
+        .map_err(|()| invalid("it cannot have a path"))?
+        .pop_if_empty()
+        .extend(["chat", "completions"]);
+    Ok(url)
+}
+
+/// Redirects within the base URL's origin (scheme, host and port) are followed, as usual (at
+/// most 10). A redirect to any other origin is not: the 3xx response comes back as it is and
+/// becomes [`ApiError::Redirected`], so the request body, the key and the profile's headers
+/// never reach another server. (reqwest itself drops only `Authorization` and cookies there.)
+fn same_origin_redirects(base: &reqwest::Url) -> reqwest::redirect::Policy {
+    let origin = base.origin();
+    let limited = reqwest::redirect::Policy::limited(10);
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.url().origin() == origin { limited.redirect(attempt) } else { attempt.stop() }
+    })
 }
 
 /// `Authorization` and the extra headers, all marked sensitive so that they are never shown.

@@ -40,15 +40,21 @@ impl Context {
             base_url: s.base_url().to_string(),
             api_key: s.api_key()?,
             key_source: s.key_source().clone(),
+            profile: s.profile().to_string(),
             headers: s.headers().to_vec(),
             connect_timeout: s.connect_timeout(),
             idle_timeout: s.idle_timeout(),
+            request_timeout: s.request_timeout(),
+            max_answer_bytes: s.max_answer_bytes(),
             stream: s.stream(),
             include_usage: s.include_usage(),
         };
+        if let (Some(_), Some(notice)) = (&endpoint.api_key, s.key_destination_notice()) {
+            self.printer.warn(notice);
+        }
         self.printer.detail(format!(
             "endpoint {} (profile {}), model {}, {}",
-            s.base_url(),
+            s.base_url_shown(),
             s.profile(),
             s.model(),
             if s.stream() { "streaming" } else { "not streaming" }

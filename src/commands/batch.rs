@@ -167,7 +167,7 @@ fn new_plan(
             .filter(|f| !f.is_empty())
             .collect(),
         model: s.model().to_string(),
-        endpoint: s.base_url().to_string(),
+        endpoint: s.base_url_shown(),
         profile: s.profile().to_string(),
         stack: s.stack().map(str::to_string),
         replay: None,
@@ -213,7 +213,7 @@ fn resume_plan(ctx: &Context, dir: &Path) -> Result<(Plan, PathBuf), Failure> {
     let mut plan = stored_plan(dir)?;
     let current = Plan {
         model: s.model().to_string(),
-        endpoint: s.base_url().to_string(),
+        endpoint: s.base_url_shown(),
         stack: s.stack().map(str::to_string).or_else(|| plan.stack.clone()),
         ..plan.clone()
     };
@@ -225,7 +225,7 @@ fn resume_plan(ctx: &Context, dir: &Path) -> Result<(Plan, PathBuf), Failure> {
         )));
     }
     plan.profile = s.profile().to_string();
-    plan.endpoint = s.base_url().to_string();
+    plan.endpoint = s.base_url_shown();
     plan.endpoint_pinned = pinned(s);
     Ok((plan, dir.to_path_buf()))
 }

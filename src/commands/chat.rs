@@ -19,6 +19,12 @@ use crate::session::{AnswerStatus, Exchange, Meta, Transcript, store};
 pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
     let library = ctx.library()?;
     let interactive = std::io::stdin().is_terminal();
+    // A wrong path is an error before anything is opened (the local model may download).
+    let resumed = match &args.resume {
+        Some(file) => Some(resume(ctx, file.as_deref())?),
+        None => None,
+    };
+    let named = library.resolve_all(&args.topics)?;
     // Before the runtime starts: opening the local model may download it on its own runtime.
     let opened = ctx.open_backend()?;
     let request = ctx.request_for(&opened);
@@ -35,15 +41,14 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
         let mut source = Source::new(interactive, slugs, history);
         let style = style_for_stdout();
         let width = crate::render::markdown::stdout_width().unwrap_or(0);
-        let (conversation, path) = match &args.resume {
-            Some(file) => {
-                let (conversation, path) = resume(ctx, file.as_deref())?;
+        let (conversation, path) = match resumed {
+            Some((conversation, path)) => {
                 show_so_far(ctx.printer, conversation.transcript(), args.history, style, width)?;
                 (conversation, path)
             }
             None => {
-                let topics = match args.topics.is_empty() {
-                    false => library.resolve_all(&args.topics)?,
+                let topics = match named.is_empty() {
+                    false => named,
                     true => match pick_topics(ctx, &library, &mut source, &interrupts).await? {
                         Picked::Topics(topics) => topics,
                         Picked::Nothing => return Ok(ExitCode::Success),
@@ -169,7 +174,7 @@ fn start(ctx: &Context, topics: &[&Topic]) -> (Conversation, PathBuf) {
             topics: topics.iter().map(|t| t.slug.clone()).collect(),
             stack: s.stack().map(str::to_string),
             profile: Some(s.profile().to_string()),
-            ..Meta::started(title, s.model().to_string(), s.base_url().to_string())
+            ..Meta::started(title, s.model().to_string(), s.base_url_shown())
         },
         turns: Vec::new(),
     };

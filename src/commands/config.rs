@@ -1,4 +1,6 @@
-//! `deepdive config show|path`: the resolved settings and where each came from.
+//! `deepdive config show|path`: the resolved settings and where each came from (never a
+//! key, a secret header value or credentials in a URL), and a warning when the key and the
+//! base URL come from different places.
 
 use super::Context;
 use crate::cli::ConfigCommand;
@@ -7,6 +9,9 @@ use crate::exit::{CommandResult, ExitCode, Failure};
 pub fn run(ctx: &Context, command: &ConfigCommand) -> CommandResult {
     let text = match command {
         ConfigCommand::Show => {
+            if let Some(notice) = ctx.settings.key_destination_notice() {
+                ctx.printer.warn(notice);
+            }
             let entries = ctx.settings.entries();
             let key_width = entries.iter().map(|e| e.key.len()).max().unwrap_or(0);
             let value_width = entries.iter().map(|e| e.value.len()).max().unwrap_or(0).min(60);

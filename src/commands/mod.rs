@@ -7,6 +7,7 @@ mod chat;
 mod compare;
 mod completions;
 mod config;
+mod handbook;
 mod interrupt;
 pub(crate) mod model;
 mod prompt;
@@ -66,6 +67,7 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Chat(args) => chat::run(&context()?, args),
         Command::Batch(args) => batch::run(&context()?, args),
         Command::Replay(args) => replay::run(&context()?, args),
+        Command::Handbook(args) => handbook::run(&context()?, args),
         Command::Config(command) => config::run(&context()?, command),
         Command::Show(args) => show::run(&context()?, args),
         Command::Sessions(args) => sessions::run(&context()?, args),

@@ -42,11 +42,7 @@ fn replay_file(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Comman
                 model: source.meta.model.clone(),
                 turns: questions.questions.len() as u32,
             }),
-            ..Meta::started(
-                source.meta.title.clone(),
-                s.model().to_string(),
-                s.base_url().to_string(),
-            )
+            ..Meta::started(source.meta.title.clone(), s.model().to_string(), s.base_url_shown())
         },
         turns: Vec::new(),
     };
@@ -147,7 +143,7 @@ fn replay_run(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Command
         topics,
         followups: Vec::new(),
         model: s.model().to_string(),
-        endpoint: s.base_url().to_string(),
+        endpoint: s.base_url_shown(),
         profile: s.profile().to_string(),
         stack: source.plan.stack.clone(),
         replay: Some(replay),

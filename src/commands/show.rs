@@ -1,6 +1,7 @@
 //! `deepdive show FILE|DIR`: a saved transcript in the terminal, each turn under a heading
 //! line as chat shows it, answers rendered as markdown (the text unchanged when piped); or a
-//! batch run folder's summary.
+//! batch run folder's summary. Control characters in either are always shown visibly (see
+//! `render::sanitize`): a transcript or a manifest cannot drive the terminal.
 
 use std::io::Write;
 
@@ -9,6 +10,7 @@ use crate::cli::ShowArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::message::Role;
 use crate::render::markdown::{MarkdownStream, Style, stdout_width, style_for_stdout};
+use crate::render::sanitize::visible;
 use crate::saved::run::RunFolder;
 use crate::saved::{describe, locate, summary};
 use crate::session::store;
@@ -20,7 +22,7 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CommandResult {
     let path = locate::locate(ctx.settings.sessions_dir(), &args.path).map_err(Failure::usage)?;
     if path.is_dir() {
         let run = RunFolder::open(&path).map_err(Failure::usage)?;
-        ctx.printer.out(&summary::run_summary(&run))?;
+        ctx.printer.out(&visible(&summary::run_summary(&run)))?;
         return Ok(ExitCode::Success);
     }
     let transcript = store::load(&path).map_err(Failure::usage)?;
@@ -29,14 +31,15 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CommandResult {
     let width = stdout_width().unwrap_or(0);
     let mut out = std::io::stdout().lock();
     let meta = &transcript.meta;
+    let title = visible(&meta.title);
     match style {
-        Style::Color => writeln!(out, "\x1b[1m{}\x1b[0m", meta.title)?,
-        Style::Plain => writeln!(out, "{}", meta.title)?,
+        Style::Color => writeln!(out, "\x1b[1m{title}\x1b[0m")?,
+        Style::Plain => writeln!(out, "{title}")?,
     }
-    writeln!(out, "{}", describe::session_line(meta))?;
+    writeln!(out, "{}", visible(&describe::session_line(meta)))?;
     let mut stream = MarkdownStream::new(style, width);
     for turn in &transcript.turns {
-        let heading = format!("── {}", describe::turn_heading(turn, meta, &library));
+        let heading = format!("── {}", visible(&describe::turn_heading(turn, meta, &library)));
         match style {
             Style::Color => {
                 let rule_width = if width == 0 { RULE_WIDTH } else { width.min(RULE_WIDTH) };

@@ -32,26 +32,74 @@ const STOP_WORDS: &[&str] = &[
     "ensure", "get", "gets", "key", "like", "make", "makes", "making", "many", "need", "needed",
     "needs", "set", "sets", "setting", "settings", "specific", "strategies", "strategy",
     "understand", "understanding", "use", "used", "uses", "using", "various", "way", "ways", "well",
+    "behavior", "behaviors", "behaviour", "behaviours", "case", "cases", "consequence",
+    "consequences", "implication", "implications", "philosophy", "several",
 ];
 
 /// Domain words that appear in almost any answer of the guide. They count as key terms,
 /// but a passage made only of them does not cover a point that has more telling terms.
 #[rustfmt::skip]
 const GENERIC: &[&str] = &[
-    "application", "change", "cluster", "container", "data", "design", "document", "fail",
+    "application", "build", "change", "cluster", "container", "data", "design", "document", "fail",
     "implement", "issue", "kubernetes", "manage", "monitor", "operation", "plan", "pod", "problem",
     "process", "production", "requirement", "service", "system", "team", "test", "time", "tool",
     "configuration",
 ];
 
+/// Words that say nothing on their own: hedges and praise ("appropriately", "robust",
+/// "best practices"). They do not make a block [say something](super::scan).
+#[rustfmt::skip]
+const FILLER: &[&str] = &[
+    "additional", "adequate", "always", "appropriately", "area", "aspect", "based", "best",
+    "careful", "carefully", "characteristic", "characteristics", "clear", "confidence",
+    "confident", "consistent", "consistently", "crucial", "critical", "essential", "follow",
+    "following", "good", "great", "help", "helps", "important", "improve", "mind", "often",
+    "place", "practice", "practices", "proper", "properly", "recommendation", "recommendations",
+    "regular", "regularly", "reliable", "right", "robust", "sensible", "significantly",
+    "smoother", "solid", "sure", "thing", "things", "usually",
+];
+
 /// Equivalent wordings: each left side (a word or phrase, in any inflection) is read as
 /// its right side, both in cover points and in answers.
 const EQUIVALENTS: &[(&str, &str)] = &[
+    ("health check", "probe"),
+    ("health probe", "probe"),
     ("check", "probe"),
-    ("healthcheck", "health probe"),
-    ("healthz", "health probe"),
+    ("healthcheck", "probe"),
+    ("healthz", "probe"),
     ("livez", "liveness probe"),
     ("readyz", "readiness probe"),
+    ("autoscaling", "auto scaling"),
+    ("observe", "monitor"),
+    ("observability", "monitor"),
+    ("watch", "monitor"),
+    ("pick", "choose"),
+    ("select", "choose"),
+    ("blameless", "blame"),
+    ("constraint", "constrain"),
+    ("ratio", "rate"),
+    ("max", "maximum"),
+    ("min", "minimum"),
+    ("hit", "reach"),
+    ("practise", "practice"),
+    ("drill", "practice"),
+    ("tier 2", "operations team"),
+    ("sigterm", "sigterm shutdown"),
+    ("find", "identify"),
+    // Answers name the tool rather than the kind: the kind is read along with the name.
+    ("pagerduty", "pagerduty notification"),
+    ("opsgenie", "opsgenie notification"),
+    ("slack", "slack notification"),
+    ("email", "email notification"),
+    ("sms", "sms notification"),
+    ("k6", "k6 tool"),
+    ("locust", "locust tool"),
+    ("jmeter", "jmeter tool"),
+    ("gatling", "gatling tool"),
+    ("vegeta", "vegeta tool"),
+    ("artillery", "artillery tool"),
+    ("handbook", "handbook documentation"),
+    ("spot", "identify"),
     ("db", "database"),
     ("k8s", "kubernetes"),
     ("mutual tls", "mtls"),
@@ -119,6 +167,7 @@ type Equivalent = (Vec<String>, Vec<String>);
 pub(super) struct Lexicon {
     stop: HashSet<&'static str>,
     generic: HashSet<String>,
+    filler: HashSet<String>,
     /// First stem of a left side → (left side stems, right side stems), longest first.
     equivalents: HashMap<String, Vec<Equivalent>>,
 }
@@ -145,7 +194,8 @@ impl Lexicon {
             candidates.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
         }
         let generic = GENERIC.iter().map(|w| stem(w)).collect();
-        Lexicon { stop, generic, equivalents }
+        let filler = FILLER.iter().map(|w| stem(w)).collect();
+        Lexicon { stop, generic, filler, equivalents }
     }
 
     pub(super) fn is_stop(&self, word: &str) -> bool {
@@ -155,6 +205,11 @@ impl Lexicon {
     /// Whether a (canonical) stem is too common in the domain to prove a point alone.
     pub(super) fn is_generic(&self, stem: &str) -> bool {
         self.generic.contains(stem)
+    }
+
+    /// Whether a stem is a [filler](FILLER) word.
+    pub(super) fn is_filler(&self, stem: &str) -> bool {
+        self.filler.contains(stem)
     }
 
     /// Equivalences whose left side starts with `stem`, longest first.

@@ -12,6 +12,20 @@ pub(super) struct KeyTerm {
     pub shown: String,
     /// Not a [generic](Lexicon::is_generic) domain word.
     pub telling: bool,
+    /// The telling term right before this one when the two make one name ("grace" of
+    /// "grace period"): inside an identifier, this term then counts only together with
+    /// it (`terminationGracePeriodSeconds`, not `periodSeconds`).
+    pub modifier: Option<String>,
+}
+
+impl KeyTerm {
+    /// The term's entry in the vocabulary: its stem, or stem and modifier.
+    pub(super) fn key(&self) -> String {
+        match &self.modifier {
+            Some(m) => format!("{}|{m}", self.stem),
+            None => self.stem.clone(),
+        }
+    }
 }
 
 /// The terms of one point: `core` from its text, `extras` from its parenthetical examples
@@ -40,6 +54,12 @@ impl PointTerms {
         if n <= 2 || !self.needs_telling() { n } else { (3 * n).div_ceil(5) }
     }
 
+    /// How many of its terms (core and extras) are telling.
+    pub(super) fn telling_count(&self) -> u32 {
+        let n = self.core.iter().chain(&self.extras).filter(|t| t.telling).count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
     /// Whether a passage must show one of the point's telling terms (core or extra).
     pub(super) fn needs_telling(&self) -> bool {
         self.core.iter().chain(&self.extras).any(|t| t.telling)
@@ -58,10 +78,30 @@ pub(super) fn mark_recurring(points: &mut [PointTerms]) {
         }
     }
     let threshold = RECURRING_MIN.max(points.len().div_ceil(4));
+    // Two words in a row in two points name the topic ("incident response", "graceful
+    // shutdown") rather than a point.
+    let mut pairs: HashMap<(String, String), usize> = HashMap::new();
+    for point in points.iter() {
+        for term in &point.core {
+            if let Some(m) = &term.modifier {
+                *pairs.entry((m.clone(), term.stem.clone())).or_default() += 1;
+            }
+        }
+    }
+    let in_phrase =
+        |stem: &str| pairs.iter().any(|((m, t), &n)| n >= 2 && (m == stem || t == stem));
     for point in points.iter_mut() {
         for term in point.core.iter_mut().chain(point.extras.iter_mut()) {
-            if uses.get(&term.stem).is_some_and(|&n| n >= threshold) {
+            if uses.get(&term.stem).is_some_and(|&n| n >= threshold) || in_phrase(&term.stem) {
                 term.telling = false;
+            }
+        }
+        // A name is made of telling terms only.
+        let telling: Vec<String> =
+            point.core.iter().filter(|t| t.telling).map(|t| t.stem.clone()).collect();
+        for term in point.core.iter_mut().chain(point.extras.iter_mut()) {
+            if !term.telling || term.modifier.as_ref().is_some_and(|m| !telling.contains(m)) {
+                term.modifier = None;
             }
         }
     }
@@ -107,14 +147,22 @@ fn key_terms(point: &str, parts: &[(usize, usize)], skip: &[KeyTerm]) -> Vec<Key
     for &(start, end) in parts {
         terms(&point[start..end], start, &mut found);
     }
+    // A point's identifiers are names (PgBouncer, ConfigMaps): one term each.
+    found.retain(|t| t.identifier.is_none() || t.whole);
     let mut out: Vec<KeyTerm> = Vec::new();
+    let mut previous: Option<(String, usize)> = None; // stem and end of the term before
     for term in found {
+        let adjacent = previous.take().filter(|(_, end)| {
+            *end < term.start && point[*end..term.start].chars().all(char::is_whitespace)
+        });
+        previous = Some((term.stem.clone(), term.end));
         if skip.iter().chain(&out).any(|k| k.stem == term.stem) {
             continue;
         }
         out.push(KeyTerm {
             telling: !lexicon.is_generic(&term.stem),
             shown: point[term.start..term.end].to_lowercase(),
+            modifier: adjacent.map(|(stem, _)| stem).filter(|m| *m != term.stem),
             stem: term.stem,
         });
     }
@@ -146,6 +194,18 @@ mod tests {
         assert!(p.extras.is_empty());
         assert!(p.core[0].telling && !p.core[1].telling && !p.core[2].telling);
         assert_eq!(p.needed(), 2);
+    }
+
+    #[test]
+    fn a_telling_term_right_after_another_names_one_thing_with_it() {
+        let mut points =
+            vec![PointTerms::parse("Grace period configuration (how long is enough?)")];
+        mark_recurring(&mut points);
+        let modifiers: Vec<Option<&str>> =
+            points[0].core.iter().map(|t| t.modifier.as_deref()).collect();
+        assert_eq!(modifiers, [None, Some("grac"), None], "configuration is generic");
+        let list = PointTerms::parse("Probe configuration parameters (delay, timeout, period)");
+        assert!(list.extras.iter().all(|t| t.modifier.is_none()), "commas part the examples");
     }
 
     #[test]

@@ -1,223 +1,227 @@
 //! One pass over the answer: a window of [`WINDOW`] consecutive key terms slides along
-//! it, together with the heading of the section it is in, and each point keeps the
-//! window where it was best matched.
+//! it, within one section, together with the section's heading, and each point keeps
+//! the passage where it was best matched.
 
-use std::collections::HashMap;
-use std::ops::Range;
-
+use super::answer::{Answer, Passage};
 use super::point::PointTerms;
-use super::text::terms;
+use super::vocabulary::{Shown, Vocabulary};
 
 /// Passage length in key terms (stop-words are not counted): about one paragraph.
 pub(super) const WINDOW: usize = 40;
 
-/// A key term of the answer, as the id of a point's term (`None` for other words).
-struct Token {
-    term: Option<usize>,
-    start: usize,
-    line: usize,
-    section: usize,
+/// Whether a point is covered by what a passage shows of it, and how well (in half core
+/// terms: a core term 2, an extra 1). Covered: every core term, or [`PointTerms::needed`]
+/// core terms' worth with a telling term in the passage's own block when the point has
+/// one, so that the block that says something says it about this point.
+fn judge(point: &PointTerms, block: Shown, text: Shown, window: Shown) -> (bool, u32) {
+    let free = window.core.saturating_sub(text.core).min(point.needed() / 2);
+    let window = Shown { core: text.core + free, ..window };
+    let score = 2 * window.core + window.extras;
+    // All core terms, or all but one of four or more.
+    let n = point.core.len();
+    let all_core =
+        n > 0 && (window.core as usize == n || (n >= 4 && window.core as usize + 1 >= n));
+    let telling = block.telling > 0 || !point.needs_telling();
+    (all_core || (score >= 2 * point.needed() && telling), score)
 }
 
-/// The answer as tokens, its lines and its sections (section 0 precedes any heading).
-pub(super) struct Answer<'a> {
-    text: &'a str,
-    tokens: Vec<Token>,
-    lines: Vec<Range<usize>>,
-    /// Per section: the term ids of its heading and the heading's line.
-    sections: Vec<(Vec<usize>, Option<usize>)>,
-}
-
-/// The points' distinct stems, numbered, and for each the points that use it.
-pub(super) struct Vocabulary {
-    ids: HashMap<String, usize>,
-    /// Per term id: (point index, is core, is telling).
-    postings: Vec<Vec<(usize, bool, bool)>>,
-}
-
-impl Vocabulary {
-    pub(super) fn new(points: &[PointTerms]) -> Vocabulary {
-        let mut vocabulary = Vocabulary { ids: HashMap::new(), postings: Vec::new() };
-        for (p, point) in points.iter().enumerate() {
-            let core = point.core.iter().map(|t| (t, true));
-            for (term, is_core) in core.chain(point.extras.iter().map(|t| (t, false))) {
-                let next = vocabulary.postings.len();
-                let id = *vocabulary.ids.entry(term.stem.clone()).or_insert(next);
-                if id == next {
-                    vocabulary.postings.push(Vec::new());
-                }
-                vocabulary.postings[id].push((p, is_core, term.telling));
-            }
-        }
-        vocabulary
-    }
-
-    pub(super) fn id(&self, stem: &str) -> Option<usize> {
-        self.ids.get(stem).copied()
-    }
-}
-
-impl<'a> Answer<'a> {
-    pub(super) fn new(text: &'a str, vocabulary: &Vocabulary) -> Answer<'a> {
-        let mut answer = Answer {
-            text,
-            tokens: Vec::new(),
-            lines: Vec::new(),
-            sections: vec![(Vec::new(), None)],
-        };
-        let mut found = Vec::new();
-        let mut start = 0;
-        for line in text.split_inclusive('\n') {
-            let range = start..start + line.len();
-            start = range.end;
-            found.clear();
-            terms(line, range.start, &mut found);
-            let line_no = answer.lines.len();
-            answer.lines.push(range);
-            let ids = found.iter().map(|t| vocabulary.id(&t.stem));
-            if is_heading(line) {
-                answer.sections.push((ids.clone().flatten().collect(), Some(line_no)));
-            }
-            let section = answer.sections.len() - 1;
-            for (term, id) in found.iter().zip(ids) {
-                answer.tokens.push(Token { term: id, start: term.start, line: line_no, section });
-            }
-        }
-        answer
-    }
-
-    pub(super) fn text(&self) -> &'a str {
-        self.text
-    }
-
-    /// Term ids present in a passage: its window of tokens plus its section's heading.
-    pub(super) fn passage_terms(&self, passage: &Passage) -> Vec<usize> {
-        let window = self.tokens[passage.tokens.clone()].iter().filter_map(|t| t.term);
-        let mut ids: Vec<usize> =
-            window.chain(self.sections[passage.section].0.iter().copied()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
-    }
-
-    /// The line of a passage that shows the most of `wanted` (the earliest on a tie),
-    /// from its first such term; the section heading when the window shows none.
-    pub(super) fn evidence(&self, passage: &Passage, wanted: &[usize]) -> Option<Range<usize>> {
-        let mut best: Option<(usize, usize, usize)> = None; // (distinct terms, line, first byte)
-        let mut tokens = self.tokens[passage.tokens.clone()].iter().peekable();
-        while let Some(first) = tokens.peek().map(|t| t.line) {
-            let mut seen: Vec<usize> = Vec::new();
-            let mut from = None;
-            while let Some(token) = tokens.next_if(|t| t.line == first) {
-                if let Some(id) = token.term.filter(|id| wanted.contains(id)) {
-                    from.get_or_insert(token.start);
-                    if !seen.contains(&id) {
-                        seen.push(id);
-                    }
-                }
-            }
-            if let Some(from) = from.filter(|_| best.is_none_or(|(count, _, _)| seen.len() > count))
-            {
-                best = Some((seen.len(), first, from));
-            }
-        }
-        match best {
-            Some((_, line, from)) => Some(from..self.lines[line].end),
-            None => self.sections[passage.section].1.map(|line| self.lines[line].clone()),
-        }
-    }
-}
-
-/// Markdown headings (`## …`) and lines that are wholly bold (`**Readiness probes:**`).
-fn is_heading(line: &str) -> bool {
-    let line = line.trim();
-    let hashes = line.bytes().take_while(|&b| b == b'#').count();
-    if (1..=6).contains(&hashes) {
-        return line[hashes..].starts_with(' ');
-    }
-    let line = line.trim_end_matches(':');
-    line.len() > 4
-        && ((line.starts_with("**") && line.ends_with("**"))
-            || (line.starts_with("__") && line.ends_with("__")))
-}
-
-/// Where a point was best matched: token indices of the window, and its section.
-#[derive(Clone, Debug)]
-pub(super) struct Passage {
-    pub tokens: Range<usize>,
-    pub section: usize,
-}
-
-/// How well a passage matches one point, kept up to date as the window slides.
+/// Where a term id is present as the window slides: occurrences in the window and in
+/// its last block, and whether the section's heading or the part's title has it.
 #[derive(Clone, Copy, Default)]
-struct Tally {
-    core: u32,
-    extras: u32,
-    telling: u32,
+struct Presence {
+    window: u32,
+    block: u32,
+    heading: bool,
+    title: bool,
 }
 
-/// Per point: the passage with the best match (covered first, then most terms;
+impl Presence {
+    /// Present in the passage: the window, the heading, or (a topic word) the title.
+    fn in_window(self) -> bool {
+        self.window > 0 || self.heading || self.title
+    }
+
+    /// Present in the window or the heading, the title aside.
+    fn in_text(self) -> bool {
+        self.window > 0 || self.heading
+    }
+
+    /// Present in the block being read or its heading.
+    fn in_block(self) -> bool {
+        self.block > 0 || self.heading
+    }
+}
+
+/// The tallies of what the window and its block show of each point, kept up to date as
+/// term ids come and go.
+struct Tallies<'a> {
+    vocabulary: &'a Vocabulary,
+    presence: Vec<Presence>,
+    window: Vec<Shown>,
+    /// What the window and heading show, the title aside.
+    text: Vec<Shown>,
+    block: Vec<Shown>,
+}
+
+impl Tallies<'_> {
+    /// Changes the presence of `id` and, where it flips, the points' tallies.
+    fn change(&mut self, id: usize, change: impl FnOnce(&mut Presence)) {
+        let before = self.presence[id];
+        change(&mut self.presence[id]);
+        let after = self.presence[id];
+        for (was, is, tallies) in [
+            (before.in_window(), after.in_window(), &mut self.window),
+            (before.in_text(), after.in_text(), &mut self.text),
+            (before.in_block(), after.in_block(), &mut self.block),
+        ] {
+            if was != is {
+                for &posting in self.vocabulary.postings(id) {
+                    tallies[posting.point].add(posting, if is { 1 } else { -1 });
+                }
+            }
+        }
+    }
+}
+
+/// Per point: the passage with the best match (covered first, then the best score;
 /// the earliest on a tie), and whether it covers the point. `None` when no term of
-/// the point occurs in the answer.
+/// the point occurs in a block that says something.
+///
+/// A passage is a window of tokens within one section that has a heading (within one
+/// block where there is none), and the block of its last token. Points are judged
+/// when one of their terms enters the window, and on each block under a heading that
+/// has theirs: a heading without a block that says something never covers a point.
 pub(super) fn best_passages(
     points: &[PointTerms],
     vocabulary: &Vocabulary,
     answer: &Answer,
-) -> Vec<Option<(Passage, bool)>> {
-    let rank = |p: usize, tally: Tally| {
-        let point = &points[p];
-        let score = 2 * tally.core + tally.extras;
-        let all_core = !point.core.is_empty() && tally.core as usize == point.core.len();
-        let covered = all_core
-            || (score >= 2 * point.needed() && (tally.telling > 0 || !point.needs_telling()));
-        (covered, score)
+) -> Vec<Option<Best>> {
+    let mut t = Tallies {
+        vocabulary,
+        presence: vec![Presence::default(); vocabulary.len()],
+        window: vec![Shown::default(); points.len()],
+        text: vec![Shown::default(); points.len()],
+        block: vec![Shown::default(); points.len()],
     };
-    let mut present = vec![0u32; vocabulary.postings.len()];
-    let mut tallies = vec![Tally::default(); points.len()];
-    let mut best: Vec<((bool, u32), Option<Passage>)> = vec![((false, 0), None); points.len()];
+    let mut best: Vec<Option<Best>> = (0..points.len()).map(|_| None).collect();
     let mut dirty = Vec::new();
-    let mut section = 0;
+    let (mut section, mut part, mut current_block, mut first) = (None, None, usize::MAX, 0);
     for (i, token) in answer.tokens.iter().enumerate() {
-        let mut update = |id: usize, delta: i32, dirty: &mut Vec<usize>| {
-            let before = present[id];
-            present[id] = before.saturating_add_signed(delta);
-            if (before == 0) == (present[id] == 0) {
-                return;
-            }
-            for &(p, core, telling) in &vocabulary.postings[id] {
-                let tally = &mut tallies[p];
-                let counter = if core { &mut tally.core } else { &mut tally.extras };
-                *counter = counter.saturating_add_signed(delta);
-                if telling {
-                    tally.telling = tally.telling.saturating_add_signed(delta);
-                }
-                if delta > 0 {
-                    dirty.push(p);
+        let here = &answer.sections[token.section];
+        // A new scope always comes with a new block: a heading or a part ends a block.
+        if token.block != current_block {
+            for old in answer.tokens[first..i].iter().filter(|t| t.block == current_block) {
+                for &id in &old.ids {
+                    t.change(id, |p| p.block -= 1);
                 }
             }
-        };
-        if token.section != section {
-            for &id in &answer.sections[section].0 {
-                update(id, -1, &mut dirty);
+            if section != Some(token.section) || here.line.is_none() {
+                for old in &answer.tokens[first..i] {
+                    for &id in &old.ids {
+                        t.change(id, |p| p.window -= 1);
+                    }
+                }
+                first = i;
             }
-            section = token.section;
-            for &id in &answer.sections[section].0 {
-                update(id, 1, &mut dirty);
+            current_block = token.block;
+        }
+        if part != Some(here.part) {
+            for &id in part.map_or(&[][..], |p| &answer.titles[p]) {
+                t.change(id, |p| p.title = false);
+            }
+            part = Some(here.part);
+            for &id in &answer.titles[here.part] {
+                t.change(id, |p| p.title = true);
             }
         }
-        if let Some(id) = token.term {
-            update(id, 1, &mut dirty);
+        if section != Some(token.section) {
+            for &id in section.map_or(&[][..], |s| &answer.sections[s].heading) {
+                t.change(id, |p| p.heading = false);
+            }
+            section = Some(token.section);
+            for &id in &here.heading {
+                t.change(id, |p| p.heading = true);
+            }
         }
-        if let Some(id) = i.checked_sub(WINDOW).and_then(|old| answer.tokens[old].term) {
-            update(id, -1, &mut dirty);
+        // Each block is read with its heading: the heading's points are judged on it too.
+        if i == 0 || answer.tokens[i - 1].block != token.block {
+            for &id in &here.heading {
+                dirty.extend(vocabulary.postings(id).iter().map(|p| p.point));
+            }
         }
-        for p in dirty.drain(..) {
-            let key = rank(p, tallies[p]);
-            if key > best[p].0 {
-                let tokens = (i + 1).saturating_sub(WINDOW)..i + 1;
-                best[p] = (key, Some(Passage { tokens, section }));
+        for &id in &token.ids {
+            t.change(id, |p| {
+                p.window += 1;
+                p.block += 1;
+            });
+            dirty.extend(vocabulary.postings(id).iter().map(|p| p.point));
+        }
+        if i >= first + WINDOW {
+            let old = &answer.tokens[first];
+            let in_block = old.block == current_block;
+            for &id in &old.ids {
+                t.change(id, |p| {
+                    p.window -= 1;
+                    p.block -= u32::from(in_block);
+                });
+            }
+            first += 1;
+        }
+        if dirty.is_empty() {
+            continue;
+        }
+        dirty.clear();
+        let judged: Vec<(bool, u32)> = (0..points.len())
+            .map(|p| judge(&points[p], t.block[p], t.text[p], t.window[p]))
+            .collect();
+        let shares: Vec<(u64, u64)> =
+            (0..points.len()).map(|p| share(&points[p], t.window[p])).collect();
+        let strongest = (0..points.len())
+            .filter(|&p| judged[p].0)
+            .max_by(|&a, &b| (shares[a].0 * shares[b].1).cmp(&(shares[b].0 * shares[a].1)));
+        for (p, &(covered, score)) in judged.iter().enumerate() {
+            if score == 0 {
+                continue;
+            }
+            let rival = strongest.filter(|&m| {
+                let ((sp, np), (sm, nm)) = (shares[p], shares[m]);
+                m != p && RIVAL_DEN * sp * nm < RIVAL_NUM * sm * np
+            });
+            let credited = covered && rival.is_none();
+            let better = best[p].as_ref().is_none_or(|b| (credited, score) > (b.covered, b.score));
+            if better {
+                let passage = Passage { tokens: first..i + 1, section: token.section };
+                let about = if covered { rival } else { None };
+                best[p] = Some(Best { passage, covered: credited, score, about });
             }
         }
     }
-    best.into_iter().map(|((covered, _), passage)| passage.map(|p| (p, covered))).collect()
+    best
 }
+
+/// A point's best passage.
+pub(super) struct Best {
+    pub passage: Passage,
+    pub covered: bool,
+    score: u32,
+    /// The point the passage is about when it shows enough of this one but is clearly
+    /// about that one.
+    pub about: Option<usize>,
+}
+
+/// How much of what is its own a passage shows of a point, as a fraction: its telling
+/// terms shown of all of them, or all its terms when none is telling.
+fn share(point: &PointTerms, shown: Shown) -> (u64, u64) {
+    let telling = point.telling_count();
+    if telling > 0 {
+        return (u64::from(shown.telling), u64::from(telling));
+    }
+    let all = point.core.len() + point.extras.len();
+    (u64::from(shown.core + shown.extras), u64::try_from(all.max(1)).unwrap_or(u64::MAX))
+}
+
+/// A covered point is not credited by a passage that is clearly about another point: one
+/// whose [share](share) the passage shows is more than RIVAL_DEN / RIVAL_NUM times the
+/// point's.
+const RIVAL_NUM: u64 = 4;
+const RIVAL_DEN: u64 = 5;

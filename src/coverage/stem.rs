@@ -48,11 +48,18 @@ const SUFFIXES: &[(&str, &str)] = &[
 
 const MAX_ROUNDS: usize = 4;
 
+/// Words the suffixes would merge with a word of another meaning: "graceful" shutdown
+/// is not a "grace" period.
+const KEPT_APART: &[(&str, &str)] = &[("graceful", "graceful"), ("gracefully", "graceful")];
+
 /// The stem of one lower-case word. Short words, words with digits and non-ASCII
 /// words are returned unchanged.
 pub(super) fn stem(word: &str) -> String {
     if word.len() <= MIN_STEM || !word.is_ascii() || word.bytes().any(|b| b.is_ascii_digit()) {
         return word.to_string();
+    }
+    if let Some((_, kept)) = KEPT_APART.iter().find(|(w, _)| *w == word) {
+        return (*kept).to_string();
     }
     let mut s = word.to_string();
     strip_plural(&mut s);
@@ -92,7 +99,7 @@ fn strip_inflection(s: &mut String) {
             return;
         }
         s.truncate(rest.len());
-        if s.ends_with("at") || s.ends_with("bl") || s.ends_with("iz") {
+        if s.ends_with("at") || s.ends_with("bl") || s.ends_with("iz") || s.ends_with("is") {
             s.push('e');
         } else if ends_in_double_consonant(s) {
             s.pop();
@@ -141,7 +148,8 @@ mod tests {
         same(&["dependency", "dependencies", "depend", "dependent", "depends"]);
         same(&["escalate", "escalation", "escalating", "escalations"]);
         same(&["deploy", "deployment", "deploying", "deployments", "deployed"]);
-        same(&["graceful", "gracefully", "grace"]);
+        same(&["graceful", "gracefully"]);
+        assert_ne!(stem("graceful"), stem("grace"), "a graceful shutdown is not a grace period");
         same(&["scale", "scaling", "scaled", "scales"]);
         same(&["plan", "planning", "planned", "plans"]);
         same(&["notify", "notification", "notifications", "notified"]);
@@ -149,6 +157,7 @@ mod tests {
         same(&["communicate", "communication", "communicating"]);
         same(&["retry", "retries", "retrying"]);
         same(&["centralize", "centralization", "centralized"]);
+        same(&["compromise", "compromised", "compromising"]);
     }
 
     #[test]

@@ -44,10 +44,13 @@ fn a_health_check_answer_missing_two_points_flags_exactly_those_two() {
 #[test]
 fn readiness_checks_cover_readiness_probes_and_back() {
     let probes = ["Tuning readiness probes".to_string()];
-    assert!(check(&probes, "We tune the readiness checks of every pod.").points[0].covered);
+    let tuned = "We tune the readiness checks of every pod to fail after two missed replies.";
+    assert!(check(&probes, tuned).points[0].covered);
     let checks = ["Tuning readiness checks".to_string()];
-    assert!(check(&checks, "Tune each readiness probe.").points[0].covered);
-    assert!(!check(&probes, "The team's readiness for the launch.").points[0].covered);
+    let tune = "Tune each readiness probe so one slow reply does not remove the pod.";
+    assert!(check(&checks, tune).points[0].covered);
+    let launch = "The team's readiness for the launch was reviewed on Friday afternoon.";
+    assert!(!check(&probes, launch).points[0].covered);
 }
 
 #[test]
@@ -70,7 +73,8 @@ fn every_builtin_topic_is_covered_by_its_own_points_in_prose() {
             .iter()
             .map(|c| {
                 format!(
-                    "Next, a word on this.\n\n{c}: we describe it here in detail for the team.\n\n"
+                    "Next, a word on this.\n\n{c}: here is what we do about it, step by step, \
+                     with the reasons behind each step and the commands to run.\n\n"
                 )
             })
             .collect();
@@ -123,13 +127,18 @@ fn scattered_words_do_not_cover_a_point() {
     let cover = ["Connection pool sizing".to_string()];
     let filler =
         "Unrelated filler words describing weather, gardens and music festivals. ".repeat(8);
-    let scattered =
-        format!("A connection opens.\n\n{filler}\n\nPools exist.\n\n{filler}\n\nSizing matters.");
+    let scattered = format!(
+        "A connection opens when the first request arrives.\n\n{filler}\n\n\
+         Pools exist in every driver we ship.\n\n{filler}\n\nSizing matters more than people think."
+    );
     assert!(!check(&cover, &scattered).points[0].covered);
-    let together = format!("{filler}\n\nSize the connection pool per pod.\n\n{filler}");
+    let together = format!(
+        "{filler}\n\nSize the connection pool per pod from the server's limit.\n\n{filler}"
+    );
     let report = check(&cover, &together);
     assert!(report.points[0].covered);
-    assert_eq!(report.points[0].evidence.as_deref(), Some("Size the connection pool per pod."));
+    let evidence = report.points[0].evidence.as_deref();
+    assert_eq!(evidence, Some("Size the connection pool per pod from the server's limit."));
 }
 
 #[test]
@@ -161,7 +170,7 @@ fn explain_names_matched_and_missing_terms_with_evidence() {
     let covered = line("✓ Difference between liveness");
     assert!(covered.contains("matched: liveness, readiness, startup, probes (“"), "{covered}");
     let missed = line("✗ Monitoring health check success rates");
-    assert!(missed.contains("missing: monitoring, success, rates"), "{missed}");
+    assert!(missed.contains("missing: success, rates; found: monitoring"), "{missed}");
     let point = &report.points[0];
     assert!(point.evidence.as_ref().unwrap().chars().count() <= 80);
     assert!(report.points.iter().filter(|p| p.covered).all(|p| p.evidence.is_some()));
@@ -195,8 +204,166 @@ fn gap_questions_name_the_missing_points() {
     ));
     assert!(both.contains("did not cover these points"));
 
-    let single = check(&health.cover[..1], "Liveness versus readiness versus startup probes.");
+    let probes = "Liveness versus readiness versus startup probes: a failed liveness probe \
+                  restarts the container, a failed readiness probe takes it out of the Service.";
+    let single = check(&health.cover[..1], probes);
     assert!(gaps_question(&health, &single).is_none());
-    let one_missing = check(&health.cover[..2], "Liveness versus readiness versus startup probes.");
+    let one_missing = check(&health.cover[..2], probes);
     assert_eq!(gaps_question(&health, &one_missing), Some(gap_question(&health, &health.cover[1])));
+}
+
+#[test]
+fn the_evaluation_set_parses_and_labels_every_point_of_its_topic() {
+    use super::eval_set::{self, Kind, Split};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/coverage-eval");
+    let items = eval_set::load(&dir).unwrap();
+    let library = Library::builtin();
+    let mut kinds: BTreeMap<&str, BTreeSet<Kind>> = BTreeMap::new();
+    let mut splits: BTreeMap<&str, Split> = BTreeMap::new();
+    for item in &items {
+        let topic = library.topic_by_slug(&item.topic).unwrap_or_else(|| panic!("{}", item.file));
+        let labelled: BTreeSet<&str> = item.labels.keys().map(String::as_str).collect();
+        let points: BTreeSet<&str> = topic.cover.iter().map(String::as_str).collect();
+        assert_eq!(labelled, points, "{}: labels must name exactly the Cover: points", item.file);
+        assert!(!item.made.trim().is_empty() && !item.answer.trim().is_empty(), "{}", item.file);
+        kinds.entry(&item.topic).or_default().insert(item.kind);
+        let split = *splits.entry(&item.topic).or_insert(item.split);
+        assert_eq!(split, item.split, "{}: a topic is wholly tune or wholly held out", item.file);
+        if item.kind == Kind::Partial && item.file.ends_with("-partial.md") {
+            let left_out = item.labels.values().filter(|covered| !**covered).count();
+            assert!((3..=4).contains(&left_out), "{}: {left_out} points left out", item.file);
+        }
+    }
+    let full = [Kind::Complete, Kind::Partial, Kind::Thin];
+    let topics = kinds.values().filter(|k| full.iter().all(|f| k.contains(f))).count();
+    assert!(topics >= 8, "complete, partial and thin answers for {topics} topics");
+    assert!(items.iter().filter(|i| i.kind == Kind::OffTopic).count() >= 2);
+    assert!(items.iter().map(|i| i.labels.len()).sum::<usize>() >= 250);
+    let held_out = splits.values().filter(|s| **s == Split::HeldOut).count();
+    assert!(held_out * 4 >= splits.len(), "about a third of the topics held out: {held_out}");
+}
+
+const TRUNCATED_ANSWER: &str = "# Health checks\n\n\
+Kubernetes restarts a container whose liveness probe keeps failing, and takes a pod whose \
+readiness probe fails out of the Service endpoints without restarting it.\n\n\
+### 3. Probe configuration parameters\n";
+
+#[test]
+fn a_heading_where_a_truncated_answer_stops_covers_nothing() {
+    let health = topic("health-checks");
+    let parameters = &health.cover[4];
+    assert_eq!(parameters, "Probe configuration parameters (delay, timeout, period, threshold)");
+    let report = check(&health.cover, TRUNCATED_ANSWER);
+    assert!(!report.points[4].covered, "{}", report.explain());
+    assert!(report.points[2].covered, "the paragraph above it still counts");
+
+    let finished = format!(
+        "{TRUNCATED_ANSWER}\nStart with a 2 s timeout and a period of 10 s; raise the failure \
+         threshold to 3 so one slow garbage collection does not restart the pod.\n"
+    );
+    assert!(check(&health.cover, &finished).points[4].covered);
+}
+
+#[test]
+fn a_heading_with_nothing_under_it_covers_nothing() {
+    let cover = ["Connection pool sizing (per pod, total across all pods)".to_string()];
+    let bare =
+        "## Connection pool sizing\n\n## Retries\n\nRetry twice with jitter, then give up.\n";
+    assert!(!check(&cover, bare).points[0].covered);
+    let under = "## Connection pool sizing\n\nTen per pod, so twenty replicas stay under the \
+                 server's limit of two hundred.\n";
+    assert!(check(&cover, under).points[0].covered);
+}
+
+#[test]
+fn period_seconds_is_not_a_grace_period() {
+    let shutdown = topic("graceful-shutdown");
+    let grace = 6;
+    assert_eq!(shutdown.cover[grace], "Grace period configuration (how long is enough?)");
+    let probe = "## Readiness during shutdown\n\nConfigure the readiness probe so the pod leaves \
+                 the endpoints quickly once SIGTERM arrives:\n\n```yaml\nreadinessProbe:\n  \
+                 httpGet: { path: /ready, port: 8080 }\n  periodSeconds: 5\n  \
+                 failureThreshold: 1\n```\n";
+    let report = check(&shutdown.cover, probe);
+    assert!(!report.points[grace].covered, "{}", report.explain());
+
+    let sized = "## How long to wait\n\nMeasure the slowest request and add the preStop sleep:\n\n\
+                 ```yaml\nspec:\n  terminationGracePeriodSeconds: 45\n```\n";
+    let report = check(&shutdown.cover, sized);
+    assert!(report.points[grace].covered, "{}", report.explain());
+}
+
+#[test]
+fn a_list_that_only_names_points_covers_none_of_them() {
+    let shutdown = topic("graceful-shutdown");
+    let names = "Recommendations:\n\n1. Implement shutdown handlers in your applications.\n\
+                 2. Configure an adequate grace period.\n3. Test and monitor your shutdown \
+                 behavior.\n";
+    assert_eq!(check(&shutdown.cover, names).covered(), 0);
+    let contents = "This guide walks through:\n- Shutdown handlers\n- Grace period configuration\n\
+                    - Testing graceful shutdown\n";
+    assert_eq!(check(&shutdown.cover, contents).covered(), 0);
+}
+
+#[test]
+fn a_passage_about_another_point_does_not_cover_this_one() {
+    let incident = topic("incident-response");
+    let meetings = 6;
+    assert_eq!(incident.cover[meetings], "Conducting post-mortem meetings effectively");
+    let actions = "## Action items\n\nEvery post-mortem produces action items with an owner and \
+                   a due date. Put them in the backlog, tag them, and review open items in the \
+                   weekly operations meeting until they are done.\n";
+    let report = check(&incident.cover, actions);
+    let point = &report.points[meetings];
+    assert!(!point.covered && point.about.as_deref() == Some(incident.cover[8].as_str()));
+    assert!(report.explain().contains("but about “Tracking action items from post-mortems”"));
+}
+
+#[test]
+fn each_answer_of_a_topic_is_read_apart() {
+    let health = topic("health-checks");
+    let follow_up = "In staging, block the database port and confirm that readiness fails \
+                     while liveness keeps passing, so the pod is never restarted for it.";
+    // Joined, the follow-up would read as the body of the truncated answer's last heading.
+    let joined = check(&health.cover, &format!("{TRUNCATED_ANSWER}\n\n{follow_up}"));
+    assert!(joined.points[4].covered);
+    let apart = check_answers(&health.cover, &[TRUNCATED_ANSWER, follow_up]);
+    assert!(!apart.points[4].covered, "{}", apart.explain());
+    assert!(apart.points[2].covered);
+}
+
+#[test]
+fn each_topic_of_a_conversation_is_judged_on_its_own_answers() {
+    let library = Library::builtin();
+    // A shutdown answer that also says what the health answer left out.
+    let shutdown = "## Watching rollouts\n\nGraph the success rate of readiness probes per \
+                    deployment during each rollout and alert when it stays under 95 % for five \
+                    minutes.\n\n## Dependencies\n\nKeep the database out of every probe, so one \
+                    slow dependency cannot cascade into failures across all replicas at once.\n";
+    let (health_answers, shutdown_answers) = ([HEALTH_ALL_BUT_TWO], [shutdown]);
+    let sections: [(&str, &[&str]); 3] = [
+        ("health-checks", &health_answers),
+        ("no-such-topic", &shutdown_answers),
+        ("graceful-shutdown", &shutdown_answers),
+    ];
+    let reports = check_topics(&library, sections);
+    let slugs: Vec<&str> = reports.iter().map(|r| r.topic.slug.as_str()).collect();
+    assert_eq!(slugs, ["health-checks", "graceful-shutdown"]);
+    let health_cover = topic("health-checks").cover;
+    assert_eq!(reports[0].report, check(&health_cover, HEALTH_ALL_BUT_TWO));
+    assert_eq!(reports[0].report.summary(), Coverage { covered: 8, total: 10 });
+    let both = check_answers(&health_cover, &[HEALTH_ALL_BUT_TWO, shutdown]);
+    assert_eq!(both.summary(), Coverage { covered: 10, total: 10 }, "{}", both.explain());
+
+    let incident = [INCIDENT_RESPONSE];
+    let twice: [(&str, &[&str]); 3] = [
+        ("health-checks", &health_answers),
+        ("incident-response", &incident),
+        ("health-checks", &shutdown_answers),
+    ];
+    let reports = check_topics(&library, twice);
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0].report, both, "a topic asked twice is judged on both its sections");
 }

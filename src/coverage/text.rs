@@ -11,6 +11,9 @@ pub(super) struct Word {
     pub end: usize,
     /// A stop-word, a number or a single letter.
     pub stop: bool,
+    /// Part of an identifier (`periodSeconds`, `max_open_conns`): the identifier's byte
+    /// range, shared by all its parts. `None` for a plain word.
+    pub identifier: Option<(usize, usize)>,
 }
 
 /// A key term found in a text: a canonical stem and the byte range it was read from.
@@ -19,19 +22,38 @@ pub(super) struct Term {
     pub stem: String,
     pub start: usize,
     pub end: usize,
+    /// See [`Word::identifier`].
+    pub identifier: Option<(usize, usize)>,
+    /// The whole identifier as one term (`PgBouncer` → pgbouncer), which follows its parts.
+    pub whole: bool,
 }
 
 /// The words of `text`. Runs of letters and digits are words; `initialDelaySeconds`,
-/// `PreStop` and `ProxySQL` are split where the case changes, `IDs` and `PVCs` are not.
+/// `PreStop` and `ProxySQL` are split where the case changes, `IDs` and `PVCs` are not,
+/// and `max_open_conns` at its underscores. The parts of such an identifier know it.
 pub(super) fn words(text: &str, is_stop: &dyn Fn(&str) -> bool) -> Vec<Word> {
     let mut out = Vec::new();
     let mut run_start = None;
+    let mut parts = Vec::new();
     for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
-        match (c.is_alphanumeric(), run_start) {
+        let joins = c.is_alphanumeric() || (c == '_' && run_start.is_some());
+        match (joins, run_start) {
             (true, None) => run_start = Some(i),
             (false, Some(start)) => {
-                split_case(text, start, i, &mut |s, e| out.push(word(&text[s..e], s, e, is_stop)));
                 run_start = None;
+                let end = text[start..i].trim_end_matches('_').len() + start;
+                parts.clear();
+                let mut at = start;
+                for piece in text[start..end].split('_') {
+                    if !piece.is_empty() {
+                        split_case(text, at, at + piece.len(), &mut |s, e| parts.push((s, e)));
+                    }
+                    at += piece.len() + 1;
+                }
+                let identifier = (parts.len() > 1).then_some((start, end));
+                for &(s, e) in &parts {
+                    out.push(word(&text[s..e], s, e, identifier, is_stop));
+                }
             }
             _ => {}
         }
@@ -39,11 +61,17 @@ pub(super) fn words(text: &str, is_stop: &dyn Fn(&str) -> bool) -> Vec<Word> {
     out
 }
 
-fn word(surface: &str, start: usize, end: usize, is_stop: &dyn Fn(&str) -> bool) -> Word {
+fn word(
+    surface: &str,
+    start: usize,
+    end: usize,
+    identifier: Option<(usize, usize)>,
+    is_stop: &dyn Fn(&str) -> bool,
+) -> Word {
     let lower = surface.to_lowercase();
     let stop =
         lower.chars().count() < 2 || lower.bytes().all(|b| b.is_ascii_digit()) || is_stop(&lower);
-    Word { stem: stem(&lower), start, end, stop }
+    Word { stem: stem(&lower), start, end, stop, identifier }
 }
 
 /// Calls `emit` with the byte ranges of the camelCase parts of `text[start..end]`.
@@ -61,7 +89,9 @@ fn split_case(text: &str, start: usize, end: usize, emit: &mut dyn FnMut(usize, 
             && c.is_uppercase()
             && next.is_some_and(char::is_lowercase)
             && !(next == Some('s') && k + 2 == chars.len());
-        if lower_to_upper || acronym_end {
+        // No one-letter parts: "QoS" and "eBPF" stay whole.
+        let one_letter = i - part_start == 1 || k + 1 == chars.len();
+        if (lower_to_upper || acronym_end) && !one_letter {
             emit(part_start, i);
             part_start = i;
         }
@@ -70,21 +100,60 @@ fn split_case(text: &str, start: usize, end: usize, emit: &mut dyn FnMut(usize, 
 }
 
 /// The key terms of `text`: equivalent wordings rewritten to their canonical form
-/// (longest match first), then stop-words dropped. `offset` is added to byte ranges.
+/// (longest match first), then stop-words dropped; each identifier is also one term of
+/// its own, after its parts. `offset` is added to byte ranges.
 pub(super) fn terms(text: &str, offset: usize, out: &mut Vec<Term>) {
     let lexicon = Lexicon::get();
     let words = words(text, &|w| lexicon.is_stop(w));
     let mut i = 0;
     while i < words.len() {
+        if let Some((start, end)) = words[i].identifier
+            && words.get(i.wrapping_sub(1)).is_none_or(|w| w.identifier != words[i].identifier)
+        {
+            let last =
+                words[i..].iter().take_while(|w| w.identifier == words[i].identifier).count();
+            terms_of_words(&words[i..i + last], offset, out);
+            let whole: String = text[start..end].chars().filter(|c| *c != '_').collect();
+            let whole = stem(&whole.to_lowercase());
+            let identifier = Some((start + offset, end + offset));
+            let rewrite = lexicon.equivalents(&whole).iter().find(|(from, _)| from.len() == 1);
+            let stems = rewrite.map_or_else(|| vec![whole.clone()], |(_, to)| to.clone());
+            for stem in stems {
+                out.push(Term {
+                    stem,
+                    start: start + offset,
+                    end: end + offset,
+                    identifier,
+                    whole: true,
+                });
+            }
+            i += last;
+            continue;
+        }
+        let plain = words[i..].iter().take_while(|w| w.identifier.is_none()).count();
+        terms_of_words(&words[i..i + plain], offset, out);
+        i += plain;
+    }
+}
+
+/// [`terms`] of a run of words.
+fn terms_of_words(words: &[Word], offset: usize, out: &mut Vec<Term>) {
+    let lexicon = Lexicon::get();
+    let mut i = 0;
+    while i < words.len() {
         let rewrite = lexicon.equivalents(&words[i].stem).iter().find(|(from, _)| {
             words.len() - i >= from.len() && from.iter().zip(&words[i..]).all(|(f, w)| *f == w.stem)
         });
+        let shift = |range: Option<(usize, usize)>| range.map(|(s, e)| (s + offset, e + offset));
         if let Some((from, to)) = rewrite {
             let (start, end) = (words[i].start, words[i + from.len() - 1].end);
+            let identifier = shift(words[i].identifier);
             out.extend(to.iter().map(|stem| Term {
                 stem: stem.clone(),
                 start: start + offset,
                 end: end + offset,
+                identifier,
+                whole: false,
             }));
             i += from.len();
         } else {
@@ -94,6 +163,8 @@ pub(super) fn terms(text: &str, offset: usize, out: &mut Vec<Term>) {
                     stem: w.stem.clone(),
                     start: w.start + offset,
                     end: w.end + offset,
+                    identifier: shift(w.identifier),
+                    whole: false,
                 });
             }
             i += 1;
@@ -122,7 +193,20 @@ mod tests {
         assert_eq!(parts("initialDelaySeconds"), ["initial", "Delay", "Seconds"]);
         assert_eq!(parts("ProxySQL PgBouncer"), ["Proxy", "SQL", "Pg", "Bouncer"]);
         assert_eq!(parts("PVCs and IDs"), ["PVCs", "and", "IDs"]);
+        assert_eq!(parts("QoS eBPF"), ["QoS", "eBPF"]);
         assert_eq!(parts("SQLServer I/O"), ["SQL", "Server", "I", "O"]);
+        assert_eq!(parts("max_open_conns _x_"), ["max", "open", "conns", "x"]);
+    }
+
+    #[test]
+    fn the_parts_of_an_identifier_know_it() {
+        let text = "periodSeconds: 5, pool_size and a plain word";
+        let ranges: Vec<Option<&str>> = words(text, &|_| false)
+            .iter()
+            .map(|w| w.identifier.map(|(s, e)| &text[s..e]))
+            .collect();
+        let (period, pool) = (Some("periodSeconds"), Some("pool_size"));
+        assert_eq!(ranges, [period, period, None, pool, pool, None, None, None, None]);
     }
 
     #[test]
@@ -140,6 +224,6 @@ mod tests {
         let mut out = Vec::new();
         terms(text, 10, &mut out);
         let surfaces: Vec<&str> = out.iter().map(|t| &text[t.start - 10..t.end - 10]).collect();
-        assert_eq!(surfaces, ["Pg", "Bouncer", "pool"]);
+        assert_eq!(surfaces, ["Pg", "Bouncer", "PgBouncer", "pool"]);
     }
 }

@@ -284,7 +284,9 @@ mod tests {
         let followups = vec![GAPS.to_string(), "mistakes".to_string()];
         let plan = Opening { library: &library, followups: &followups };
         let mut conv = Conversation::new(transcript(&["health-checks"], None));
-        let full_answer = topic.cover.join("\n\n");
+        // Each point with something said about it: a point only restated covers nothing.
+        let said = |p: &String| format!("{p}: what we do, step by step, and why.");
+        let full_answer = topic.cover.iter().map(said).collect::<Vec<_>>().join("\n\n");
         let asked = walk(&plan, &mut conv, &full_answer);
         assert_eq!(asked.len(), 3, "priming, topic, mistakes: {asked:?}");
         assert!(asked[2].text.contains("mistakes"));

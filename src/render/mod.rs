@@ -5,6 +5,7 @@ pub mod columns;
 pub mod download;
 pub mod markdown;
 pub mod progress;
+pub mod sanitize;
 pub mod wait;
 
 use std::io::{IsTerminal, Write};
@@ -24,7 +25,9 @@ pub enum Verbosity {
 ///
 /// Every line it prints has one of two prefixes, `error: ` or `warning: `, or none; on a
 /// terminal, lines wider than the terminal wrap at spaces, continuing under the text after
-/// the prefix and the line's own indentation.
+/// the prefix and the line's own indentation. Lines may quote text deepdive did not write
+/// (server messages, titles): control characters in them are shown visibly
+/// ([`sanitize::visible`]) on stderr, and on stdout when it is a terminal.
 #[derive(Clone, Copy, Debug)]
 pub struct Printer {
     verbosity: Verbosity,
@@ -83,8 +86,15 @@ impl Printer {
     }
 
     /// Results: written to stdout, a broken pipe surfaces as an `io::Error` the caller maps to exit 0.
+    /// Piped output is exact; on a terminal, control characters are shown visibly.
     pub fn out(&self, text: &str) -> std::io::Result<()> {
-        let mut stdout = std::io::stdout().lock();
+        let stdout = std::io::stdout();
+        let text = if stdout.is_terminal() {
+            sanitize::visible(text)
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
+        let mut stdout = stdout.lock();
         stdout.write_all(text.as_bytes())?;
         stdout.flush()
     }
@@ -92,6 +102,7 @@ impl Printer {
     /// `text` behind `prefix` (later lines aligned under the first), wrapped to the terminal
     /// and painted with the SGR `code`.
     fn lines(&self, prefix: &str, code: Option<&str>, text: &str) -> String {
+        let text = sanitize::visible(text);
         let mut out = Vec::new();
         for (i, line) in text.split('\n').enumerate() {
             let lead = if i == 0 { prefix.to_string() } else { " ".repeat(prefix.len()) };

@@ -335,7 +335,9 @@ impl Observer for Bars {
         self.remove_line(&record.slug);
         let mark = if record.status == TopicStatus::Complete { "✓" } else { "✗" };
         let _ = self.multi.println(format!("{mark} {}", self.causes.line(record)));
-        self.totals.lock().unwrap_or_else(|p| p.into_inner()).tokens += record.usage.total();
+        let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        totals.tokens = totals.tokens.saturating_add(record.usage.total());
+        drop(totals);
         self.update_overall();
     }
 
@@ -369,7 +371,7 @@ impl Observer for Bars {
         let _ = self.multi.println(format!("{mark} {}", self.causes.line(record)));
         {
             let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
-            totals.tokens += record.usage.total();
+            totals.tokens = totals.tokens.saturating_add(record.usage.total());
             match record.status {
                 TopicStatus::Failed => totals.failed += 1,
                 TopicStatus::Truncated => totals.truncated += 1,

@@ -24,6 +24,11 @@ pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(600);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Long, because reasoning models can think for minutes before their first token.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// A whole request: long enough for a 30,000-token answer at 20 tokens per second.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// The largest answer accepted, in MiB: 8 MiB is about two million tokens, far beyond any
+/// model's output limit, so only a server stuck in a loop reaches it.
+pub const MAX_ANSWER_MB: u64 = 8;
 pub const STREAM: bool = true;
 pub const INCLUDE_USAGE: bool = true;
 

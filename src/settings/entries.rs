@@ -6,7 +6,8 @@ use std::time::Duration;
 use super::Settings;
 use super::origin::{Origin, Sourced, display_path};
 
-/// One resolved setting, safe to print: keys and secret header values are redacted.
+/// One resolved setting, safe to print: keys, secret header values, credentials in the base
+/// URL and keys written inline in a key command are redacted.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     /// The key as the config file spells it (`retry.max_attempts`, `headers.X-Title`).
@@ -33,7 +34,7 @@ impl Settings {
         push("config_file", config_file, &self.config_file.origin);
         push("profile", self.profile.value.clone(), &self.profile.origin);
         push("backend", self.backend.value.as_str().to_string(), &self.backend.origin);
-        push("base_url", self.base_url.value.clone(), &self.base_url.origin);
+        push("base_url", self.base_url_shown(), &self.base_url.origin);
         push("model", self.model.value.clone(), &self.model.origin);
         push("api_key", self.key.describe(), &self.key_origin);
         for (name, value) in self.headers.value.shown() {
@@ -64,6 +65,9 @@ impl Settings {
         );
         push("timeouts.connect_secs", secs(&self.connect_timeout), &self.connect_timeout.origin);
         push("timeouts.idle_secs", secs(&self.idle_timeout), &self.idle_timeout.origin);
+        push("timeouts.request_secs", secs(&self.request_timeout), &self.request_timeout.origin);
+        let max_answer = self.max_answer_mb.value.to_string();
+        push("limits.max_answer_mb", max_answer, &self.max_answer_mb.origin);
         push("sessions_dir", display_path(&self.sessions_dir.value), &self.sessions_dir.origin);
         let prompts = self.prompts_dir.value.as_deref().map_or(NONE.to_string(), display_path);
         push("prompts_dir", prompts, &self.prompts_dir.origin);

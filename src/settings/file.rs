@@ -27,6 +27,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub timeouts: TimeoutsConfig,
     #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
     pub profiles: BTreeMap<String, ProfileConfig>,
 }
 
@@ -47,6 +49,17 @@ pub struct RetryConfig {
 pub struct TimeoutsConfig {
     pub connect_secs: Option<u64>,
     pub idle_secs: Option<u64>,
+    /// The longest one request may take, from sending it to the end of its answer.
+    pub request_secs: Option<u64>,
+}
+
+/// How much a server can make deepdive hold.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// The most answer text one response may bring, in megabytes (MiB).
+    pub max_answer_mb: Option<u64>,
 }
 
 /// One named endpoint.

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use super::defaults::OPENAI_API_KEY;
 use super::error::ConfigError;
-use crate::secret::{ApiKey, KeySource};
+use crate::secret::{ApiKey, KeySource, mask_command};
 
 /// The key source chosen for a profile, and what is needed to produce the key.
 ///
@@ -46,13 +46,23 @@ impl KeyResolver {
         &self.source
     }
 
+    /// Whether a key will be sent: a key command counts (it has not run yet), an
+    /// environment variable only when it is set.
+    pub fn is_configured(&self) -> bool {
+        match &self.source {
+            KeySource::None => false,
+            KeySource::Env(_) => self.from_env.is_some(),
+            KeySource::Command(_) => true,
+        }
+    }
+
     /// The key source as `config show` prints it: never the key itself.
     pub fn describe(&self) -> String {
         match &self.source {
             KeySource::None => "<none>".to_string(),
             KeySource::Env(var) if self.from_env.is_some() => format!("<set via {var}>"),
             KeySource::Env(var) => format!("<{var} not set>"),
-            KeySource::Command(command) => format!("<from command `{command}`>"),
+            KeySource::Command(command) => format!("<from command `{}`>", mask_command(command)),
         }
     }
 
@@ -84,7 +94,8 @@ impl KeyResolver {
 ///
 /// Standard input is closed (it may be the user's scripted input); standard error is the
 /// terminal's, so a password manager can ask for a passphrase. Errors never include what
-/// the command printed: it may be the key.
+/// the command printed (it may be the key), and show the command with any key written into
+/// it masked.
 fn run_key_command(command: &str) -> Result<ApiKey, ConfigError> {
     let output = Command::new("sh")
         .arg("-c")
@@ -92,19 +103,22 @@ fn run_key_command(command: &str) -> Result<ApiKey, ConfigError> {
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|source| ConfigError::KeyCommandSpawn { command: command.to_string(), source })?;
+        .map_err(|source| ConfigError::KeyCommandSpawn {
+            command: mask_command(command),
+            source,
+        })?;
     if !output.status.success() {
         return Err(ConfigError::KeyCommandFailed {
-            command: command.to_string(),
+            command: mask_command(command),
             status: output.status.to_string(),
         });
     }
     let text = String::from_utf8(output.stdout).map_err(|_| ConfigError::KeyCommandOutput {
-        command: command.to_string(),
+        command: mask_command(command),
         problem: "printed something that is not UTF-8",
     })?;
     ApiKey::new(text).ok_or_else(|| ConfigError::KeyCommandOutput {
-        command: command.to_string(),
+        command: mask_command(command),
         problem: "printed nothing",
     })
 }
@@ -170,10 +184,20 @@ mod tests {
         let command = "echo sk-test-SECRET-9; exit 3";
         let key = KeyResolver::new(None, Some(command), &env_of(&[]));
         let err = key.api_key().unwrap_err().to_string();
-        assert!(err.contains(command), "{err}");
+        assert!(err.contains("`echo <redacted>; exit 3`"), "the inline key is masked: {err}");
         assert!(err.contains("exit status: 3"), "{err}");
-        let without_command = err.replace(command, "");
-        assert!(!without_command.contains("SECRET"), "{err}");
+        assert!(!err.contains("SECRET"), "{err}");
+        let printing = KeyResolver::new(None, Some("printf x%s 1; exit 4"), &env_of(&[]));
+        let err = printing.api_key().unwrap_err().to_string();
+        assert!(err.contains("`printf x%s 1; exit 4`") && !err.contains("x1"), "{err}");
+    }
+
+    #[test]
+    fn config_show_masks_a_key_written_into_the_command() {
+        let key = KeyResolver::new(None, Some("echo sk-proj-0123456789abcdef"), &env_of(&[]));
+        assert_eq!(key.describe(), "<from command `echo <redacted>`>");
+        let key = KeyResolver::new(None, Some("pass show openai/api-key"), &env_of(&[]));
+        assert_eq!(key.describe(), "<from command `pass show openai/api-key`>");
     }
 
     #[test]

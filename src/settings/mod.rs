@@ -10,6 +10,7 @@ mod error;
 mod file;
 mod headers;
 mod key;
+mod notice;
 mod origin;
 mod resolve;
 
@@ -22,12 +23,14 @@ use std::time::Duration;
 pub use defaults::context_window as known_context_window;
 pub use entries::Entry;
 pub use error::{ConfigError, Place};
-pub use file::{Backend, FileConfig, Prices, ProfileConfig, RetryConfig, TimeoutsConfig};
+pub use file::{
+    Backend, FileConfig, LimitsConfig, Prices, ProfileConfig, RetryConfig, TimeoutsConfig,
+};
 pub use headers::is_secret as is_secret_header;
 pub use origin::{Origin, Sourced, display_path};
 pub use resolve::resolve;
 
-use crate::secret::{ApiKey, KeySource};
+use crate::secret::{ApiKey, KeySource, redact_url};
 use headers::Headers;
 use key::KeyResolver;
 
@@ -99,6 +102,8 @@ pub struct Settings {
     max_rate_limit_wait: Sourced<Duration>,
     connect_timeout: Sourced<Duration>,
     idle_timeout: Sourced<Duration>,
+    request_timeout: Sourced<Duration>,
+    max_answer_mb: Sourced<u64>,
     sessions_dir: Sourced<PathBuf>,
     prompts_dir: Sourced<Option<PathBuf>>,
     stack: Sourced<Option<String>>,
@@ -124,7 +129,8 @@ impl Settings {
         self.backend.value
     }
 
-    /// The endpoint's base URL, without a trailing `/` (`https://api.openai.com/v1`).
+    /// The endpoint's base URL, without a trailing `/` (`https://api.openai.com/v1`). It may
+    /// hold credentials: show and record [`Settings::base_url_shown`] instead.
     pub fn base_url(&self) -> &str {
         &self.base_url.value
     }
@@ -133,6 +139,20 @@ impl Settings {
     /// resumed batch must be pointed at again; the profile's own follows the config file.
     pub fn base_url_origin(&self) -> &Origin {
         &self.base_url.origin
+    }
+
+    /// The base URL as it may be printed or written anywhere (manifests, handbooks, status
+    /// lines): user info and secret query parameters redacted ([`redact_url`]).
+    pub fn base_url_shown(&self) -> String {
+        redact_url(&self.base_url.value)
+    }
+
+    /// When the key and the base URL come from different places (a profile's own key sent to
+    /// a URL that `--base-url` or `OPENAI_BASE_URL` overrode, or `OPENAI_API_KEY` sent to a
+    /// profile's or a flag's URL), a line saying so, to be shown once before sending. `None`
+    /// when no key is configured or both come from the same place.
+    pub fn key_destination_notice(&self) -> Option<String> {
+        notice::key_destination(self)
     }
 
     pub fn model(&self) -> &str {
@@ -198,6 +218,16 @@ impl Settings {
     /// How long a response may go without a byte before it counts as stalled.
     pub fn idle_timeout(&self) -> Duration {
         self.idle_timeout.value
+    }
+
+    /// The longest one request may take, from sending it to the end of its answer.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout.value
+    }
+
+    /// The most answer text one response may bring, in bytes.
+    pub fn max_answer_bytes(&self) -> usize {
+        usize::try_from(self.max_answer_mb.value.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
     }
 
     pub fn sessions_dir(&self) -> &Path {

@@ -31,7 +31,7 @@ use super::{Overrides, Settings};
 /// - `sessions_dir`, `prompts_dir`, `stack`: flag > `DEEPDIVE_*` > file > default
 ///   (`./sessions` if it exists, else `deepdive/sessions` in the platform data directory).
 /// - `temperature`, `max_tokens`, `stream` (`--no-stream`), retry attempts: flag > profile/file.
-///   `include_usage`, headers, prices, backoff and timeouts come from the file only.
+///   `include_usage`, headers, prices, backoff, timeouts and limits come from the file only.
 ///
 /// Every value is validated here; an error names the key and where it was set.
 pub fn resolve(
@@ -130,6 +130,12 @@ pub(super) fn resolve_in(
     let idle_timeout = layer
         .get(timeouts.idle_secs.map(Duration::from_secs))
         .unwrap_or_else(|| Sourced::default(defaults::IDLE_TIMEOUT));
+    let request_timeout = layer
+        .get(timeouts.request_secs.map(Duration::from_secs))
+        .unwrap_or_else(|| Sourced::default(defaults::REQUEST_TIMEOUT));
+    let max_answer_mb = layer
+        .get(config.limits.max_answer_mb)
+        .unwrap_or_else(|| Sourced::default(defaults::MAX_ANSWER_MB));
 
     let sessions_dir = flag(flags.sessions_dir.clone(), "--sessions-dir")
         .or_else(|| env.path("DEEPDIVE_SESSIONS_DIR", dirs))
@@ -164,6 +170,8 @@ pub(super) fn resolve_in(
         max_rate_limit_wait,
         connect_timeout,
         idle_timeout,
+        request_timeout,
+        max_answer_mb,
         sessions_dir,
         prompts_dir,
         stack,
@@ -292,7 +300,7 @@ fn validate(s: &Settings, layer: &FileLayer<'_>) -> Result<(), ConfigError> {
     {
         let problem = format!(
             "must be an http:// or https:// URL such as http://localhost:11434/v1 (got \"{}\")",
-            s.base_url.value
+            crate::secret::redact_url(&s.base_url.value)
         );
         return Err(layer.invalid(&s.base_url.origin, &in_profile("base_url"), problem));
     }
@@ -360,11 +368,21 @@ fn validate(s: &Settings, layer: &FileLayer<'_>) -> Result<(), ConfigError> {
             problem,
         ));
     }
-    for (key, timeout) in [("connect_secs", &s.connect_timeout), ("idle_secs", &s.idle_timeout)] {
+    let timeouts = [
+        ("connect_secs", &s.connect_timeout),
+        ("idle_secs", &s.idle_timeout),
+        ("request_secs", &s.request_timeout),
+    ];
+    for (key, timeout) in timeouts {
         if timeout.value.is_zero() {
             let problem = "must be at least 1 second".to_string();
             return Err(layer.invalid(&timeout.origin, &["timeouts", key], problem));
         }
+    }
+    if s.max_answer_mb.value == 0 {
+        let problem = "must be at least 1 (megabytes of answer text)".to_string();
+        let keys = ["limits", "max_answer_mb"];
+        return Err(layer.invalid(&s.max_answer_mb.origin, &keys, problem));
     }
     Ok(())
 }

@@ -82,13 +82,13 @@ impl Sandbox {
         self.dir.path().join("run")
     }
 
-    /// Every transcript (`*.md` but the handbook) in `dir`, sorted by name.
+    /// Every transcript (`*.md` but the index and the handbook) in `dir`, sorted by name.
     pub fn transcripts_in(&self, dir: &Path) -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "md"))
-            .filter(|p| !p.ends_with("index.md"))
+            .filter(|p| !p.ends_with("index.md") && !p.ends_with("handbook.md"))
             .collect();
         files.sort();
         files

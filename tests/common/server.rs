@@ -23,7 +23,10 @@
 //! Faults: `abort_after(k)` drops the connection after k events, `stall_after(k)` sends k
 //! events and then nothing while holding the connection open (set the client's idle timeout
 //! short), `delay(d)` waits before the headers, [`Reply::sse_events`] sends arbitrary SSE
-//! (malformed chunks, error events), [`closed_port_url`] gives a URL nobody listens on.
+//! (malformed chunks, error events, `: ping` comments), [`closed_port_url`] gives a URL
+//! nobody listens on. Hostile servers: [`Reply::redirect`] points elsewhere (another
+//! server's URL), `endless(piece)` sends a piece again and again for ever after the body,
+//! `pace(d)` waits before every piece (a trickle), `raw_usage(json)` reports any `usage`.
 
 // Each test binary uses a different part of this module.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -128,7 +131,7 @@ impl Script {
 }
 
 /// How a reply's body ends after its pieces are sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Ending {
     /// The body ends normally.
     Close,
@@ -136,6 +139,8 @@ enum Ending {
     Abort,
     /// Nothing more is sent, and the connection stays open until the client gives up.
     Stall,
+    /// This piece, again and again, until the client goes away.
+    Forever(Vec<u8>),
 }
 
 /// An answer to render as SSE events or as one JSON document.
@@ -145,8 +150,8 @@ struct Answer {
     chunks: usize,
     finish_reason: Option<String>,
     usage: Option<(u64, u64)>,
-    /// `usage.prompt_tokens_details.cached_tokens`, with the usage.
-    cached: Option<u64>,
+    /// Reported as `usage` instead of `usage`'s counts: any JSON at all.
+    raw_usage: Option<Value>,
     done: bool,
     stream: bool,
 }
@@ -165,6 +170,8 @@ pub struct Reply {
     headers: Vec<(String, String)>,
     content: Content,
     delay: Duration,
+    /// Waited before each piece of the body.
+    pace: Duration,
     cut: Option<(usize, Ending)>,
     odd_splits: bool,
 }
@@ -176,6 +183,7 @@ impl Reply {
             headers: vec![("content-type".into(), content_type.into())],
             content,
             delay: Duration::ZERO,
+            pace: Duration::ZERO,
             cut: None,
             odd_splits: false,
         }
@@ -189,7 +197,7 @@ impl Reply {
             chunks: 3,
             finish_reason: Some("stop".into()),
             usage: None,
-            cached: None,
+            raw_usage: None,
             done: true,
             stream: true,
         };
@@ -203,7 +211,7 @@ impl Reply {
             chunks: 1,
             finish_reason: Some("stop".into()),
             usage: None,
-            cached: None,
+            raw_usage: None,
             done: false,
             stream: false,
         };
@@ -236,6 +244,11 @@ impl Reply {
     /// Any JSON body.
     pub fn json(status: u16, body: Value) -> Reply {
         Reply::new(status, "application/json", Content::Bytes(body.to_string().into_bytes()))
+    }
+
+    /// A redirect (301, 302, 307, 308) to `location`, with an empty body.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply::new(status, "text/plain", Content::Bytes(Vec::new())).header("location", location)
     }
 
     /// An HTML page.
@@ -296,10 +309,22 @@ impl Reply {
         self
     }
 
-    /// Reports `cached` of the prompt tokens as served from the prompt cache
-    /// (`usage.prompt_tokens_details.cached_tokens`, as OpenAI and vLLM do); needs `usage`.
-    pub fn cached_tokens(mut self, cached: u64) -> Reply {
-        self.answer().cached = Some(cached);
+    /// Reports `usage` as this JSON, whatever it is (`null`, negative or float counts …).
+    pub fn raw_usage(mut self, usage: Value) -> Reply {
+        self.answer().raw_usage = Some(usage);
+        self
+    }
+
+    /// Waits this long before each piece of the body: a server that trickles.
+    pub fn pace(mut self, pace: Duration) -> Reply {
+        self.pace = pace;
+        self
+    }
+
+    /// After the body's pieces, sends `piece` again and again, never ending the body (an
+    /// answer that never stops, a line that never ends, pings for ever).
+    pub fn endless(mut self, piece: &str) -> Reply {
+        self.cut = Some((usize::MAX, Ending::Forever(piece.as_bytes().to_vec())));
         self
     }
 
@@ -346,7 +371,7 @@ impl Reply {
             Content::Answer(answer) => vec![answer_json(&answer).into_bytes()],
         };
         let mut ending = Ending::Close;
-        if let Some((k, cut_ending)) = self.cut {
+        if let Some((k, cut_ending)) = self.cut.clone() {
             pieces.truncate(k);
             ending = cut_ending;
         }
@@ -395,12 +420,11 @@ fn answer_events(answer: &Answer) -> Vec<String> {
     let mut events = vec![event(role)];
     events.extend(split_text(&answer.text, answer.chunks).iter().map(|part| content_event(part)));
     events.extend(answer.finish_reason.as_deref().map(finish_event));
-    events.extend(answer.usage.map(|(p, c)| match answer.cached {
-        Some(cached) => event(json!({"object": "chat.completion.chunk", "choices": [], "usage": {
-            "prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c,
-            "prompt_tokens_details": {"cached_tokens": cached}}})),
-        None => usage_event(p, c),
-    }));
+    events.extend(answer.usage.map(|(p, c)| usage_event(p, c)));
+    if let Some(usage) = &answer.raw_usage {
+        events
+            .push(event(json!({"object": "chat.completion.chunk", "choices": [], "usage": usage})));
+    }
     if answer.done {
         events.push(DONE_EVENT.to_string());
     }
@@ -414,6 +438,9 @@ fn answer_json(answer: &Answer) -> String {
     });
     if let Some((p, c)) = answer.usage {
         body["usage"] = json!({"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c});
+    }
+    if let Some(usage) = &answer.raw_usage {
+        body["usage"] = usage.clone();
     }
     body.to_string()
 }
@@ -579,13 +606,19 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     }
     let status = reply.status;
     let headers = reply.headers.clone();
+    let pace = reply.pace;
     let (pieces, ending) = reply.render();
     // Yielding before each piece makes hyper flush what it has, so pieces reach the client
     // separately and an abort comes after everything before it.
-    let pieces = stream::iter(pieces).then(|piece| async move {
-        tokio::task::yield_now().await;
+    let send = move |piece: Vec<u8>| async move {
+        if pace.is_zero() {
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(pace).await;
+        }
         Ok::<_, std::io::Error>(Bytes::from(piece))
-    });
+    };
+    let pieces = stream::iter(pieces).then(send);
     let end = match ending {
         Ending::Close => stream::empty().boxed(),
         Ending::Abort => stream::once(async {
@@ -594,6 +627,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         })
         .boxed(),
         Ending::Stall => stream::pending().boxed(),
+        Ending::Forever(piece) => stream::repeat(piece).then(send).boxed(),
     };
     // The guard lives as long as the body stream.
     let body = pieces.chain(end).map(move |item| {

@@ -154,7 +154,11 @@ fn the_handbook_lists_every_topic_in_guide_order_with_links_that_resolve() {
         assert!(sandbox.run_dir().join(target).is_file(), "broken link {target}");
         links += 1;
     }
-    assert_eq!(links, 4, "three topics and the shared priming exchange");
+    assert_eq!(
+        links,
+        3 + 3 + 1,
+        "three transcripts, handbook.html, handbook.md, coverage.svg, the shared priming"
+    );
 }
 
 #[test]

@@ -226,7 +226,10 @@ fn a_resume_reuses_the_run_s_profile_and_model_and_flags_can_point_it_elsewhere(
 fn cached_prompt_tokens_are_recorded() {
     let server = TestServer::start(Script::from_fn(|request, _| match request.messages().len() {
         1 => Reply::default_for(request),
-        _ => Reply::stream("answer").usage(1200, 1).cached_tokens(1024),
+        _ => Reply::stream("answer").raw_usage(serde_json::json!({
+            "prompt_tokens": 1200, "completion_tokens": 1,
+            "prompt_tokens_details": {"cached_tokens": 1024}
+        })),
     }));
     let sandbox = sandbox_for(&server);
     batch(&sandbox)

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::common::server::{
     DONE_EVENT, Reply, Script, TestServer, closed_port_url, content_event, error_event,
     finish_event,
@@ -542,4 +544,245 @@ fn the_test_server_works_from_a_plain_test() {
     assert!(response.contains(r#""content":"answer to: hi""#), "{response}");
     assert_eq!(server.hits(), 1);
     assert_eq!(server.requests()[0].last_user_message().as_deref(), Some("hi"));
+}
+
+// ---- Hostile and broken servers (issue 12) ----
+
+/// True when any 8 characters in a row of `secret` appear in `text`: a key cut in half by a
+/// length limit still counts as leaked.
+fn leaks(text: &str, secret: &str) -> bool {
+    let chars: Vec<char> = secret.chars().collect();
+    chars.windows(8).any(|w| text.contains(&w.iter().collect::<String>()))
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_refused_and_nothing_reaches_it() {
+    let elsewhere = TestServer::start(Script::echo());
+    let target = format!("{}/chat/completions", elsewhere.url());
+    let (server, result, _) = exchange(
+        Script::from_fn(move |_, _| Reply::redirect(307, &target)),
+        fast_retries(3),
+        |e| e.headers = vec![("api-key".into(), "azure-header-secret".into())],
+    )
+    .await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, ApiError::Redirected { status: 307, .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(shown.contains(&elsewhere.url()), "the error names the Location: {shown}");
+    assert!(err.is_fatal_for_endpoint() && !err.is_retryable());
+    assert_eq!(elsewhere.hits(), 0, "no request, key or header reached the other origin");
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
+async fn a_redirect_with_credentials_in_its_location_names_it_redacted() {
+    let (_server, result, _) = exchange(
+        Script::replies([Reply::redirect(302, "https://u:pw-secret@evil.example/v1?key=k-secret")]),
+        fast_retries(1),
+        |_| {},
+    )
+    .await;
+    let shown = result.unwrap_err().to_string();
+    assert!(shown.contains("https://<redacted>@evil.example/v1?key=<redacted>"), "{shown}");
+    assert!(!shown.contains("secret"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_same_origin_redirect_keeps_working_with_its_headers() {
+    let server = TestServer::start(Script::from_fn(|request, _| {
+        if request.path == "/v1/chat/completions" {
+            Reply::redirect(307, "/v2/chat/completions")
+        } else {
+            Reply::default_for(request)
+        }
+    }));
+    let mut endpoint = endpoint(&server.url());
+    endpoint.headers = vec![("api-key".into(), "azure-header-secret".into())];
+    let client = ChatClient::new(endpoint, fast_retries(1)).unwrap();
+    let (result, _) = run(&client, &request("moved?")).await;
+    assert_eq!(result.unwrap().text, "answer to: moved?");
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].path, "/v2/chat/completions");
+    assert_eq!(sent[1].header("api-key"), Some("azure-header-secret"));
+    assert_eq!(sent[1].body["messages"][0]["content"], "moved?", "a 307 keeps the body");
+}
+
+#[tokio::test]
+async fn a_key_that_straddles_the_cut_is_masked_in_every_server_text() {
+    // Each body puts the key where a cut to 80 or 120 characters falls inside it.
+    let key_at = |start: usize| format!("{}{KEY} tail", "x".repeat(start));
+    let bodies: Vec<(&str, Reply)> = vec![
+        ("error message", Reply::error(400, &key_at(110))),
+        ("html page", Reply::html(502, &format!("<html>{}", key_at(108)))),
+        ("stream error", Reply::sse_events([content_event("a"), error_event(&key_at(112))])),
+        ("bad chunk", Reply::sse_events([format!("data: {{oops {}\n\n", key_at(70))])),
+        ("html 200", Reply::html(200, &format!("<html>{}", key_at(110)))),
+    ];
+    for (what, reply) in bodies {
+        let (_server, result, seen) =
+            exchange(Script::from_fn(move |_, _| reply.clone()), fast_retries(2), |_| {}).await;
+        let err = result.unwrap_err();
+        let shown = format!("{err} {err:?} {seen:?}");
+        assert!(!leaks(&shown, KEY), "{what}: {shown}");
+    }
+}
+
+#[tokio::test]
+async fn an_endless_stream_ends_at_the_answer_ceiling() {
+    let endless = Reply::sse_events([content_event("start ")]).endless(&content_event("again "));
+    let (server, result, seen) = exchange(Script::replies([endless]), fast_retries(3), |e| {
+        e.max_answer_bytes = 64 * 1024;
+    })
+    .await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, ApiError::TooLarge { limit: 65536 }), "{err:?}");
+    assert!(err.to_string().contains("limits.max_answer_mb"), "{err}");
+    assert!(deltas(&seen).len() <= 64 * 1024, "no more than the ceiling was handed out");
+    assert_eq!(server.hits(), 1, "not retried: the server would do it again");
+}
+
+#[tokio::test]
+async fn a_line_that_never_ends_is_stopped_before_it_is_buffered() {
+    let open = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"";
+    let endless = Reply::sse_events([open]).endless(&"x".repeat(4096));
+    let (server, result, _) = exchange(Script::replies([endless]), fast_retries(3), |_| {}).await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, ApiError::LongLine { limit: 1_048_576 }), "{err:?}");
+    assert!(err.to_string().contains("more than 1 MB without ending it"), "{err}");
+    assert_eq!(server.hits(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn an_event_that_never_ends_is_stopped_at_the_ceiling() {
+    // `data:` lines for ever and never the blank line that would end the event.
+    let endless =
+        Reply::sse_events(Vec::<String>::new()).endless(&format!("data: {}\n", "z".repeat(1000)));
+    let (_server, result, _) = exchange(Script::replies([endless]), fast_retries(1), |e| {
+        e.max_answer_bytes = 64 * 1024;
+    })
+    .await;
+    assert!(matches!(result, Err(ApiError::TooLarge { .. })), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_whole_answer_past_the_ceiling_is_refused() {
+    let huge = Reply::json_answer(&"y".repeat(400 * 1024));
+    let (_server, result, seen) = exchange(Script::replies([huge]), fast_retries(1), |e| {
+        e.stream = false;
+        e.max_answer_bytes = 64 * 1024;
+    })
+    .await;
+    assert!(matches!(result, Err(ApiError::TooLarge { .. })), "{result:?}");
+    assert!(seen.is_empty(), "nothing of it was handed out: {seen:?}");
+}
+
+#[tokio::test]
+async fn an_answer_well_past_max_tokens_is_cut_and_counts_as_truncated() {
+    let endless = Reply::sse_events([content_event("start ")]).endless(&content_event("more "));
+    let server = TestServer::start(Script::replies([endless]));
+    let client = ChatClient::new(endpoint(&server.url()), fast_retries(1)).unwrap();
+    let req = ChatRequest { max_tokens: Some(50), ..request("short please") };
+    let (result, seen) = run(&client, &req).await;
+    let completion = result.unwrap();
+    assert_eq!(completion.finish_reason, FinishReason::Length);
+    assert!(completion.text.starts_with("start more more"), "{}", completion.text);
+    assert!(completion.text.len() <= 50 * 8 + 1024, "{}", completion.text.len());
+    assert_eq!(deltas(&seen), completion.text);
+    assert_eq!(server.requests()[0].body["max_tokens"], 50);
+
+    let whole = Reply::json_answer(&"word ".repeat(1000));
+    let (_server, result, _) = exchange(Script::replies([whole]), fast_retries(1), |e| {
+        e.stream = false;
+    })
+    .await;
+    assert_eq!(result.unwrap().finish_reason, FinishReason::Stop, "no max_tokens: no cut");
+}
+
+#[tokio::test]
+async fn sse_comments_count_as_life_for_the_idle_timeout() {
+    // 20 pings 100 ms apart: two seconds without a single data event, twice the idle timeout.
+    let mut events: Vec<String> = vec![": ping\n\n".to_string(); 20];
+    events.extend([content_event("alive"), finish_event("stop"), DONE_EVENT.to_string()]);
+    let pinging = Reply::sse_events(events).pace(Duration::from_millis(100));
+    let (_server, result, _) = exchange(Script::replies([pinging]), fast_retries(1), |e| {
+        e.idle_timeout = Duration::from_secs(1)
+    })
+    .await;
+    assert_eq!(result.unwrap().text, "alive");
+}
+
+#[tokio::test]
+async fn an_answer_that_trickles_forever_ends_at_the_request_deadline() {
+    let trickle = Reply::sse_events([content_event("slow ")])
+        .endless(&content_event("drip "))
+        .pace(Duration::from_millis(50));
+    let (server, result, seen) = exchange(Script::replies([trickle]), fast_retries(3), |e| {
+        e.idle_timeout = Duration::from_secs(5);
+        e.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, ApiError::Deadline { .. }), "{err:?}");
+    assert!(err.to_string().contains("timeouts.request_secs"), "{err}");
+    assert!(deltas(&seen).starts_with("slow drip"), "what arrived was handed out: {seen:?}");
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
+async fn odd_optional_fields_never_cost_an_answer() {
+    let odd = [
+        json!(null),
+        json!({"prompt_tokens": null, "completion_tokens": 3}),
+        json!({"prompt_tokens": 12.5, "completion_tokens": 3}),
+        json!({"prompt_tokens": -7, "completion_tokens": 3}),
+        json!({"prompt_tokens": 1e300, "completion_tokens": 3}),
+        json!({"prompt_tokens": "12", "completion_tokens": 3}),
+        json!("lots"),
+    ];
+    for usage in odd {
+        for stream in [true, false] {
+            let reply = if stream { Reply::stream("kept") } else { Reply::json_answer("kept") };
+            let (server, result, _) =
+                exchange(Script::replies([reply.raw_usage(usage.clone())]), fast_retries(3), |e| {
+                    e.stream = stream
+                })
+                .await;
+            let completion = result.unwrap_or_else(|e| panic!("{usage} (stream {stream}): {e}"));
+            assert_eq!((completion.text.as_str(), completion.usage), ("kept", None), "{usage}");
+            assert_eq!(server.hits(), 1, "not retried: {usage}");
+        }
+    }
+    // No id, `index: null`, unknown fields, `choices: null` in a usage chunk.
+    let strange = Reply::sse_events([
+        "data: {\"choices\":[{\"index\":null,\"delta\":{\"content\":\"odd\"},\"logprobs\":{\"x\":1}}],\"system_fingerprint\":7}\n\n".to_string(),
+        "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}],\"weird\":[null]}\n\n".to_string(),
+        "data: {\"choices\":null,\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n".to_string(),
+        DONE_EVENT.to_string(),
+    ]);
+    let (_server, result, _) = exchange(Script::replies([strange]), fast_retries(1), |_| {}).await;
+    let completion = result.unwrap();
+    assert_eq!(completion.text, "odd");
+    assert_eq!(
+        completion.usage,
+        Some(Usage { prompt_tokens: 3, completion_tokens: 1, cached_tokens: 0 })
+    );
+}
+
+#[tokio::test]
+async fn a_401_without_a_key_says_none_was_sent() {
+    let (_server, result, _) = exchange(
+        Script::replies([Reply::error(401, "Missing bearer token")]),
+        fast_retries(3),
+        |e| {
+            e.api_key = None;
+            e.key_source = KeySource::Env("OPENAI_API_KEY".into());
+            e.profile = "gateway".into();
+        },
+    )
+    .await;
+    let shown = result.unwrap_err().to_string();
+    assert!(shown.contains("no API key was sent"), "{shown}");
+    assert!(shown.contains("OPENAI_API_KEY") && shown.contains("[profiles.gateway]"), "{shown}");
+    assert!(!shown.contains("rejected the API key"), "{shown}");
 }

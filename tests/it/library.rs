@@ -202,17 +202,18 @@ fn compare_of_two_runs_reports_the_points_only_one_side_covers() {
     assert_eq!(stdout_of(&assert), written, "piped stdout is the markdown itself");
     assert!(
         written.contains(
-            "**B** covers more \"Cover:\" points overall: 18 of 20 against 7 of 20 for A."
+            "**B** covers more \"Cover:\" points overall: 16 of 20 against 5 of 20 for A."
         ),
         "{written}"
     );
-    assert!(written.contains("| 15 | Health Checks and Readiness Probes | 7/10 | 8/10 | B |"));
+    assert!(written.contains("| 15 | Health Checks and Readiness Probes | 5/10 | 6/10 | B |"));
     let start = position(&written, "## 15. Health Checks");
     let end = start + position(&written[start..], "### Exchange 1");
     let topic = &written[start..end];
     assert_eq!(
         points_under(topic, "Covered by A only:\n"),
         [
+            "How Kubernetes uses probe results (traffic routing, restarts)",
             "Probe configuration parameters (delay, timeout, period, threshold)",
             "Avoiding cascading failures through health checks",
         ]
@@ -220,6 +221,7 @@ fn compare_of_two_runs_reports_the_points_only_one_side_covers() {
     assert_eq!(
         points_under(topic, "Covered by B only:\n"),
         [
+            "Implementing health check endpoints in applications",
             "Testing health checks (simulating failures)",
             "Monitoring health check success rates",
             "Health checks during deployments and scaling",
@@ -249,7 +251,7 @@ fn compare_of_two_transcripts_writes_under_the_sessions_dir_by_default() {
     assert!(std::fs::read_dir(sandbox.work_dir()).unwrap().next().is_none(), "nothing in the cwd");
     let text = std::fs::read_to_string(written).unwrap();
     assert!(
-        text.contains("| 15 | Health Checks and Readiness Probes | 7/10 | 8/10 | B |"),
+        text.contains("| 15 | Health Checks and Readiness Probes | 5/10 | 6/10 | B |"),
         "{text}"
     );
     assert!(!text.contains("priming prompt"), "the priming exchange is not compared");

@@ -6,6 +6,10 @@
 //! code between two thin rules, and tables, which are kept until their last row and then
 //! drawn aligned. Output depends only on the text, never on how it was split into chunks,
 //! and no text is ever cut: what does not fit the width wraps or runs long.
+//!
+//! In both styles control characters in the text are shown visibly ([`visible`]), so an
+//! answer cannot send escape sequences to the terminal. A line longer than [`LONG_LINE`]
+//! is rendered in pieces of about that size, so memory stays bounded whatever the answer.
 
 mod block;
 mod inline;
@@ -15,6 +19,12 @@ mod wrap;
 use std::io::{IsTerminal, Write};
 
 use block::Blocks;
+
+use super::sanitize::visible;
+
+/// The longest line held back for rendering (bytes); a longer one is rendered in pieces cut
+/// at a space near this length. One 50 MB paragraph otherwise costs 2 GB to lay out.
+pub const LONG_LINE: usize = 64 * 1024;
 
 /// How the renderer writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,34 +54,68 @@ impl MarkdownStream {
     /// the chunk completes (a table only once it ends).
     pub fn push(&mut self, chunk: &str, out: &mut dyn Write) -> std::io::Result<()> {
         if self.style == Style::Plain {
-            return out.write_all(chunk.as_bytes());
+            // A `\r` at the end of a chunk waits: it is kept if a `\n` follows it.
+            let mut text = std::mem::take(&mut self.line);
+            text.push_str(chunk);
+            if text.ends_with('\r') {
+                text.pop();
+                self.line.push('\r');
+            }
+            return out.write_all(visible(&text).as_bytes());
         }
         let mut rendered = String::new();
         for piece in chunk.split_inclusive('\n') {
             self.line.push_str(piece);
-            if self.line.ends_with('\n') {
+            let complete = self.line.ends_with('\n');
+            // Cut as if the pieces had come one byte at a time: before the line ends.
+            while self.line.len() - usize::from(complete) > LONG_LINE {
+                let rest = self.line.split_off(long_line_cut(&self.line));
+                let head = std::mem::replace(&mut self.line, rest);
+                self.render_line(&head, &mut rendered);
+            }
+            if complete {
                 let line = std::mem::take(&mut self.line);
                 let line = line.trim_end_matches('\n');
-                self.blocks.line(line.strip_suffix('\r').unwrap_or(line), &mut rendered);
+                self.render_line(line.strip_suffix('\r').unwrap_or(line), &mut rendered);
             }
         }
         out.write_all(rendered.as_bytes())
+    }
+
+    fn render_line(&mut self, line: &str, rendered: &mut String) {
+        self.blocks.line(&visible(line), rendered);
     }
 
     /// End of the answer: renders what is still held (an unfinished last line, an open
     /// table or code block) and makes the stream ready for the next answer.
     pub fn finish(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
         if self.style == Style::Plain {
+            let held = std::mem::take(&mut self.line);
+            out.write_all(visible(&held).as_bytes())?;
             return out.flush();
         }
         let mut rendered = String::new();
         let line = std::mem::take(&mut self.line);
         if !line.is_empty() {
-            self.blocks.line(line.strip_suffix('\r').unwrap_or(&line), &mut rendered);
+            self.render_line(line.strip_suffix('\r').unwrap_or(&line), &mut rendered);
         }
         self.blocks.finish(&mut rendered);
         out.write_all(rendered.as_bytes())?;
         out.flush()
+    }
+}
+
+/// Where a line longer than [`LONG_LINE`] is cut: after the last space in its first
+/// `LONG_LINE` bytes, or at `LONG_LINE` (a character boundary) when there is none. The cut
+/// depends only on the text, so the output still does not depend on the chunking.
+fn long_line_cut(line: &str) -> usize {
+    let mut limit = LONG_LINE;
+    while !line.is_char_boundary(limit) {
+        limit -= 1;
+    }
+    match line[..limit].rfind(' ') {
+        Some(space) if space > 0 => space + 1,
+        _ => limit,
     }
 }
 

@@ -147,10 +147,36 @@ fn color_writes_each_line_as_it_completes() {
     assert_eq!(String::from_utf8(out).unwrap(), "\x1b[1mbold\x1b[0m done\n");
 }
 
+#[test]
+fn control_sequences_in_answers_are_shown_not_sent() {
+    let answer = "**bold** \x1b]52;c;cm0gLXJmIC8=\x07 and \x1b[2J\u{9b}31m\n";
+    for style in [Style::Color, Style::Plain] {
+        let shown = render(style, 80, &[answer]);
+        assert!(shown.contains("^[]52;c;cm0gLXJmIC8=^G and ^[[2J\\u{9b}31m"), "{shown:?}");
+        assert!(!shown.contains('\x07') && !shown.contains('\u{9b}'), "{shown:?}");
+        assert!(!shown.contains("\x1b]") && !shown.contains("\x1b[2J"), "{shown:?}");
+    }
+    // deepdive's own styling is still there.
+    assert!(render(Style::Color, 80, &[answer]).contains("\x1b[1mbold\x1b[0m"));
+}
+
+#[test]
+fn a_huge_line_is_rendered_in_pieces_whatever_the_chunking() {
+    let line = "word ".repeat(3 * LONG_LINE / 5);
+    let text = format!("{line}\nend\n");
+    let whole = render(Style::Color, 0, &[&text]);
+    let pieces: Vec<&str> =
+        text.as_bytes().chunks(1000).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    assert_eq!(render(Style::Color, 0, &pieces), whole);
+    assert!(whole.lines().count() >= 4, "cut into pieces of at most LONG_LINE bytes");
+    assert!(whole.lines().all(|l| l.len() <= LONG_LINE + 16));
+    assert_eq!(strip_ansi(&whole).split_whitespace().count(), text.split_whitespace().count());
+}
+
 proptest! {
     #[test]
-    fn plain_passes_text_through_unchanged(
-        text in "(\\PC|\n|\r|\t|`|\\||#|\\*){0,200}",
+    fn plain_passes_text_through_with_only_controls_made_visible(
+        text in "(\\PC|\n|\r|\t|\x1b|\u{9b}|`|\\||#|\\*){0,200}",
         cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
     ) {
         let mut bounds: Vec<usize> = cuts.iter().map(|c| c.index(text.len() + 1)).collect();
@@ -160,7 +186,7 @@ proptest! {
         bounds.dedup();
         let bounds: Vec<usize> = bounds.into_iter().filter(|&b| text.is_char_boundary(b)).collect();
         let chunks: Vec<&str> = bounds.windows(2).map(|w| &text[w[0]..w[1]]).collect();
-        prop_assert_eq!(render(Style::Plain, 40, &chunks), text);
+        prop_assert_eq!(render(Style::Plain, 40, &chunks), crate::render::sanitize::visible(&text));
     }
 
     #[test]

@@ -2,8 +2,7 @@
 //! of exchanges paired for comparison.
 
 use super::diff;
-use crate::message::Role;
-use crate::session::{AnswerStatus, Transcript, Turn, TurnKind};
+use crate::session::{self, AnswerStatus, Transcript, TurnKind};
 
 /// One question and what came back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,58 +30,27 @@ pub struct Group {
     pub exchanges: Vec<Exchange>,
 }
 
-/// The transcript's exchanges, grouped by topic, in order.
+/// The transcript's exchanges, grouped by topic, in order (the transcript's own sections).
 pub fn groups(t: &Transcript) -> Vec<Group> {
-    let mut groups = vec![Group { slug: None, exchanges: Vec::new() }];
-    for turn in &t.turns {
-        if turn.role != Role::Assistant {
-            if let Some(TurnKind::Topic(slug)) = &turn.info.kind {
-                groups.push(Group { slug: Some(slug.clone()), exchanges: Vec::new() });
-            }
-            let exchange = Exchange {
-                kind: turn.info.kind.clone(),
-                question: turn.text.clone(),
-                answer: None,
-            };
-            if let Some(group) = groups.last_mut() {
-                group.exchanges.push(exchange);
-            }
-            continue;
-        }
-        let Some(group) = groups.last_mut() else { continue };
-        if group.exchanges.is_empty() {
-            group.exchanges.push(Exchange { kind: None, question: String::new(), answer: None });
-        }
-        if let Some(exchange) = group.exchanges.last_mut() {
-            add_answer(exchange, turn);
-        }
-    }
-    groups.retain(|g| g.slug.is_some() || !g.exchanges.is_empty());
-    groups
+    t.topic_sections()
+        .into_iter()
+        .map(|section| Group {
+            slug: section.topic.map(str::to_string),
+            exchanges: section.exchanges.iter().map(owned).collect(),
+        })
+        .collect()
 }
 
-/// Several answers to one question (rare: a hand-edited file) are read as one.
-fn add_answer(exchange: &mut Exchange, turn: &Turn) {
-    let tokens = turn.info.usage.map(|u| u.completion_tokens);
-    match &mut exchange.answer {
-        None => {
-            exchange.answer = Some(Answer {
-                text: turn.text.clone(),
-                tokens,
-                counted: turn.info.usage_counted,
-                status: turn.info.status,
-            });
-        }
-        Some(answer) => {
-            answer.text.push_str("\n\n");
-            answer.text.push_str(&turn.text);
-            answer.tokens = match (answer.tokens, tokens) {
-                (Some(a), Some(b)) => Some(a + b),
-                (a, b) => a.or(b),
-            };
-            answer.counted |= turn.info.usage_counted;
-            answer.status = turn.info.status.or(answer.status);
-        }
+fn owned(exchange: &session::Exchange<'_>) -> Exchange {
+    Exchange {
+        kind: exchange.question.info.kind.clone(),
+        question: exchange.question_text().to_string(),
+        answer: exchange.answer.map(|turn| Answer {
+            text: turn.text.clone(),
+            tokens: turn.info.usage.map(|u| u.completion_tokens),
+            counted: turn.info.usage_counted,
+            status: turn.info.status,
+        }),
     }
 }
 

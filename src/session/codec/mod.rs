@@ -6,7 +6,7 @@
 
 mod body;
 mod boundary;
-mod fence;
+pub(crate) mod fence;
 mod front_matter;
 mod lines;
 mod marker;
