@@ -189,7 +189,9 @@ fn resume_context(ctx: &Context, dir: &Path) -> Result<Context, Failure> {
     let mut overrides = given.clone();
     overrides.profile = given.profile.clone().or(Some(plan.profile.clone()));
     overrides.model = given.model.clone().or(Some(plan.model.clone()));
-    if plan.endpoint_pinned && given.profile.is_none() {
+    // A stored endpoint had its credentials redacted: it cannot be sent to again as it is.
+    let whole = !plan.endpoint.contains(crate::secret::REDACTED);
+    if plan.endpoint_pinned && whole && given.profile.is_none() {
         overrides.base_url = given.base_url.clone().or(Some(plan.endpoint.clone()));
     }
     let env = |name: &str| std::env::var(name).ok();
@@ -450,11 +452,16 @@ fn resume_command(ctx: &Context, dir: &Path) -> String {
     if let Some(prompts) = prompts {
         words.extend(["--prompts".into(), absolute(&prompts)]);
     }
-    for (flag, value) in
-        [("--profile", &given.profile), ("--base-url", &given.base_url), ("--model", &given.model)]
-    {
+    // A base URL's credentials are never printed: the hint shows them as `<redacted>`, and
+    // the user puts them back (the only case where the hint is not ready to paste).
+    let base_url = given.base_url.as_deref().map(crate::secret::redact_url);
+    for (flag, value) in [
+        ("--profile", given.profile.clone()),
+        ("--base-url", base_url),
+        ("--model", given.model.clone()),
+    ] {
         if let Some(value) = value {
-            words.extend([flag.to_string(), value.clone()]);
+            words.extend([flag.to_string(), value]);
         }
     }
     words.extend(["batch".into(), "--resume".into(), absolute(dir)]);
