@@ -29,8 +29,16 @@ pub struct ParseError {
 }
 
 impl ParseError {
+    /// An error at `line`. The message stays on one line even when it quotes a value from
+    /// the file that holds line breaks (an attribute value can spell `\n`).
     pub(crate) fn new(line: usize, message: impl Into<String>) -> ParseError {
-        ParseError { line, message: message.into() }
+        let message = message.into();
+        let message = if message.contains(['\n', '\r']) {
+            message.replace('\r', "\\r").replace('\n', "\\n")
+        } else {
+            message
+        };
+        ParseError { line, message }
     }
 }
 
@@ -261,6 +269,8 @@ mod tests {
             (text.replace("title = ", "title = = "), 3, "bad front matter"),
             (text.replacen("+++\n", "", 1), 1, "missing front matter"),
             (stray, text.lines().count() + 2, "unknown marker"),
+            // A quoted value that spells a line break still gives a one-line message.
+            (text.replace("role=user", "role=\"us\\ner\""), open, "unknown role"),
         ];
         for (bad, line, needle) in cases {
             let err = parse(&bad).unwrap_err();
