@@ -132,9 +132,12 @@ impl Timing {
         }
     }
 
-    /// `ETA 2m10s`, or `ETA –` before a topic has finished.
+    /// `ETA 2m10s`, `ETA –` before a topic has finished, or nothing once no topic is left.
     fn describe(&self) -> String {
         let state = self.lock();
+        if state.running.is_empty() && state.queued == 0 {
+            return String::new();
+        }
         let running: Vec<Duration> = state.running.values().map(Instant::elapsed).collect();
         match eta(&state.finished, &running, state.queued, self.concurrency) {
             Some(left) => format!("ETA {}", duration(left)),
@@ -201,7 +204,11 @@ impl Observer for Lines {
 
     fn topic_finished(&self, record: &TopicRecord) {
         self.timing.topic_finished(record);
-        let line = format!("{} · {}", self.causes.line(record), self.timing.describe());
+        let eta = self.timing.describe();
+        let line = match eta.is_empty() {
+            true => self.causes.line(record),
+            false => format!("{} · {eta}", self.causes.line(record)),
+        };
         match record.status {
             TopicStatus::Failed => self.printer.error(line),
             TopicStatus::Truncated => self.printer.warn(line),
@@ -282,7 +289,9 @@ impl Bars {
             parts.push_str(&format!(", {} failed", totals.failed));
         }
         let tokens = thousands(totals.tokens);
-        self.overall.set_message(format!("{parts} · {tokens} tokens · {}", self.timing.describe()));
+        let eta = self.timing.describe();
+        let eta = if eta.is_empty() { String::new() } else { format!(" · {eta}") };
+        self.overall.set_message(format!("{parts} · {tokens} tokens{eta}"));
     }
 
     /// A spinner line above the overall bar for `slug`.
