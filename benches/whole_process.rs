@@ -481,7 +481,7 @@ fn long_conversation(bytes: usize) -> Transcript {
         info: TurnInfo {
             status: Some(AnswerStatus::Complete),
             finish_reason: Some(FinishReason::Stop),
-            usage: Some(Usage { prompt_tokens: 1200, completion_tokens: 2100 }),
+            usage: Some(Usage { prompt_tokens: 1200, completion_tokens: 2100, ..Usage::default() }),
             coverage: Some(Coverage { covered, total: topic.cover.len() as u32 }),
             model: Some("bench-model".into()),
             ..TurnInfo::default()
@@ -510,7 +510,7 @@ fn long_conversation(bytes: usize) -> Transcript {
             created,
             updated: created + Duration::from_secs(3600),
             status: SessionStatus::Complete,
-            usage: Usage { prompt_tokens: 250_000, completion_tokens: 210_000 },
+            usage: Usage { prompt_tokens: 250_000, completion_tokens: 210_000, ..Usage::default() },
             replay_of: None,
         },
         turns,

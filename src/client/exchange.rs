@@ -16,6 +16,7 @@ use crate::secret::{Secrets, redact_url};
 use super::classify::{self, RequestFacts};
 use super::error::{self, ApiError};
 use super::event_stream::{EventStream, StreamError};
+use super::limiter::RateLimits;
 use super::retry::{parse_retry_after, parse_retry_after_ms};
 use super::sse::{Answer, AnswerLimits, Assembler, Step};
 use super::wire::{ChatResponse, StreamOptions, WireRequest};
@@ -40,11 +41,12 @@ impl From<ApiError> for Failure {
 type OnEvent<'a> = dyn FnMut(ClientEvent<'_>) + Send + 'a;
 
 impl ChatClient {
+    /// One attempt: the answer, and the rate-limit headers that came with it.
     pub(super) async fn attempt(
         &self,
         req: &ChatRequest,
         on_event: &mut OnEvent<'_>,
-    ) -> Result<Answer, Failure> {
+    ) -> Result<(Answer, Option<RateLimits>), Failure> {
         let deadline = self.endpoint.request_timeout;
         let result = match timeout(deadline, self.try_attempt(req, on_event)).await {
             Ok(result) => result,
@@ -60,7 +62,7 @@ impl ChatClient {
         &self,
         req: &ChatRequest,
         on_event: &mut OnEvent<'_>,
-    ) -> Result<Answer, Failure> {
+    ) -> Result<(Answer, Option<RateLimits>), Failure> {
         let stream = self.endpoint.stream;
         let idle = self.endpoint.idle_timeout;
         let with_options = stream
@@ -123,6 +125,8 @@ impl ChatClient {
             return Err(classify::classify(status, retry_after, &text, &facts).into());
         }
 
+        let headers = response.headers();
+        let rate_limits = RateLimits::from_headers(|name| headers.get(name)?.to_str().ok());
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
@@ -135,9 +139,10 @@ impl ChatClient {
             if body.cut {
                 return Err(ApiError::TooLarge { limit: limits.max_bytes }.into());
             }
-            return Ok(whole_answer(status, body.text, &limits, &self.secrets, on_event)?);
+            let answer = whole_answer(status, body.text, &limits, &self.secrets, on_event)?;
+            return Ok((answer, rate_limits));
         }
-        Ok(read_stream(response, idle, &limits, &self.secrets, on_event).await?)
+        Ok((read_stream(response, idle, &limits, &self.secrets, on_event).await?, rate_limits))
     }
 
     fn send_error(&self, e: &reqwest::Error) -> ApiError {
@@ -269,12 +274,17 @@ async fn read_body(response: Response, idle: Duration, limit: usize) -> Result<B
     Ok(Body { text, cut })
 }
 
-/// The server's requested wait: `retry-after-ms` (OpenAI) or `Retry-After`.
+/// The server's requested wait: `retry-after-ms` (OpenAI) or `Retry-After`, else, when no
+/// request is left, the reset time of `x-ratelimit-*-requests`.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     header("retry-after-ms")
         .and_then(parse_retry_after_ms)
         .or_else(|| header("retry-after").and_then(|v| parse_retry_after(v, SystemTime::now())))
+        .or_else(|| {
+            let limits = RateLimits::from_headers(header)?;
+            (limits.remaining == Some(0)).then_some(limits.reset?)
+        })
 }
 
 /// The innermost cause, which names what actually happened ("Connection refused", ...).

@@ -209,7 +209,10 @@ mod tests {
         let answer = a.finish().unwrap();
         assert_eq!(answer.text, "Hello");
         assert_eq!(answer.finish_reason, FinishReason::Stop);
-        assert_eq!(answer.usage, Some(Usage { prompt_tokens: 7, completion_tokens: 2 }));
+        assert_eq!(
+            answer.usage,
+            Some(Usage { prompt_tokens: 7, completion_tokens: 2, cached_tokens: 0 })
+        );
     }
 
     #[test]

@@ -297,7 +297,7 @@ mod tests {
         Answer {
             text: text.into(),
             finish_reason: finish,
-            usage: Some(Usage { prompt_tokens: 10, completion_tokens: 5 }),
+            usage: Some(Usage { prompt_tokens: 10, completion_tokens: 5, cached_tokens: 0 }),
             usage_counted: false,
             model: "m".into(),
             coverage: None,
@@ -352,7 +352,10 @@ mod tests {
         let t = conv.transcript();
         assert_eq!(t.turns[3].info.status, Some(AnswerStatus::Truncated));
         assert_eq!(t.turns[3].info.finish_reason, Some(FinishReason::Length));
-        assert_eq!(t.meta.usage, Usage { prompt_tokens: 20, completion_tokens: 10 });
+        assert_eq!(
+            t.meta.usage,
+            Usage { prompt_tokens: 20, completion_tokens: 10, cached_tokens: 0 }
+        );
     }
 
     #[test]
@@ -457,7 +460,7 @@ mod tests {
         assert_eq!(conv.transcript().turns.len(), 6);
         assert_eq!(
             conv.transcript().meta.usage,
-            Usage { prompt_tokens: 30, completion_tokens: 15 }
+            Usage { prompt_tokens: 30, completion_tokens: 15, cached_tokens: 0 }
         );
         let prepared = prepare(&conv, &PlannedTurn::followup("next"), None);
         assert_eq!(

@@ -230,6 +230,7 @@ pub async fn ask(
             .unwrap_or_else(|| counter.count_request(&chat.messages))
             .tokens,
         completion_tokens: counter.count_text(&completion.text).tokens,
+        cached_tokens: 0,
     });
     let coverage = coverage_after(session.transcript(), &turn, &completion.text, endpoint.library);
     session.conversation.record_answer(

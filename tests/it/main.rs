@@ -5,6 +5,7 @@
 mod common;
 
 mod batch;
+mod batch_folder;
 mod chat;
 mod cli;
 mod client;

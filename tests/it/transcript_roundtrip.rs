@@ -38,7 +38,7 @@ fn normal() -> Transcript {
             created,
             updated: created + Duration::from_secs(154),
             status: SessionStatus::Interrupted,
-            usage: Usage { prompt_tokens: 2210, completion_tokens: 431 },
+            usage: Usage { prompt_tokens: 2210, completion_tokens: 431, cached_tokens: 0 },
             replay_of: None,
         },
         turns: vec![
@@ -51,7 +51,11 @@ fn normal() -> Transcript {
                 info: TurnInfo {
                     status: Some(AnswerStatus::Complete),
                     finish_reason: Some(FinishReason::Stop),
-                    usage: Some(Usage { prompt_tokens: 1050, completion_tokens: 402 }),
+                    usage: Some(Usage {
+                        prompt_tokens: 1050,
+                        completion_tokens: 402,
+                        cached_tokens: 0,
+                    }),
                     coverage: Some(Coverage { covered: 2, total: 3 }),
                     model: Some("gpt-4o-2024-08-06".into()),
                     ..TurnInfo::default()
@@ -65,7 +69,11 @@ fn normal() -> Transcript {
                         .into(),
                 info: TurnInfo {
                     status: Some(AnswerStatus::Interrupted),
-                    usage: Some(Usage { prompt_tokens: 1160, completion_tokens: 29 }),
+                    usage: Some(Usage {
+                        prompt_tokens: 1160,
+                        completion_tokens: 29,
+                        cached_tokens: 0,
+                    }),
                     usage_counted: true,
                     ..TurnInfo::default()
                 },
@@ -209,8 +217,11 @@ fn info() -> impl Strategy<Value = TurnInfo> {
         chars().prop_filter("a slug is not empty", |s| !s.is_empty()).prop_map(TurnKind::Topic),
     ];
     let status = proptest::sample::select(AnswerStatus::ALL.to_vec());
-    let usage = (any::<u64>(), any::<u64>())
-        .prop_map(|(p, c)| Usage { prompt_tokens: p, completion_tokens: c });
+    let usage = (any::<u64>(), any::<u64>()).prop_map(|(p, c)| Usage {
+        prompt_tokens: p,
+        completion_tokens: c,
+        cached_tokens: 0,
+    });
     let coverage =
         (0u32..50, 0u32..50).prop_map(|(a, b)| Coverage { covered: a.min(b), total: a.max(b) });
     (
@@ -281,7 +292,7 @@ fn meta() -> impl Strategy<Value = Meta> {
                     created,
                     updated,
                     status,
-                    usage: Usage { prompt_tokens: p, completion_tokens: c },
+                    usage: Usage { prompt_tokens: p, completion_tokens: c, cached_tokens: 0 },
                     replay_of,
                 }
             },

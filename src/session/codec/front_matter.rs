@@ -44,6 +44,9 @@ pub fn render(meta: &Meta, boundary: &str, summary: &Summary) -> String {
         toml_int(meta.usage.prompt_tokens),
         toml_int(meta.usage.completion_tokens)
     );
+    if meta.usage.cached_tokens > 0 {
+        let _ = writeln!(out, "cached_tokens = {}", toml_int(meta.usage.cached_tokens));
+    }
     if let Some(c) = summary.coverage {
         let _ = write!(out, "\n[coverage]\ncovered = {}\ntotal = {}\n", c.covered, c.total);
     }
@@ -128,6 +131,7 @@ pub fn parse(doc: &Document<'_>, version: i64) -> Result<FrontMatter, ParseError
         usage: Usage {
             prompt_tokens: fm.usage.prompt_tokens,
             completion_tokens: fm.usage.completion_tokens,
+            cached_tokens: fm.usage.cached_tokens,
         },
         replay_of: fm.replay_of.map(|r| ReplayOf { file: r.file, model: r.model, turns: r.turns }),
     };
@@ -184,6 +188,8 @@ struct UsageV1 {
     prompt_tokens: u64,
     #[serde(default)]
     completion_tokens: u64,
+    #[serde(default)]
+    cached_tokens: u64,
 }
 
 #[derive(Deserialize)]

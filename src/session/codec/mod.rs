@@ -32,8 +32,16 @@ pub struct ParseError {
 }
 
 impl ParseError {
+    /// An error at `line`. The message stays on one line even when it quotes a value from
+    /// the file that holds line breaks (an attribute value can spell `\n`).
     pub(crate) fn new(line: usize, message: impl Into<String>) -> ParseError {
-        ParseError { line, message: message.into() }
+        let message = message.into();
+        let message = if message.contains(['\n', '\r']) {
+            message.replace('\r', "\\r").replace('\n', "\\n")
+        } else {
+            message
+        };
+        ParseError { line, message }
     }
 }
 
@@ -132,7 +140,7 @@ mod tests {
                 created,
                 updated: created + Duration::from_secs(95),
                 status: SessionStatus::Complete,
-                usage: Usage { prompt_tokens: 812, completion_tokens: 640 },
+                usage: Usage { prompt_tokens: 812, completion_tokens: 640, cached_tokens: 0 },
                 replay_of: Some(ReplayOf {
                     file: "sessions/old.md".into(),
                     model: "gpt-4.1".into(),
@@ -153,7 +161,11 @@ mod tests {
                     text: "## Liveness\n\n```yaml\nlivenessProbe:\n".into(),
                     info: TurnInfo {
                         status: Some(AnswerStatus::Interrupted),
-                        usage: Some(Usage { prompt_tokens: 812, completion_tokens: 640 }),
+                        usage: Some(Usage {
+                            prompt_tokens: 812,
+                            completion_tokens: 640,
+                            cached_tokens: 0,
+                        }),
                         coverage: Some(Coverage { covered: 6, total: 7 }),
                         model: Some("gpt-4o-2024-08-06".into()),
                         ..TurnInfo::default()
@@ -355,6 +367,8 @@ mod tests {
             (text.replace("title = ", "title = = "), 3, "bad front matter"),
             (text.replacen("+++\n", "", 1), 1, "missing front matter"),
             (stray, text.lines().count() + 2, "unknown marker"),
+            // A quoted value that spells a line break still gives a one-line message.
+            (text.replace("role=user", "role=\"us\\ner\""), open, "unknown role"),
         ];
         for (bad, line, needle) in cases {
             let err = parse(&bad).unwrap_err();
