@@ -190,6 +190,11 @@ pub struct PromptArgs {
     /// Print the request's `messages` array as JSON
     #[arg(long)]
     pub json: bool,
+
+    /// Print the requests as the local GGUF model sees them (its chat template applied) with
+    /// their exact token counts (its tokenizer)
+    #[arg(long, conflicts_with = "json")]
+    pub rendered: bool,
 }
 
 #[derive(Debug, Args)]

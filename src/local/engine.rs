@@ -11,9 +11,8 @@ use candle_core::Device;
 use candle_core::quantized::gguf_file::Content;
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 
+use super::counter::PromptCounter;
 use super::error::{LocalError, one_line};
-use super::template::ChatTemplate;
-use super::tokenizer::GgufTokenizer;
 use super::transformer::{Family, KvCache, Transformer};
 use crate::message::{FinishReason, Message, Usage};
 
@@ -55,8 +54,7 @@ pub struct Generation {
 pub struct LocalModel {
     name: String,
     transformer: Transformer,
-    tokenizer: GgufTokenizer,
-    template: ChatTemplate,
+    counter: PromptCounter,
     /// The one conversation whose KV cache is kept. Held for a whole generation, so two
     /// generations never run at once (each already uses every core).
     state: Mutex<CachedTokens>,
@@ -87,17 +85,21 @@ impl LocalModel {
             .filter(|n| !n.is_empty())
             .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "local model".to_string());
-        let tokenizer = GgufTokenizer::from_gguf(&content)?;
-        let template = ChatTemplate::from_gguf(&content)?;
+        let counter = PromptCounter::from_gguf(&content)?;
         let transformer = Transformer::load(family, &content, &mut reader, &Device::Cpu)
             .map_err(|e| gguf_error(one_line(&e)))?;
         let state = Mutex::new(CachedTokens { tokens: Vec::new(), cache: transformer.new_cache() });
-        Ok(LocalModel { name, transformer, tokenizer, template, state })
+        Ok(LocalModel { name, transformer, counter, state })
     }
 
     /// The model's name from its metadata (`general.name`), else the file name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Exact token counts with the model's own template and tokenizer.
+    pub fn counter(&self) -> &PromptCounter {
+        &self.counter
     }
 
     /// The most tokens (prompt and answer together) one request can use.
@@ -125,11 +127,7 @@ impl LocalModel {
         cancel: &AtomicBool,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation, LocalError> {
-        let prompt = self.template.render(messages, true)?;
-        let tokens = self.tokenizer.encode(&prompt)?;
-        if tokens.is_empty() {
-            return Err(LocalError::EmptyPrompt);
-        }
+        let tokens = self.counter.prompt_tokens(messages)?;
         let context = self.transformer.context();
         if tokens.len() >= context {
             return Err(LocalError::ContextFull { prompt_tokens: tokens.len(), context });
@@ -212,7 +210,7 @@ impl LocalModel {
             _ => Sampling::ArgMax,
         };
         let mut sampler = LogitsProcessor::from_sampling(params.seed, sampling);
-        let mut decoder = self.tokenizer.decoder();
+        let mut decoder = self.counter.tokenizer().decoder();
         let mut emit = |piece: &str, out: &mut Generation| {
             if !piece.is_empty() {
                 on_text(piece);
@@ -225,7 +223,7 @@ impl LocalModel {
             }
             let token = sampler.sample(&logits).map_err(LocalError::inference)?;
             out.usage.completion_tokens += 1;
-            if self.tokenizer.eos_ids().contains(&token) {
+            if self.counter.tokenizer().eos_ids().contains(&token) {
                 break Some(FinishReason::Stop);
             }
             if let Some(piece) = decoder.push(token)? {

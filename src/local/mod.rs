@@ -4,6 +4,7 @@
 //! its standard cache on first use.
 
 pub mod backend;
+pub mod counter;
 pub mod download;
 pub mod engine;
 pub mod error;
