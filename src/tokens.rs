@@ -41,12 +41,17 @@ impl std::fmt::Display for TokenCount {
 }
 
 /// Something that counts tokens for one model: tiktoken's tables, or a local model's own
-/// tokenizer and chat template.
+/// tokenizer and chat template (`crate::local::counter::PromptCounter`, exact).
 pub trait CountTokens {
     /// Prompt tokens of a whole request, as the server will count them.
     fn count_request(&self, messages: &[Message]) -> TokenCount;
     /// Tokens of a plain text (an answer).
     fn count_text(&self, text: &str) -> TokenCount;
+    /// Tokens one message adds to a request: its content plus role and framing.
+    fn count_message(&self, message: &Message) -> TokenCount;
+    /// Tokens a request adds beyond its messages (the opening of the reply, a default system
+    /// prompt).
+    fn request_framing(&self) -> u64;
 }
 
 impl CountTokens for TokenCounter {
@@ -56,6 +61,14 @@ impl CountTokens for TokenCounter {
 
     fn count_text(&self, text: &str) -> TokenCount {
         TokenCounter::count_text(self, text)
+    }
+
+    fn count_message(&self, message: &Message) -> TokenCount {
+        TokenCounter::count_message(self, message)
+    }
+
+    fn request_framing(&self) -> u64 {
+        REPLY_PRIMING
     }
 }
 

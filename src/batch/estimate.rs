@@ -7,7 +7,7 @@ use crate::driver::{GAPS, RequestSettings, opening_turns};
 use crate::message::{Message, Role};
 use crate::prompts::{Library, Topic};
 use crate::settings::Prices;
-use crate::tokens::TokenCounter;
+use crate::tokens::{CountTokens, TokenCounter};
 
 /// Assumed answer lengths, in tokens: what the guide's prompts typically draw from hosted
 /// models (an acknowledgement of the priming prompt; a long structured answer with a
@@ -17,9 +17,6 @@ pub const TOPIC_ANSWER_TOKENS: u64 = 2_000;
 pub const FOLLOWUP_ANSWER_TOKENS: u64 = 1_000;
 /// A `gaps` follow-up's length is unknown before the answer: assume a short list.
 const GAPS_QUESTION_TOKENS: u64 = 80;
-/// Framing per message and per request, as in [`TokenCounter::count_request`].
-const PER_MESSAGE: u64 = 3;
-const PER_REQUEST: u64 = 3;
 
 /// The estimate for one topic's conversation.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,14 +64,29 @@ impl TopicEstimate {
     }
 }
 
-/// Estimates `topic`'s conversation under `plan`.
+/// Estimates `topic`'s conversation under `plan`, counting with tiktoken.
 pub fn topic(
     library: &Library,
     plan: &Plan,
     topic: &Topic,
     request: &RequestSettings,
 ) -> TopicEstimate {
-    let counter = TokenCounter::for_model(&plan.model);
+    topic_counted(library, plan, topic, request, &TokenCounter::for_model(&plan.model))
+}
+
+/// [`topic`], counting prompts with `counter` (a local model's own tokenizer and template).
+pub fn topic_counted(
+    library: &Library,
+    plan: &Plan,
+    topic: &Topic,
+    request: &RequestSettings,
+    counter: &dyn CountTokens,
+) -> TopicEstimate {
+    let framing = counter.request_framing();
+    // Role and turn markers of a question without text, and of an answer in the history.
+    let question_framing = counter.count_message(&Message::user(String::new()));
+    let answer_framing = counter.count_message(&Message::assistant(String::new())).tokens;
+    let mut approximate = question_framing.approximate;
     let cap = |tokens: u64| request.max_tokens.map_or(tokens, |max| tokens.min(u64::from(max)));
     let technology = plan.stack.as_deref().and_then(|s| s.split(',').next()).map(str::trim);
     let mut questions: Vec<(u64, u64)> = opening_turns(library, plan.stack.as_deref(), &[topic])
@@ -82,17 +94,22 @@ pub fn topic(
         .enumerate()
         .map(|(i, turn)| {
             let answer = if i == 0 { PRIMING_ANSWER_TOKENS } else { TOPIC_ANSWER_TOKENS };
-            (counter.count_message(&Message::user(turn.text.clone())).tokens, answer)
+            let count = counter.count_message(&Message::user(turn.text.clone()));
+            approximate |= count.approximate;
+            (count.tokens, answer)
         })
         .collect();
     for name in &plan.followups {
         let question = if name == GAPS {
-            PER_MESSAGE + 1 + GAPS_QUESTION_TOKENS
+            question_framing.tokens + GAPS_QUESTION_TOKENS
         } else {
             match library.followup(name) {
                 Some(f) => {
                     let text = f.instantiate(topic, technology);
-                    counter.count_message(&Message { role: Role::User, content: text }).tokens
+                    let message = Message { role: Role::User, content: text };
+                    let count = counter.count_message(&message);
+                    approximate |= count.approximate;
+                    count.tokens
                 }
                 None => continue,
             }
@@ -103,9 +120,9 @@ pub fn topic(
     let mut priming = (0, 0);
     for (i, (question, answer)) in questions.iter().enumerate() {
         let answer = cap(*answer);
-        prompt_tokens += PER_REQUEST + history + question;
+        prompt_tokens += framing + history + question;
         completion_tokens += answer;
-        history += question + PER_MESSAGE + 1 + answer;
+        history += question + answer_framing + answer;
         if i == 0 {
             priming = (prompt_tokens, completion_tokens);
         }
@@ -115,7 +132,7 @@ pub fn topic(
         requests: questions.len(),
         prompt_tokens,
         completion_tokens,
-        approximate: !counter.is_exact(),
+        approximate,
         priming,
     }
 }

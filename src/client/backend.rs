@@ -4,7 +4,7 @@
 use futures_util::future::BoxFuture;
 
 use super::{ApiError, ChatRequest, ClientEvent, Completion};
-use crate::message::Message;
+use crate::tokens::CountTokens;
 
 pub trait ChatBackend: Send + Sync {
     /// Answers `req`, reporting text as it arrives (and retries, for HTTP) through
@@ -18,16 +18,10 @@ pub trait ChatBackend: Send + Sync {
     /// Where requests go, for status lines: a URL, or the local model's name.
     fn target(&self) -> String;
 
-    /// The exact prompt tokens of a request for `messages`, as the model will see it (its
-    /// chat template, its tokenizer), when this backend knows them: the local model does;
-    /// an HTTP endpoint does not (`None`, the default).
-    fn count_prompt(&self, _messages: &[Message]) -> Option<u64> {
-        None
-    }
-
-    /// The exact token count of `text` (e.g. an answer) with the model's own tokenizer, when
-    /// this backend knows it (`None` for HTTP, the default).
-    fn count_text(&self, _text: &str) -> Option<u64> {
+    /// Counts with the model's own chat template and tokenizer, when this backend knows
+    /// them: the local model does (exact counts); an HTTP endpoint does not (`None`, the
+    /// default: callers estimate with tiktoken).
+    fn token_counter(&self) -> Option<&dyn CountTokens> {
         None
     }
 }

@@ -5,6 +5,7 @@ use super::Context;
 use crate::client::{ChatBackend, ChatClient, Endpoint, RetryPolicy};
 use crate::exit::Failure;
 use crate::local::backend::LocalBackend;
+use crate::local::counter::PromptCounter;
 use crate::local::download::{HubEndpoint, ensure};
 use crate::local::engine::LocalModel;
 use crate::local::hub::{HubCache, ModelRef};
@@ -78,6 +79,25 @@ impl Context {
         let mut request = self.request_settings();
         request.context_window = request.context_window.or(opened.context_window);
         request
+    }
+
+    /// The local model's own counter (template and tokenizer, read from the file's metadata
+    /// without loading the weights) when the local backend is configured and its model is on
+    /// disk; `None` otherwise (then tiktoken estimates).
+    pub fn local_counter(&self) -> Option<PromptCounter> {
+        if self.settings.backend() != Backend::Local {
+            return None;
+        }
+        let model: ModelRef = self.settings.model().parse().ok()?;
+        let env = |var: &str| std::env::var(var).ok();
+        let path = HubCache::from_env(&env).ok()?.find(&model)?;
+        match PromptCounter::open(&path) {
+            Ok(counter) => Some(counter),
+            Err(error) => {
+                self.printer.warn(format!("counting approximately: {error}"));
+                None
+            }
+        }
     }
 
     fn local_backend(&self) -> Result<Opened, Failure> {

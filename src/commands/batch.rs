@@ -13,6 +13,7 @@ use crate::prompts::{Library, Topic};
 use crate::render::progress::{Bars, Lines, Silent};
 use crate::render::{Verbosity, duration, plural, thousands};
 use crate::settings::Origin;
+use crate::tokens::{CountTokens, TokenCounter};
 
 pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
     let resumed;
@@ -291,9 +292,16 @@ fn dry_run(ctx: &Context, library: &Library, plan: &Plan) -> CommandResult {
     ));
     let (mut requests, mut prompt, mut output, mut approximate) = (0, 0, 0, false);
     let topics = plan.resolve_topics(library)?;
+    // The local model's own tokenizer when it is on disk; tiktoken otherwise.
+    let local = ctx.local_counter();
+    let tiktoken = TokenCounter::for_model(&plan.model);
+    let counter: &dyn CountTokens = match &local {
+        Some(own) => own,
+        None => &tiktoken,
+    };
     let mut rows = Vec::new();
     for (i, topic) in topics.iter().enumerate() {
-        let est = estimate::topic(library, plan, topic, &request);
+        let est = estimate::topic_counted(library, plan, topic, &request, counter);
         if shared && i == 0 {
             rows.push((0, est.priming_only()));
         }

@@ -433,6 +433,12 @@ mod tests {
             fn count_text(&self, _: &str) -> TokenCount {
                 panic!("counted a text")
             }
+            fn count_message(&self, _: &Message) -> TokenCount {
+                panic!("counted a message")
+            }
+            fn request_framing(&self) -> u64 {
+                panic!("counted the framing")
+            }
         }
         let conv = answered();
         let next = PlannedTurn::followup("why?");

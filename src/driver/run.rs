@@ -19,7 +19,7 @@ use crate::coverage;
 use crate::message::Usage;
 use crate::prompts::Library;
 use crate::session::{Coverage, Transcript, TurnKind, store};
-use crate::tokens::TokenCounter;
+use crate::tokens::{CountTokens, TokenCounter};
 
 /// Request parameters shared by every turn (the interactive user may switch the model).
 #[derive(Clone, Debug)]
@@ -162,13 +162,21 @@ pub async fn ask(
     stop: &impl Interrupt,
 ) -> Result<TurnEnd, store::StoreError> {
     let request = session.request.clone();
-    let counter = TokenCounter::for_model(&request.model);
+    // The local model counts exactly with its own tokenizer; otherwise tiktoken estimates.
+    let tiktoken;
+    let counter: &dyn CountTokens = match endpoint.backend.token_counter() {
+        Some(own) => own,
+        None => {
+            tiktoken = TokenCounter::for_model(&request.model);
+            &tiktoken
+        }
+    };
     let limits = Limits { window: request.context_window, max_tokens: request.max_tokens };
     let prepared = session.conversation.prepare(
         &turn,
         &request.model,
         limits,
-        &counter,
+        counter,
         endpoint.count_prompts,
     );
     let prepared = match prepared {

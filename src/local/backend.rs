@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use super::engine::{GenParams, LocalModel};
 use super::error::LocalError;
 use crate::client::{ApiError, ChatBackend, ChatRequest, ClientEvent, Completion};
-use crate::message::Message;
+use crate::tokens::CountTokens;
 
 /// Text pieces the generating thread may be ahead of the caller: bounds how far generation
 /// runs past the moment the caller stops listening.
@@ -81,13 +81,8 @@ impl ChatBackend for LocalBackend {
         format!("local model {}", self.model.name())
     }
 
-    /// `None` only when the template fails on `messages` (generation would fail the same way).
-    fn count_prompt(&self, messages: &[Message]) -> Option<u64> {
-        self.model.counter().count_prompt(messages).ok()
-    }
-
-    fn count_text(&self, text: &str) -> Option<u64> {
-        self.model.counter().count_text(text).ok()
+    fn token_counter(&self) -> Option<&dyn CountTokens> {
+        Some(self.model.counter())
     }
 }
 

@@ -11,7 +11,8 @@ use candle_core::quantized::gguf_file::Content;
 use super::error::{LocalError, one_line};
 use super::template::ChatTemplate;
 use super::tokenizer::GgufTokenizer;
-use crate::message::Message;
+use crate::message::{Message, Role};
+use crate::tokens::{CountTokens, TokenCount};
 
 /// The chat template and tokenizer of one GGUF model. `Send + Sync`.
 #[derive(Debug)]
@@ -99,6 +100,60 @@ impl PromptCounter {
         }
         Ok(out)
     }
+}
+
+/// Exact counts for context fitting, `--dry-run` and `-v`. Should the template or tokenizer
+/// fail on a request (generation then fails the same way), the count is an upper bound
+/// marked approximate: one token per byte plus generous framing.
+impl CountTokens for PromptCounter {
+    fn count_request(&self, messages: &[Message]) -> TokenCount {
+        match self.count_prompt(messages) {
+            Ok(tokens) => exact(tokens),
+            Err(_) => byte_bound(messages),
+        }
+    }
+
+    fn count_text(&self, text: &str) -> TokenCount {
+        match PromptCounter::count_text(self, text) {
+            Ok(tokens) => exact(tokens),
+            Err(_) => byte_bound(&[Message::user(text)]),
+        }
+    }
+
+    /// What `message` adds after an exchange (or, for an answer, after a question) in the
+    /// template: the difference of two renderings, so role names and turn markers count.
+    fn count_message(&self, message: &Message) -> TokenCount {
+        let mut before = vec![Message::user(".")];
+        if message.role != Role::Assistant {
+            before.push(Message::assistant("."));
+        }
+        let tokens = |messages: &[Message]| -> Result<u64, LocalError> {
+            Ok(self.tokenizer.encode(&self.template.render(messages, false)?)?.len() as u64)
+        };
+        let earlier = tokens(&before);
+        before.push(message.clone());
+        match (earlier, tokens(&before)) {
+            (Ok(earlier), Ok(whole)) => exact(whole.saturating_sub(earlier)),
+            _ => byte_bound(std::slice::from_ref(message)),
+        }
+    }
+
+    /// The generation prompt plus whatever the template adds once (a default system prompt).
+    fn request_framing(&self) -> u64 {
+        let message = Message::user(".");
+        let request = CountTokens::count_request(self, std::slice::from_ref(&message));
+        request.tokens.saturating_sub(self.count_message(&message).tokens)
+    }
+}
+
+fn exact(tokens: u64) -> TokenCount {
+    TokenCount { tokens, approximate: false }
+}
+
+/// More tokens than any tokenizer makes of `messages` (a token is at least one byte).
+fn byte_bound(messages: &[Message]) -> TokenCount {
+    let bytes: usize = messages.iter().map(|m| m.content.len() + 16).sum();
+    TokenCount { tokens: bytes as u64 + 64, approximate: true }
 }
 
 /// What stands for the answer to request `{n}` in [`PromptCounter::render_turns`].

@@ -45,7 +45,8 @@ pub struct Generation {
     /// `Stop` at an end-of-turn token, `Length` at `max_tokens` or the end of the context.
     pub finish: FinishReason,
     /// `prompt_tokens`: tokens of the rendered chat template. `completion_tokens`: tokens
-    /// sampled, including the end-of-turn token when there was one.
+    /// sampled, including the end-of-turn token when there was one. `cached_tokens`: prompt
+    /// tokens whose keys and values came from the cache (as `cached_prompt_tokens`).
     pub usage: Usage,
     /// How many prompt tokens were already in the KV cache from the previous turn.
     pub cached_prompt_tokens: usize,
@@ -182,7 +183,7 @@ impl LocalModel {
             usage: Usage {
                 prompt_tokens: prompt.len() as u64,
                 completion_tokens: 0,
-                cached_tokens: 0,
+                cached_tokens: cached as u64,
             },
             cached_prompt_tokens: cached,
         };

@@ -15,6 +15,7 @@ mod hostile;
 mod hub;
 mod library;
 mod local_cli;
+mod local_counts;
 mod local_engine;
 mod local_text;
 mod paths;
