@@ -47,11 +47,118 @@ const MODEL_VAR: &str = "DEEPDIVE_BENCH_MODEL";
 /// Set in the child process to what it measures: `speed` or `reuse`.
 const PHASE_VAR: &str = "DEEPDIVE_BENCH_PHASE";
 
+/// A GGUF file to measure instead of the generated models (e.g. real SmolLM2, or a copy
+/// quantized by llama.cpp), so that both engines run the same file.
+const FILE_VAR: &str = "DEEPDIVE_BENCH_GGUF";
+/// How many times [`file`] repeats each measure (default 3).
+const RUNS_VAR: &str = "DEEPDIVE_BENCH_RUNS";
+/// Where [`write_default_shape`] writes a model file (kept), e.g. for llama.cpp's quantizer.
+const WRITE_VAR: &str = "DEEPDIVE_BENCH_WRITE";
+/// How long [`file`]'s answer is (default 64 tokens; longer to profile generation).
+const ANSWER_VAR: &str = "DEEPDIVE_BENCH_ANSWER";
+
 fn main() {
     match (std::env::var_os(MODEL_VAR), std::env::var(PHASE_VAR).as_deref()) {
         (Some(path), Ok("speed")) => speed(Path::new(&path)),
         (Some(path), Ok("reuse")) => reuse(Path::new(&path)),
-        _ => build_and_measure(),
+        _ => match (std::env::var_os(FILE_VAR), std::env::var_os(WRITE_VAR)) {
+            (Some(path), _) => file(Path::new(&path)),
+            (None, Some(path)) => write_default_shape(Path::new(&path)),
+            (None, None) => build_and_measure(),
+        },
+    }
+}
+
+/// Prompt processing, generation and a follow-up's time to first token on one GGUF file,
+/// each measured `DEEPDIVE_BENCH_RUNS` times; prints every run, the median and the best.
+/// The follow-up line names its cached and new token counts, which is what llama.cpp's
+/// `llama-bench -d CACHED -p NEW` measures.
+fn file(path: &Path) {
+    let runs: usize = std::env::var(RUNS_VAR).ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let answer_tokens: u32 =
+        std::env::var(ANSWER_VAR).ok().and_then(|v| v.parse().ok()).unwrap_or(ANSWER_TOKENS);
+    let model = load(path);
+    let history = prompt_of_about(PROMPT_TOKENS, path);
+    let (mut pp, mut tg, mut follow) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 1..=runs {
+        empty_cache(&model);
+        let (first, took) = timed(&model, &history, 1);
+        let prompt = first.usage.prompt_tokens;
+        pp.push(prompt as f64 / took.wall.as_secs_f64());
+        // Each of these feeds the prompt's last, partial chunk again (the whole chunks are
+        // cached) before the first token: their difference is the generation alone.
+        let (_, to_first) = timed(&model, &history, 1);
+        let (answer, took) = timed(&model, &history, answer_tokens);
+        let steps = answer.usage.completion_tokens.saturating_sub(1);
+        tg.push(steps as f64 / (took.wall - to_first.wall).as_secs_f64());
+        let mut follow_up = history.clone();
+        follow_up.push(Message::assistant(answer.text.clone()));
+        follow_up.push(Message::user(FOLLOW_UP_QUESTION));
+        let (next, took) = timed(&model, &follow_up, 1);
+        let new = next.usage.prompt_tokens as usize - next.cached_prompt_tokens;
+        follow.push(took.wall.as_secs_f64());
+        println!(
+            "run {run}: prompt {prompt} tokens {:.1} tokens/s; generation {} tokens {:.1} \
+             tokens/s; follow-up {} cached + {new} new tokens, first token after {:.3} s",
+            pp[run - 1],
+            answer.usage.completion_tokens,
+            tg[run - 1],
+            next.cached_prompt_tokens,
+            follow[run - 1],
+        );
+    }
+    println!(
+        "summary: prompt tokens/s median {:.1} best {:.1}; generation tokens/s median {:.1} \
+         best {:.1}; follow-up first token s median {:.3} best {:.3}",
+        median(&pp),
+        best(&pp, f64::max),
+        median(&tg),
+        best(&tg, f64::max),
+        median(&follow),
+        best(&follow, f64::min),
+    );
+    println!("peak resident memory (VmHWM): {} MB", status_mb("VmHWM"));
+    println!("load average after: {}", read("/proc/loadavg").trim());
+}
+
+const FOLLOW_UP_QUESTION: &str = "And what happens when the database is down?";
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+fn best(values: &[f64], pick: fn(f64, f64) -> f64) -> f64 {
+    values.iter().copied().reduce(pick).unwrap_or(f64::NAN)
+}
+
+/// The default model's shape with random Q8_0 weights, written to `path` and kept: llama.cpp's
+/// `llama-quantize --allow-requantize` turns it into a Q4_K_M file with the real tensor mix,
+/// which both engines then measure (`DEEPDIVE_BENCH_GGUF`).
+fn write_default_shape(path: &Path) {
+    let spec = Spec { dtype: GgmlDType::Q8_0, ..default_shape(FULL_LAYERS, Behaviour::Random) };
+    tiny_gguf::write(&spec, path);
+    println!("wrote {}", path.display());
+}
+
+/// Qwen2.5-1.5B-Instruct's dimensions.
+fn default_shape(layers: usize, behaviour: Behaviour) -> Spec {
+    Spec {
+        hidden: 1536,
+        layers,
+        heads: 12,
+        kv_heads: 2,
+        intermediate: 8960,
+        vocab: 151_936,
+        context: 32_768,
+        dtype: GgmlDType::Q4K,
+        seed: 1,
+        ..Spec::tiny(Arch::Qwen2, behaviour)
     }
 }
 
@@ -65,18 +172,7 @@ fn build_and_measure() {
     // Random weights with the embeddings tied to the output, as in the real model; then the
     // counting model, whose output matrix is its own (+131 MB, +175 MB of repacked tiles).
     for (behaviour, phase) in [(Behaviour::Random, "speed"), (Behaviour::Counts, "reuse")] {
-        let spec = Spec {
-            hidden: 1536,
-            layers,
-            heads: 12,
-            kv_heads: 2,
-            intermediate: 8960,
-            vocab: 151_936,
-            context: 32_768,
-            dtype: GgmlDType::Q4K,
-            seed: 1,
-            ..Spec::tiny(Arch::Qwen2, behaviour)
-        };
+        let spec = default_shape(layers, behaviour);
         let started = Instant::now();
         let file = tiny_gguf::generate(&spec);
         let size = std::fs::metadata(&file.path).unwrap().len();
@@ -118,9 +214,9 @@ fn speed(path: &Path) {
     println!("resident now {} MB, peak {} MB", status_mb("VmRSS"), status_mb("VmHWM"));
 
     let (answer, took) = timed(&model, &history, ANSWER_TOKENS);
-    assert_eq!(answer.cached_prompt_tokens as u64, prompt - 1);
+    let again = prompt - answer.cached_prompt_tokens as u64;
     report(
-        &format!("generation (after the {prompt}-token prompt, 1 prompt token fed again)"),
+        &format!("generation (after the {prompt}-token prompt, its last {again} tokens fed again)"),
         answer.usage.completion_tokens,
         took,
     );
@@ -165,10 +261,9 @@ fn reuse(path: &Path) {
     let (answer, _) = timed(&model, &history, ANSWER_TOKENS);
     let mut follow_up = history.clone();
     follow_up.push(Message::assistant(answer.text.clone()));
-    follow_up.push(Message::user("And what happens when the database is down?"));
+    follow_up.push(Message::user(FOLLOW_UP_QUESTION));
     let (warm, warm_took) = timed(&model, &follow_up, 1);
-    // A request that shares nothing but the first tokens of the template empties the cache.
-    timed(&model, &[Message { role: Role::System, content: "x".into() }], 1);
+    empty_cache(&model);
     let (cold, cold_took) = timed(&model, &follow_up, 1);
     println!(
         "follow-up turn ({} prompt tokens after a {}-token prompt and a {}-token answer), time \
@@ -186,6 +281,12 @@ fn reuse(path: &Path) {
         100.0 * (1.0 - warm_took.cpu.as_secs_f64() / cold_took.cpu.as_secs_f64()),
     );
     println!("load average after: {}", read("/proc/loadavg").trim());
+}
+
+/// A short request that shares no whole prompt chunk with anything: the next request starts
+/// on an empty cache.
+fn empty_cache(model: &LocalModel) {
+    timed(model, &[Message { role: Role::System, content: "x".into() }], 1);
 }
 
 /// Wall-clock and CPU time (all threads) of one step.

@@ -19,8 +19,16 @@ use crate::message::{FinishReason, Message, Usage};
 /// The answer length when the request sets none (still capped by the context).
 pub const DEFAULT_MAX_TOKENS: u32 = 2_048;
 
-/// Prompt tokens fed per forward pass: the cancel flag is checked between chunks, so this bounds
-/// how long a cancel waits during a long prompt (~0.5 s for a 1.5B model on 2 cores).
+/// Prompt tokens fed per forward pass, in chunks that start at multiples of this position
+/// (0, 64, 128, ...). The cancel flag is checked between chunks, so this bounds how long a
+/// cancel waits during a long prompt (~0.5 s for a 1.5B model on 2 cores).
+///
+/// The alignment is what makes greedy answers independent of the cache: the keys and values
+/// of a position come out of candle's kernels a rounding error apart depending on the shape
+/// of the pass that computed them (a 64-token chunk, a 17-token tail, one generated token).
+/// So only whole aligned chunks are reused ([`CachedTokens::reusable`]): a prompt processed
+/// on a warm cache performs exactly the passes, on exactly the shapes, that it performs on
+/// an empty one.
 const PREFILL_CHUNK: usize = 64;
 
 /// The `finish` of the partial [`Generation`] in [`LocalError::Cancelled`].
@@ -65,6 +73,25 @@ pub struct LocalModel {
 struct CachedTokens {
     tokens: Vec<u32>,
     cache: KvCache,
+    /// How many leading tokens were computed in whole [`PREFILL_CHUNK`]s at aligned positions
+    /// (a multiple of it): the part of the cache a later prompt may reuse.
+    aligned: usize,
+}
+
+impl CachedTokens {
+    fn empty(transformer: &Transformer) -> CachedTokens {
+        CachedTokens { tokens: Vec::new(), cache: transformer.new_cache(), aligned: 0 }
+    }
+
+    /// How many tokens of `prompt` can come from the cache: its shared prefix, cut back to the
+    /// last whole aligned chunk, and never its last token (whose logits choose the answer's
+    /// first token). The part of the last prompt that did not fill a chunk and every
+    /// generated token are computed again, in the chunks an empty cache would use.
+    fn reusable(&self, prompt: &[u32]) -> usize {
+        let shared = self.tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+        let usable = shared.min(self.aligned).min(prompt.len().saturating_sub(1));
+        usable / PREFILL_CHUNK * PREFILL_CHUNK
+    }
 }
 
 impl LocalModel {
@@ -89,7 +116,7 @@ impl LocalModel {
         let counter = PromptCounter::from_gguf(&content)?;
         let transformer = Transformer::load(family, &content, &mut reader, &Device::Cpu)
             .map_err(|e| gguf_error(one_line(&e)))?;
-        let state = Mutex::new(CachedTokens { tokens: Vec::new(), cache: transformer.new_cache() });
+        let state = Mutex::new(CachedTokens::empty(&transformer));
         Ok(LocalModel { name, transformer, counter, state })
     }
 
@@ -114,8 +141,9 @@ impl LocalModel {
         self.lock_state().tokens.len()
     }
 
-    /// Blocking. Applies the chat template, reuses the KV cache for a shared token prefix,
-    /// streams text through `on_text`, stops on EOS/max_tokens/`cancel`.
+    /// Blocking. Applies the chat template, reuses the KV cache for the whole aligned chunks of
+    /// a shared token prefix (see [`PREFILL_CHUNK`]: greedy answers do not depend on what the
+    /// cache held), streams text through `on_text`, stops on EOS/max_tokens/`cancel`.
     ///
     /// Waits while another generation runs. `cancel` is checked before every token (and every
     /// 64 prompt tokens); once set, the result is [`LocalError::Cancelled`] with what was
@@ -141,8 +169,7 @@ impl LocalModel {
         if let Err(error) = &result {
             if !matches!(error, LocalError::Cancelled { .. }) {
                 // The cache may hold half a forward pass: start the next turn from scratch.
-                state.tokens.clear();
-                state.cache = self.transformer.new_cache();
+                *state = CachedTokens::empty(&self.transformer);
             }
         }
         result
@@ -155,8 +182,7 @@ impl LocalModel {
                 // A generation panicked part-way: its cache cannot be trusted.
                 self.state.clear_poison();
                 let mut state = poisoned.into_inner();
-                state.tokens.clear();
-                state.cache = self.transformer.new_cache();
+                *state = CachedTokens::empty(&self.transformer);
                 state
             }
         }
@@ -171,11 +197,10 @@ impl LocalModel {
         cancel: &AtomicBool,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation, LocalError> {
-        let shared = state.tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count();
-        // At least one prompt token is fed again: its logits choose the first answer token.
-        let cached = shared.min(prompt.len() - 1);
+        let cached = state.reusable(prompt);
         state.cache.truncate(cached).map_err(LocalError::inference)?;
         state.tokens.truncate(cached);
+        state.aligned = cached;
 
         let mut out = Generation {
             text: String::new(),
@@ -196,11 +221,15 @@ impl LocalModel {
         };
 
         let mut logits = None;
+        // `cached` is a multiple of the chunk, so these chunks start at aligned positions.
         for chunk in prompt[cached..].chunks(PREFILL_CHUNK) {
             if cancel.load(Ordering::Relaxed) {
                 return cancelled(out);
             }
             logits = Some(self.feed(state, chunk)?);
+            if chunk.len() == PREFILL_CHUNK {
+                state.aligned = state.tokens.len();
+            }
         }
         let Some(mut logits) = logits else {
             return Err(LocalError::EmptyPrompt);

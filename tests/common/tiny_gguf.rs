@@ -41,6 +41,10 @@ pub enum Behaviour {
     /// Answers "0123456789012…" without end: digits are tokenized one by one, so the answer
     /// re-tokenizes to the tokens generated (as a real model's answer usually does).
     Counts,
+    /// Random layers, and an F32 output matrix whose rows come in pairs a hair apart: every
+    /// greedy choice is a near-tie, so the last rounding difference in the hidden state
+    /// shows in the answer.
+    NearTies,
 }
 
 /// What to generate. [`Spec::tiny`] gives a ~100 KB model; the benchmark sets real dimensions.
@@ -218,6 +222,9 @@ fn vocab(arch: Arch, size: usize) -> Vocab {
     Vocab { tokens, types, merges, eos, bos }
 }
 
+/// How far apart the two output rows of a [`Behaviour::NearTies`] pair are, per weight.
+const NEAR_TIE: f32 = 1e-6;
+
 /// Seeded uniform noise.
 struct Noise(fastrand::Rng);
 
@@ -235,7 +242,7 @@ fn quantize(data: Vec<f32>, shape: &[usize], dtype: GgmlDType) -> QTensor {
 /// The tokens of the built-in answer, and what follows the last one (`None`: the first).
 fn chain(behaviour: Behaviour, eos: u32) -> Option<(Vec<u32>, Option<u32>)> {
     match behaviour {
-        Behaviour::Random => None,
+        Behaviour::Random | Behaviour::NearTies => None,
         Behaviour::StopsQuickly => {
             Some((b"Hi!".iter().map(|&b| u32::from(b)).collect(), Some(eos)))
         }
@@ -277,6 +284,16 @@ pub fn write(spec: &Spec, path: &Path) {
         }
         out[chain[0] as usize * hidden] += 2.0;
         output = Some(quantize(out, &[n_vocab, hidden], spec.dtype));
+    }
+    if spec.behaviour == Behaviour::NearTies {
+        let mut out = noise.matrix(n_vocab, hidden, 1.0);
+        for pair in out.chunks_mut(2 * hidden) {
+            let (first, second) = pair.split_at_mut(hidden.min(pair.len()));
+            for (a, b) in first.iter().zip(second.iter_mut()) {
+                *b = *a + (noise.0.f32() * 2.0 - 1.0) * NEAR_TIE;
+            }
+        }
+        output = Some(quantize(out, &[n_vocab, hidden], GgmlDType::F32));
     }
 
     let mut tensors: Vec<(String, QTensor)> = Vec::new();

@@ -189,25 +189,39 @@ fn prompt_tokens_are_the_tokens_of_the_rendered_template() {
     }
 }
 
+/// Prompt chunks start at multiples of this position; only whole chunks are reused.
+const CHUNK: usize = 64;
+
+/// [`system_and_user`] with a system prompt of more than one chunk.
+fn long_system_and_user(question: &str) -> Vec<Message> {
+    let mut messages = system_and_user(question);
+    messages[0].content = messages[0].content.repeat(8);
+    messages
+}
+
 #[test]
 fn a_follow_up_reuses_the_cache_and_answers_as_a_fresh_model_would() {
     for arch in ARCHES {
         let tiny = tiny_gguf::tiny(arch, Behaviour::Random);
         let model = load(&tiny);
-        let mut messages = system_and_user("Tell me about the logs.");
+        let mut messages = long_system_and_user("Tell me about the logs.");
         let (first, _) = run(&model, &messages, &greedy(12));
         messages.push(Message::assistant(first.text.clone()));
         messages.push(Message::user("And the alerts?"));
 
         let (follow_up, _) = run(&model, &messages, &greedy(12));
         let (fresh, _) = run(&load(&tiny), &messages, &greedy(12));
-        assert!(
-            follow_up.cached_prompt_tokens >= first.usage.prompt_tokens as usize,
-            "{arch:?}: at least the first prompt is reused: {follow_up:?} after {first:?}"
-        );
+        // The first prompt's whole chunks; its tail and the answer are computed again.
+        let whole_chunks = first.usage.prompt_tokens as usize / CHUNK * CHUNK;
+        assert!(whole_chunks > 0);
+        assert_eq!(follow_up.cached_prompt_tokens, whole_chunks, "{arch:?}: {follow_up:?}");
+        assert_eq!(follow_up.usage.cached_tokens, whole_chunks as u64);
         assert_eq!(fresh.cached_prompt_tokens, 0);
         assert_eq!(follow_up.text, fresh.text, "{arch:?}");
-        assert_eq!(follow_up.usage, fresh.usage);
+        assert_eq!(
+            (follow_up.usage.prompt_tokens, follow_up.usage.completion_tokens),
+            (fresh.usage.prompt_tokens, fresh.usage.completion_tokens)
+        );
     }
 }
 
@@ -215,17 +229,19 @@ fn a_follow_up_reuses_the_cache_and_answers_as_a_fresh_model_would() {
 fn a_different_conversation_reuses_only_the_shared_prefix() {
     let tiny = tiny_gguf::tiny(Arch::Qwen2, Behaviour::Random);
     let model = load(&tiny);
-    run(&model, &system_and_user("Tell me about the tests."), &greedy(8));
-    let other = system_and_user("What happens when the database is down?");
+    run(&model, &long_system_and_user("Tell me about the tests."), &greedy(8));
+    let other = long_system_and_user("What happens when the database is down?");
     let (answer, _) = run(&model, &other, &greedy(8));
     assert!(answer.cached_prompt_tokens > 0, "the system prompt is shared");
+    assert_eq!(answer.cached_prompt_tokens % CHUNK, 0);
     assert!((answer.cached_prompt_tokens as u64) < answer.usage.prompt_tokens);
     let (fresh, _) = run(&load(&tiny), &other, &greedy(8));
     assert_eq!(answer.text, fresh.text);
 
-    // The same request again reuses the whole prompt but its last token.
+    // The same request again reuses the prompt's whole chunks.
     let (again, _) = run(&model, &other, &greedy(8));
-    assert_eq!(again.cached_prompt_tokens as u64, again.usage.prompt_tokens - 1);
+    let whole_chunks = (again.usage.prompt_tokens as usize - 1) / CHUNK * CHUNK;
+    assert_eq!(again.cached_prompt_tokens, whole_chunks);
     assert_eq!(again.text, fresh.text);
 }
 

@@ -16,6 +16,7 @@ mod hub;
 mod library;
 mod local_cli;
 mod local_counts;
+mod local_determinism;
 mod local_engine;
 mod local_text;
 mod paths;
