@@ -340,7 +340,11 @@ fn prompt_of_about(tokens: usize, path: &Path) -> Vec<Message> {
                 role: Role::System,
                 content: "You review services before production.".into(),
             },
-            Message::user(words(n)),
+            // Asks for a long answer, so that generation is not cut short by an end of turn.
+            Message::user(
+                words(n)
+                    + "\n\nNow write a long, detailed production readiness checklist with 40 numbered items.",
+            ),
         ]
     };
     let count =

@@ -198,7 +198,7 @@ impl LocalModel {
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation, LocalError> {
         let cached = state.reusable(prompt);
-        state.cache.truncate(cached).map_err(LocalError::inference)?;
+        state.cache.truncate(cached);
         state.tokens.truncate(cached);
         state.aligned = cached;
 

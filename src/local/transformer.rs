@@ -16,7 +16,7 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor, ggml_file};
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor};
 use candle_transformers::quantized_nn::RmsNorm;
-use candle_transformers::utils::{build_causal_mask, repeat_kv};
+use candle_transformers::utils::build_causal_mask;
 
 /// The longest context the rotary tables are built for, whatever the model claims: the KV cache
 /// of a 1.5B model at this length is ~1.9 GB already.
@@ -50,28 +50,59 @@ impl Family {
 }
 
 /// The attention keys and values of the tokens fed so far, per layer.
-#[derive(Clone, Debug)]
 pub(crate) struct KvCache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
+    layers: Vec<Option<LayerCache>>,
     len: usize,
 }
 
 impl KvCache {
-    /// Keeps only the first `len` tokens.
-    pub(crate) fn truncate(&mut self, len: usize) -> Result<()> {
-        if len >= self.len {
-            return Ok(());
+    /// Keeps only the first `len` tokens (the rest of each buffer is overwritten later).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+}
+
+/// Room for positions the cache grows by: a buffer is reallocated (and copied) once per
+/// this many tokens at most, not once per token as concatenation would.
+const KV_GROWTH: usize = 512;
+
+/// One layer's keys and values, `(1, kv_heads, capacity, head_dim)` each; positions past the
+/// cache's length are stale.
+struct LayerCache {
+    k: Tensor,
+    v: Tensor,
+}
+
+impl LayerCache {
+    /// Writes `k` and `v` (`(1, kv_heads, n, head_dim)`) at position `pos` and returns views
+    /// of positions `0..pos + n`, without copying what is already there.
+    fn append(
+        slot: &mut Option<LayerCache>,
+        k: &Tensor,
+        v: &Tensor,
+        pos: usize,
+        context: usize,
+    ) -> Result<(Tensor, Tensor)> {
+        let needed = pos + k.dim(2)?;
+        let capacity = slot.as_ref().map_or(Ok(0), |c| c.k.dim(2))?;
+        if needed > capacity {
+            let grown = needed.max(2 * capacity).div_ceil(KV_GROWTH) * KV_GROWTH;
+            let grown = grown.min(context.max(needed));
+            let (_, heads, _, head_dim) = k.dims4()?;
+            let buffer = || Tensor::zeros((1, heads, grown, head_dim), k.dtype(), k.device());
+            let next = LayerCache { k: buffer()?, v: buffer()? };
+            if let Some(old) = slot.as_ref().filter(|_| pos > 0) {
+                next.k.slice_set(&old.k.narrow(2, 0, pos)?.contiguous()?, 2, 0)?;
+                next.v.slice_set(&old.v.narrow(2, 0, pos)?.contiguous()?, 2, 0)?;
+            }
+            *slot = Some(next);
         }
-        for layer in &mut self.layers {
-            *layer = match layer.take() {
-                Some((k, v)) if len > 0 => {
-                    Some((k.narrow(2, 0, len)?.contiguous()?, v.narrow(2, 0, len)?.contiguous()?))
-                }
-                _ => None,
-            };
-        }
-        self.len = len;
-        Ok(())
+        let Some(cache) = slot.as_ref() else {
+            candle_core::bail!("the key-value cache was not allocated");
+        };
+        cache.k.slice_set(&k.contiguous()?, 2, pos)?;
+        cache.v.slice_set(&v.contiguous()?, 2, pos)?;
+        Ok((cache.k.narrow(2, 0, needed)?, cache.v.narrow(2, 0, needed)?))
     }
 }
 
@@ -187,7 +218,7 @@ impl Transformer {
     }
 
     pub(crate) fn new_cache(&self) -> KvCache {
-        KvCache { layers: vec![None; self.layers.len()], len: 0 }
+        KvCache { layers: self.layers.iter().map(|_| None).collect(), len: 0 }
     }
 
     /// Feeds `tokens` after the ones in `cache` and returns the logits for the next token.
@@ -206,7 +237,9 @@ impl Transformer {
         for (layer, kv) in self.layers.iter().zip(&mut cache.layers) {
             let residual = &hidden;
             let x = layer.attn_norm.forward(&hidden)?;
-            let x = (layer.attention(&x, mask.as_ref(), pos, &self.rope, kv)? + residual)?;
+            let attention =
+                layer.attention(&x, mask.as_ref(), pos, &self.rope, kv, self.context)?;
+            let x = (attention + residual)?;
             let residual = &x;
             let y = layer.mlp(&layer.ffn_norm.forward(&x)?)?;
             hidden = (y + residual)?;
@@ -331,13 +364,16 @@ struct Layer {
 }
 
 impl Layer {
+    /// Grouped-query attention without copying keys and values per query head: the query
+    /// heads that share a key-value head are stacked as rows of one matrix product.
     fn attention(
         &self,
         x: &Tensor,
         mask: Option<&Tensor>,
         pos: usize,
         rope: &Rope,
-        kv: &mut Option<(Tensor, Tensor)>,
+        kv: &mut Option<LayerCache>,
+        context: usize,
     ) -> Result<Tensor> {
         let (batch, seq_len, width) = x.dims3()?;
         let heads = |t: Tensor, n: usize| {
@@ -346,29 +382,26 @@ impl Layer {
         let q = rope.apply(&heads(self.q.forward(x)?, self.n_head)?, pos)?;
         let k = rope.apply(&heads(self.k.forward(x)?, self.n_kv_head)?, pos)?;
         let v = heads(self.v.forward(x)?, self.n_kv_head)?;
-        let (k, v) = match kv.take() {
-            Some((k_cache, v_cache)) => {
-                (Tensor::cat(&[&k_cache, &k], 2)?, Tensor::cat(&[&v_cache, &v], 2)?)
-            }
-            None => (k, v),
-        };
-        *kv = Some((k.clone(), v.clone()));
+        let (k, v) = LayerCache::append(kv, &k, &v, pos, context)?;
 
-        let repeat = self.n_head / self.n_kv_head;
-        let k = repeat_kv(k, repeat)?;
-        let v = repeat_kv(v, repeat)?;
+        let group = self.n_head / self.n_kv_head;
+        // (1, heads, seq, dim) -> (1, kv_heads, group * seq, dim): heads are contiguous.
+        let q = q.reshape((batch, self.n_kv_head, group * seq_len, self.head_dim))?;
         let scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
         let scores = match mask {
             Some(mask) => {
                 let shape = scores.shape();
+                let (_, total) = mask.dims2()?;
+                let rows = mask.unsqueeze(0)?.broadcast_as((group, seq_len, total))?;
+                let rows = rows.contiguous()?.reshape((group * seq_len, total))?;
                 let neg_inf =
                     Tensor::new(f32::NEG_INFINITY, scores.device())?.broadcast_as(shape)?;
-                mask.broadcast_as(shape)?.where_cond(&neg_inf, &scores)?
+                rows.broadcast_as(shape)?.where_cond(&neg_inf, &scores)?
             }
             None => scores,
         };
         let weights = candle_nn::ops::softmax_last_dim(&scores)?;
-        let y = weights.matmul(&v.contiguous()?)?;
+        let y = weights.matmul(&v)?.reshape((batch, self.n_head, seq_len, self.head_dim))?;
         self.o.forward(&y.transpose(1, 2)?.reshape((batch, seq_len, width))?)
     }
 
