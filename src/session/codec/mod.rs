@@ -17,8 +17,9 @@ use std::fmt;
 use crate::session::model::Transcript;
 use lines::Document;
 
-/// The format version [`render`] writes and the newest one [`parse`] reads.
-pub const FORMAT_VERSION: i64 = 1;
+/// The format version [`render`] writes and the newest one [`parse`] reads. Version 2 adds
+/// the stored verdicts on each topic's points (`[[coverage]]`).
+pub const FORMAT_VERSION: i64 = 2;
 
 /// Why a transcript could not be read: a 1-based line of the file and a one-line message
 /// that says what is wrong and what to do.
@@ -53,14 +54,13 @@ pub fn parse(text: &str) -> Result<Transcript, ParseError> {
     let doc = Document::split(text)?;
     let (version, version_line) = front_matter::version(&doc)?;
     match version {
-        FORMAT_VERSION => {
-            let (meta, boundary) = front_matter::parse(&doc)?;
+        // Version 1 differs only in having no `[[coverage]]`: it reads with no entries.
+        // No version before 1 was ever written.
+        1..=FORMAT_VERSION => {
+            let (meta, boundary) = front_matter::parse(&doc, version)?;
             let turns = body::parse(&doc, &boundary)?;
             Ok(Transcript { meta, turns })
         }
-        // Migrations go here: when version 2 is introduced, a version 1 file is read with
-        // the version 1 reader (kept as it is, in its own module) and converted to the
-        // current model. No version before 1 was ever written.
         v if v > FORMAT_VERSION => Err(ParseError::new(
             version_line,
             format!(
@@ -81,7 +81,8 @@ mod tests {
     use super::*;
     use crate::message::{Role, Usage};
     use crate::session::model::{
-        AnswerStatus, Coverage, Meta, ReplayOf, SessionStatus, Turn, TurnInfo, TurnKind,
+        AnswerStatus, Coverage, CoverageMethod, Meta, PointVerdict, ReplayOf, SessionStatus,
+        TopicCoverage, Turn, TurnInfo, TurnKind,
     };
 
     fn sample() -> Transcript {
@@ -103,6 +104,26 @@ mod tests {
                     model: "gpt-4.1".into(),
                     turns: 2,
                 }),
+                coverage: vec![TopicCoverage {
+                    topic: "health-checks".into(),
+                    method: CoverageMethod::Model { judge: "gpt-4o-mini".into() },
+                    answers: 1,
+                    note: None,
+                    points: vec![
+                        PointVerdict {
+                            covered: true,
+                            quote: Some("Liveness \"restarts\"\n a container".into()),
+                            quote_not_found: false,
+                        },
+                        PointVerdict::default(),
+                        PointVerdict {
+                            covered: false,
+                            quote: Some("made up".into()),
+                            quote_not_found: true,
+                        },
+                    ],
+                    usage: Some(Usage { prompt_tokens: 900, completion_tokens: 60 }),
+                }],
             },
             turns: vec![
                 Turn {
@@ -136,7 +157,7 @@ mod tests {
     fn renders_readable_markdown_and_reads_it_back() {
         let t = sample();
         let text = render(&t);
-        assert!(text.starts_with("+++\nformat_version = 1\ntitle = \"Health checks\"\n"), "{text}");
+        assert!(text.starts_with("+++\nformat_version = 2\ntitle = \"Health checks\"\n"), "{text}");
         assert!(text.contains("\n# Health checks\n"));
         assert!(text.contains("\n## 1. You · topic health-checks\n"));
         assert!(text.contains("\n## 2. Assistant (interrupted)\n"));
@@ -165,8 +186,67 @@ mod tests {
     }
 
     #[test]
+    fn stored_verdicts_read_well_and_round_trip() {
+        let mut t = sample();
+        let text = render(&t);
+        let expected = "\n[[coverage]]\ntopic = \"health-checks\"\nmethod = \"model\"\n\
+            judge = \"gpt-4o-mini\"\nanswers = 1\npoints = [\n  \
+            { covered = true, quote = \"Liveness \\\"restarts\\\"\\n a container\" },\n  \
+            { covered = false },\n  \
+            { covered = false, quote = \"made up\", quote_not_found = true },\n]\n\
+            [coverage.usage]\nprompt_tokens = 900\ncompletion_tokens = 60\n+++\n";
+        assert!(text.contains(expected), "{text}");
+        assert_eq!(parse(&text).unwrap(), t);
+        t.meta.coverage.push(TopicCoverage {
+            topic: "graceful-shutdown".into(),
+            method: CoverageMethod::Lexical,
+            answers: 2,
+            note: Some("the judge failed (HTTP 500): lexical verdicts".into()),
+            points: vec![PointVerdict { covered: true, ..PointVerdict::default() }],
+            usage: None,
+        });
+        let text = render(&t);
+        assert!(text.contains("method = \"lexical\"\nanswers = 2\nnote = \"the judge failed"));
+        assert_eq!(parse(&text).unwrap(), t);
+    }
+
+    #[test]
+    fn version_1_files_read_with_no_stored_verdicts_and_may_not_have_any() {
+        let mut t = sample();
+        t.meta.coverage.clear();
+        let v1 = render(&t).replace("format_version = 2", "format_version = 1");
+        assert_eq!(parse(&v1).unwrap(), t);
+        let mixed = render(&sample()).replace("format_version = 2", "format_version = 1");
+        let err = parse(&mixed).unwrap_err();
+        assert_eq!(err.line, line_of(&mixed, "[[coverage]]"));
+        assert!(err.message.contains("format_version 2"), "{err}");
+    }
+
+    #[test]
+    fn bad_stored_verdicts_say_what_to_fix() {
+        let text = render(&sample());
+        let at = line_of(&text, "[[coverage]]");
+        let cases = [
+            (text.replace("method = \"model\"", "method = \"vibes\""), "unknown method `vibes`"),
+            (text.replace("judge = \"gpt-4o-mini\"\n", ""), "needs `judge`"),
+            (text.replace("method = \"model\"", "method = \"lexical\""), "goes with method"),
+        ];
+        for (bad, needle) in cases {
+            let err = parse(&bad).unwrap_err();
+            assert_eq!(err.line, at, "{err}");
+            assert!(err.message.contains(needle), "{err}");
+        }
+        let start = text.find("\n[[coverage]]").unwrap();
+        let end = text.rfind("+++").unwrap();
+        let twice = format!("{}{}{}", &text[..end], &text[start + 1..end], &text[end..]);
+        assert!(parse(&twice).unwrap_err().message.contains("a second [[coverage]] table"));
+        let unknown = text.replace("answers = 1", "answers = 1\nscore = 3");
+        assert!(parse(&unknown).unwrap_err().message.contains("unknown field `score`"));
+    }
+
+    #[test]
     fn version_too_new_says_to_upgrade() {
-        let text = render(&sample()).replace("format_version = 1", "format_version = 2");
+        let text = render(&sample()).replace("format_version = 2", "format_version = 3");
         let err = parse(&text).unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.message.contains("newer") && err.message.contains("upgrade deepdive"), "{err}");
@@ -174,7 +254,7 @@ mod tests {
 
     #[test]
     fn version_that_never_existed_is_an_error() {
-        let text = render(&sample()).replace("format_version = 1", "format_version = 0");
+        let text = render(&sample()).replace("format_version = 2", "format_version = 0");
         assert!(parse(&text).unwrap_err().message.contains("does not exist"));
     }
 
