@@ -176,6 +176,8 @@ fn run_folder(library: &Library, dir: &std::path::Path) -> Manifest {
             error: None,
             usage: Usage { prompt_tokens: 4_500, completion_tokens: 12_000 },
             coverage: None,
+            coverage_by: None,
+            judge_usage: None,
             missing: Vec::new(),
             started: Some(created),
             finished: Some(created),

@@ -86,6 +86,8 @@ fn fresh_record(topic: &Topic) -> TopicRecord {
         error: None,
         usage: Usage::default(),
         coverage: None,
+        coverage_by: None,
+        judge_usage: None,
         missing: Vec::new(),
         started: None,
         finished: None,
@@ -265,17 +267,12 @@ async fn run_topic(
     record.attempts += attempts;
     record.elapsed_ms += started.elapsed().as_millis() as u64;
     record.finished = Some(crate::session::now());
-    match transcript.section_of(&topic.slug).filter(|s| s.exchanges.iter().any(|e| e.is_seen())) {
-        Some(section) => {
-            let report = coverage::check(&topic.cover, &section.answers());
-            record.coverage = Some(report.summary());
-            record.missing = report.missing().map(|p| p.point.clone()).collect();
-        }
-        None => {
-            record.coverage = None;
-            record.missing = Vec::new();
-        }
-    }
+    let verdicts = coverage::of_topic(topic, transcript);
+    record.coverage = verdicts.as_ref().map(coverage::Verdicts::summary);
+    record.coverage_by = verdicts.as_ref().map(|v| v.method.label());
+    record.missing =
+        verdicts.map(|v| v.missing().into_iter().map(str::to_string).collect()).unwrap_or_default();
+    record.judge_usage = Some(transcript.meta.judge_usage()).filter(|u| u.total() > 0);
     (record.status, record.error) = match &end {
         RunEnd::Complete => (TopicStatus::Complete, None),
         RunEnd::Failed(failure) => (TopicStatus::Failed, Some(failure.to_string())),

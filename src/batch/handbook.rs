@@ -56,9 +56,14 @@ pub fn render(dir: &Path, manifest: &Manifest, book: &Book) -> String {
         handbook::MARKDOWN_FILE,
         handbook::SVG_FILE
     );
-    out.push_str(
+    let _ = writeln!(
+        out,
         "Each topic links to its whole conversation. Coverage counts the topic's \"Cover:\" \
-         points that the answers addressed; the points they missed are listed under Gaps.\n\n",
+         points that the answers addressed ({}); the points they missed are listed under Gaps.\n",
+        match book.coverage_methods().as_slice() {
+            [] => "lexical".to_string(),
+            methods => methods.join(", "),
+        }
     );
     out.push_str(
         "| # | Topic | Status | Coverage | Tokens |\n| ---: | --- | --- | ---: | ---: |\n",

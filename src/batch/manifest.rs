@@ -61,6 +61,12 @@ pub struct TopicRecord {
     pub usage: Usage,
     /// "Cover:" points the answers addressed.
     pub coverage: Option<Coverage>,
+    /// The method that made the coverage verdicts: "lexical", "model judge gpt-4o-mini".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage_by: Option<String>,
+    /// The model judge's tokens (included in `usage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge_usage: Option<Usage>,
     /// The "Cover:" points the answers did not address (listed in the handbook).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,

@@ -282,6 +282,27 @@ fn dry_run(ctx: &Context, library: &Library, plan: &Plan) -> CommandResult {
     Ok(ExitCode::Success)
 }
 
+/// ` (judge 2,100)`: the model judge's share of the tokens, when it had one.
+fn judge_tokens(manifest: &Manifest) -> String {
+    let judge = manifest
+        .topics
+        .iter()
+        .filter_map(|r| r.judge_usage)
+        .fold(0, |sum: u64, u| sum.saturating_add(u.total()));
+    if judge == 0 { String::new() } else { format!(" (judge {})", thousands(judge)) }
+}
+
+/// ` (lexical)`, ` (model judge gpt-4o-mini)`: the methods that made the coverage verdicts.
+fn coverage_methods(manifest: &Manifest) -> String {
+    let mut methods: Vec<&str> = Vec::new();
+    for by in manifest.topics.iter().filter_map(|r| r.coverage_by.as_deref()) {
+        if !methods.contains(&by) {
+            methods.push(by);
+        }
+    }
+    if methods.is_empty() { String::new() } else { format!(" ({})", methods.join(", ")) }
+}
+
 /// The table of topics (stdout), the totals, each failure's reason and how to resume.
 fn print_summary(printer: Printer, summary: &batch::RunSummary, dir: &Path) -> std::io::Result<()> {
     let manifest = &summary.manifest;
@@ -309,10 +330,12 @@ fn print_summary(printer: Printer, summary: &batch::RunSummary, dir: &Path) -> s
         ));
     }
     out.push_str(&format!(
-        "\n{}: {} · {} tokens · coverage {covered}/{points} · {}\n",
+        "\n{}: {} · {} tokens{} · coverage {covered}/{points}{} · {}\n",
         plural(manifest.topics.len() as u64, "topic"),
         manifest.status_summary(),
         thousands(tokens),
+        judge_tokens(manifest),
+        coverage_methods(manifest),
         duration(summary.elapsed)
     ));
     for r in manifest.topics.iter().filter(|r| r.error.is_some()) {

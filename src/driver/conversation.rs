@@ -191,8 +191,10 @@ impl Conversation {
         })
     }
 
+    /// Totals from the answers' usage and the coverage judge's (which stays paid for when
+    /// the exchange it judged is removed).
     fn recount_usage(&mut self) {
-        let mut usage = Usage::default();
+        let mut usage = self.transcript.meta.judge_usage();
         for exchange in self.transcript.exchanges() {
             if let Some(u) = exchange.usage() {
                 usage += u;

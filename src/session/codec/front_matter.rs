@@ -245,7 +245,11 @@ impl CoverageV2 {
         let points = self
             .points
             .into_iter()
-            .map(|p| PointVerdict { covered: p.covered, quote: p.quote, quote_not_found: p.quote_not_found })
+            .map(|p| PointVerdict {
+                covered: p.covered,
+                quote: p.quote,
+                quote_not_found: p.quote_not_found,
+            })
             .collect();
         Ok(TopicCoverage {
             topic: self.topic,
