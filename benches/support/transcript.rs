@@ -47,6 +47,7 @@ pub fn transcript(bytes: usize) -> Transcript {
             status: SessionStatus::Complete,
             usage: Usage { prompt_tokens: 250_000, completion_tokens: 210_000 },
             replay_of: None,
+            coverage: Vec::new(),
         },
         turns,
     }

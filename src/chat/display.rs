@@ -88,6 +88,17 @@ impl ChatRenderer {
                 self.end_answer();
                 self.printer.error(format!("{failure} (/retry sends it again)"));
             }
+            Event::Judging { judge, .. } => {
+                self.end_answer();
+                self.waiting = Some(Waiting::start(&format!("grading coverage with {judge}…")));
+            }
+            Event::Coverage { verdicts, .. } => {
+                self.end_answer();
+                self.printer.status(format!("  coverage {}", verdicts.label()));
+                if let Some(note) = &verdicts.note {
+                    self.printer.warn(format!("coverage: {note}"));
+                }
+            }
         }
     }
 

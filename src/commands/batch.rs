@@ -66,6 +66,8 @@ pub fn run_plan(
     crate::tokens::TokenCounter::for_model(&plan.model).warm_up();
     let manifest = batch::prepare(library, plan.clone(), dir).map_err(batch_failure)?;
     let opened = ctx.open_backend()?;
+    let opened_judge = ctx.open_judge()?;
+    let judge = opened_judge.as_ref().map(|j| j.judge());
     let request = ctx.request_for(&opened);
     let concurrency = if opened.local && options.concurrency > 1 {
         // One generation already uses every core; more would only slow each answer down.
@@ -84,6 +86,7 @@ pub fn run_plan(
             limiter: None,
             retry: &retry,
             library,
+            judge: judge.as_ref(),
             count_prompts: ctx.printer.verbosity() == Verbosity::Verbose,
         },
         request,

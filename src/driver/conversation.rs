@@ -4,7 +4,8 @@
 
 use crate::message::{FinishReason, Message, Usage};
 use crate::session::{
-    AnswerStatus, Coverage, Exchange, Meta, SessionStatus, Transcript, Turn, TurnInfo, TurnKind,
+    AnswerStatus, Coverage, Exchange, Meta, SessionStatus, TopicCoverage, Transcript, Turn,
+    TurnInfo, TurnKind,
 };
 use crate::tokens::{CountTokens, TokenCount};
 
@@ -227,6 +228,12 @@ impl Conversation {
             },
         );
         self.transcript.meta.status = SessionStatus::InProgress;
+    }
+
+    /// Records the verdicts on a topic's points after its latest answer, with the judge's
+    /// tokens `spent` on them (see [`Transcript::record_coverage`]).
+    pub fn record_coverage(&mut self, entry: TopicCoverage, spent: Usage) {
+        self.transcript.record_coverage(entry, spent);
     }
 
     /// Records that `turn` got no usable answer, keeping the `partial` text that arrived.

@@ -38,6 +38,9 @@ fn topic_note(slug: &str, event: &Event<'_>) -> Option<String> {
         Event::Answered { exchange, .. } if exchange.is_truncated() => {
             Some(format!("{slug}: an answer was cut off at max_tokens (recorded as truncated)"))
         }
+        Event::Coverage { verdicts, .. } => {
+            verdicts.note.as_ref().map(|note| format!("{slug}: coverage: {note}"))
+        }
         _ => None,
     }
 }
@@ -168,6 +171,9 @@ impl Observer for Bars {
             Event::Delta(_) => self.with_bar(slug, |bar| bar.inc(1)),
             Event::Restart => self.with_bar(slug, |bar| bar.set_position(0)),
             Event::Wait(wait) => self.with_bar(slug, |bar| bar.set_message(wait.short())),
+            Event::Judging { judge, .. } => {
+                self.with_bar(slug, |bar| bar.set_message(format!("grading coverage ({judge})")))
+            }
             other => {
                 if let Some(note) = topic_note(slug, other) {
                     let _ = self.multi.println(Printer::new(Verbosity::Normal).warning_text(&note));

@@ -678,6 +678,9 @@ fn every_file_key_is_documented_in_the_example() {
         include_usage: Some(true),
         headers: [("X".to_string(), "y".to_string())].into(),
         prices: Some(Prices { input_per_mtok: 1.0, output_per_mtok: 1.0 }),
+        coverage: Some(CoverageMode::Model),
+        judge_model: Some(String::new()),
+        judge_profile: Some(String::new()),
     };
     let full = FileConfig {
         profile: Some(String::new()),
