@@ -259,8 +259,25 @@ fn dry_run(ctx: &Context, library: &Library, plan: &Plan) -> CommandResult {
         output += est.completion_tokens;
         approximate |= est.approximate;
     }
-    let cost =
-        prices.map(|p| format!("${:.4}", p.cost(prompt, output))).unwrap_or_else(|| "–".into());
+    let mut cost_so_far = prices.map(|p| p.cost(prompt, output));
+    if let Some(judge) = judge_estimate(ctx, library, plan, &topics, &request) {
+        let judge_prices = ctx.settings.judge_profile().map_or(prices, |s| s.prices());
+        let cost = judge_prices.map(|p| judge.cost(&p));
+        out.push_str(&format!(
+            "     {:<24} {:>8} {:>14} {:>16} {:>10}\n",
+            format!("judge {}", judge.slug),
+            judge.requests,
+            thousands(judge.prompt_tokens),
+            thousands(judge.completion_tokens),
+            cost.map_or_else(|| "–".into(), |c| format!("${c:.4}"))
+        ));
+        requests += judge.requests;
+        prompt += judge.prompt_tokens;
+        output += judge.completion_tokens;
+        approximate |= judge.approximate;
+        cost_so_far = cost_so_far.zip(cost).map(|(a, b)| a + b);
+    }
+    let cost = cost_so_far.map(|c| format!("${c:.4}")).unwrap_or_else(|| "–".into());
     out.push_str(&format!(
         "     {:<24} {:>8} {:>14} {:>16} {:>10}\n\n",
         "TOTAL",
@@ -277,6 +294,12 @@ fn dry_run(ctx: &Context, library: &Library, plan: &Plan) -> CommandResult {
         thousands(estimate::TOPIC_ANSWER_TOKENS),
         thousands(estimate::FOLLOWUP_ANSWER_TOKENS),
     ));
+    if ctx.settings.judge_model().is_some() {
+        out.push_str(&format!(
+            "The coverage judge is asked once per answer (about {} output tokens per point).\n",
+            estimate::JUDGE_TOKENS_PER_POINT
+        ));
+    }
     if prices.is_none() {
         out.push_str("No cost estimate: the profile has no prices.\n");
     }
@@ -304,6 +327,27 @@ fn coverage_methods(manifest: &Manifest) -> String {
         }
     }
     if methods.is_empty() { String::new() } else { format!(" ({})", methods.join(", ")) }
+}
+
+/// With `coverage = "model"`: the judge's requests over all topics, as one estimate named
+/// after the judge's model.
+fn judge_estimate(
+    ctx: &Context,
+    library: &Library,
+    plan: &Plan,
+    topics: &[&Topic],
+    request: &crate::driver::RequestSettings,
+) -> Option<estimate::TopicEstimate> {
+    let model = ctx.settings.judge_model()?;
+    let all = topics.iter().map(|t| estimate::judge(library, plan, t, request, model));
+    all.reduce(|a, b| estimate::TopicEstimate {
+        requests: a.requests + b.requests,
+        prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+        completion_tokens: a.completion_tokens + b.completion_tokens,
+        approximate: a.approximate || b.approximate,
+        ..a
+    })
+    .map(|total| estimate::TopicEstimate { slug: model.to_string(), ..total })
 }
 
 /// The table of topics (stdout), the totals, each failure's reason and how to resume.

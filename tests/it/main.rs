@@ -12,6 +12,7 @@ mod handbook;
 mod handbook_browser;
 mod hostile;
 mod hub;
+mod judge;
 mod library;
 mod local_cli;
 mod local_engine;

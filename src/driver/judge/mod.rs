@@ -17,10 +17,15 @@ use super::events::Event;
 use super::run::{Endpoint, Interrupt, Session};
 use crate::client::{ApiError, ChatBackend, ChatRequest, ClientEvent, Completion};
 use crate::coverage::{self, Verdicts};
-use crate::message::Usage;
+use crate::message::{Message, Usage};
 use crate::prompts::Topic;
 use crate::session::store;
 use crate::tokens::TokenCounter;
+
+/// The messages of a judge's request on `topic`'s points and `answers`.
+pub fn request_messages<S: AsRef<str>>(topic: &Topic, answers: &[S]) -> Vec<Message> {
+    prompt::messages(topic, answers)
+}
 
 /// Longest failure reason kept in a note, in characters.
 const REASON_CHARS: usize = 200;
