@@ -474,4 +474,22 @@ mod tests {
             gpt4o().count_request(&prepared.messages).tokens
         );
     }
+
+    #[test]
+    fn the_judges_tokens_stay_in_the_totals_when_an_exchange_is_undone() {
+        let mut conv = Conversation::new(empty_transcript());
+        conv.record_answer(PlannedTurn::followup("q"), answer("a", FinishReason::Stop));
+        let entry = TopicCoverage {
+            topic: "t".into(),
+            method: crate::session::CoverageMethod::Model { judge: "j".into() },
+            answers: 1,
+            note: None,
+            points: vec![],
+            usage: None,
+        };
+        conv.record_coverage(entry, Usage { prompt_tokens: 7, completion_tokens: 3 });
+        assert_eq!(conv.transcript().meta.usage, Usage { prompt_tokens: 17, completion_tokens: 8 });
+        conv.undo();
+        assert_eq!(conv.transcript().meta.usage, Usage { prompt_tokens: 7, completion_tokens: 3 });
+    }
 }

@@ -286,3 +286,45 @@ pub fn now() -> SystemTime {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     UNIX_EPOCH + Duration::from_secs(secs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(topic: &str, covered: &[bool]) -> TopicCoverage {
+        TopicCoverage {
+            topic: topic.into(),
+            method: CoverageMethod::Model { judge: "j".into() },
+            answers: 1,
+            note: None,
+            points: covered
+                .iter()
+                .map(|&covered| PointVerdict { covered, ..PointVerdict::default() })
+                .collect(),
+            usage: None,
+        }
+    }
+
+    #[test]
+    fn recorded_verdicts_replace_the_topics_entry_and_add_up_the_judges_tokens() {
+        let mut t =
+            Transcript { meta: Meta::started("t".into(), "m".into(), "u".into()), turns: vec![] };
+        t.turns.push(Turn { role: Role::User, text: "q".into(), info: TurnInfo::default() });
+        t.turns.push(Turn { role: Role::Assistant, text: "a".into(), info: TurnInfo::default() });
+        let spent = Usage { prompt_tokens: 100, completion_tokens: 10 };
+        t.record_coverage(entry("a", &[true, false]), spent);
+        t.record_coverage(entry("b", &[true]), Usage::default());
+        assert_eq!(t.turns[1].info.coverage, Some(Coverage { covered: 1, total: 1 }));
+        t.record_coverage(entry("a", &[true, true]), spent);
+        assert_eq!(t.meta.coverage.len(), 2);
+        let a = t.meta.coverage_of("a").unwrap();
+        assert_eq!(a.summary(), Coverage { covered: 2, total: 2 });
+        assert_eq!(a.usage, Some(Usage { prompt_tokens: 200, completion_tokens: 20 }));
+        assert_eq!(t.meta.coverage_of("b").unwrap().usage, None, "no judge tokens, no usage");
+        assert_eq!(t.meta.usage, Usage { prompt_tokens: 200, completion_tokens: 20 });
+        assert_eq!(t.meta.judge_usage(), t.meta.usage);
+        assert_eq!(t.turns[1].info.coverage, Some(Coverage { covered: 2, total: 2 }));
+        assert_eq!(CoverageMethod::Lexical.label(), "lexical");
+        assert_eq!(a.method.label(), "model judge j");
+    }
+}

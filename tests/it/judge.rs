@@ -461,3 +461,36 @@ fn compare_says_which_method_judged_each_side() {
         .stdout(predicate::str::contains("A 1/10 (model judge test-model) · B"))
         .stdout(predicate::str::contains("| coverage of this answer (lexical) |"));
 }
+
+#[test]
+fn each_topic_of_a_conversation_is_judged_on_its_own_answers() {
+    let server = server_with_judge(|request, _| {
+        let asked = request.last_user_message().unwrap_or_default();
+        let quotes: &[(u32, &str)] =
+            if asked.contains("Graceful Shutdown") { &[] } else { &[(1, QUOTE_1)] };
+        Reply::stream(&all_ten(quotes))
+    });
+    let sandbox = sandbox_for(&server.url(), "coverage = \"model\"\n");
+    chat(&sandbox, &["15", "16"], "/coverage\n/quit\n")
+        .success()
+        .stdout(predicate::str::contains("Probes”: 1 of 10 points (model judge test-model)"))
+        .stdout(predicate::str::contains("Termination”: 0 of 10 points (model judge test-model)"));
+    let judged: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| is_judge(r))
+        .map(|r| r.last_user_message().unwrap())
+        .collect();
+    assert_eq!(judged.len(), 2);
+    assert!(judged[0].contains(HEALTH_ANSWER.trim_end()));
+    assert!(
+        judged[1].contains("Graceful Shutdown") && !judged[1].contains("startup"),
+        "{}",
+        judged[1]
+    );
+    assert!(judged[1].contains("1. Kubernetes pod termination lifecycle"));
+    let t = saved(&sandbox);
+    let slugs: Vec<&str> = t.meta.coverage.iter().map(|c| c.topic.as_str()).collect();
+    assert_eq!(slugs, ["health-checks", "graceful-shutdown"]);
+    assert!(t.meta.coverage.iter().all(|c| c.answers == 1));
+}
