@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo build --release
-//! cargo bench --bench batch_scale                  # every section, about 2 minutes
+//! cargo bench --bench batch_scale                  # every section, about 4 minutes
 //! cargo bench --bench batch_scale -- ratelimit     # or: efficiency, ratelimit, memory, chunks
 //! ```
 //!
@@ -48,6 +48,9 @@ fn main() {
     }
     if run("chunks") {
         chunks();
+    }
+    if run("profile") {
+        profile();
     }
 }
 
@@ -169,14 +172,33 @@ fn str_args(args: &[String]) -> Vec<&str> {
 }
 
 // ---------------------------------------------------------------------------------------
-// 9. Efficiency: wall time against the ideal for a fixed server delay.
+// 9. Efficiency: wall time against the ideal, and against curl sending the same requests.
 // ---------------------------------------------------------------------------------------
 
+/// Follow-ups per topic in the efficiency runs: each topic is a chain of 3 requests.
+const FOLLOWUPS: &str = "checklist,mistakes";
+const CHAIN: u32 = 3;
+
+/// Sums of what the server saw in one run.
+struct Seen {
+    requests: usize,
+    prompt_chars: usize,
+}
+
+fn seen(server: &TestServer) -> Seen {
+    let requests = server.requests();
+    let prompt_chars =
+        requests.iter().map(|r| r.messages().iter().map(|(_, c)| c.len()).sum::<usize>()).sum();
+    Seen { requests: requests.len(), prompt_chars }
+}
+
 fn efficiency() {
-    const REQUESTS_PER_TOPIC: u32 = 2;
-    println!("## Efficiency: --all (20 topics x 2 requests), each answer after a fixed delay D\n");
-    // The fixed cost of a run: start-up (tokenizer, TLS roots), run folder and handbook
-    // writes, with answers arriving at once.
+    let delay = Duration::from_millis(1000);
+    println!(
+        "## Efficiency: --all --followups {FOLLOWUPS} (20 topics x {CHAIN} requests after one \
+         shared priming request), each answer after D = {delay:?}\n"
+    );
+    // The fixed cost of a run: start-up, run folder and handbook writes, answers at once.
     let fixed = best_of(3, || {
         let server = TestServer::start(Script::echo());
         let sandbox = Sandbox::new(&server.url(), "");
@@ -184,37 +206,126 @@ fn efficiency() {
     });
     println!("fixed cost (D = 0, --concurrency 20, best of 3): {}\n", secs(fixed));
     println!(
-        "| D | --concurrency | wall (best of 3) | ideal 2 x ceil(20/C) x D | wall / ideal | \
-         (wall - fixed) / ideal | max in flight |"
+        "| --concurrency | wall (best of 3) | ideal D x (1 + {CHAIN} x ceil(20/C)) | wall / ideal | \
+         curl fan-out (best of 3) | wall / curl | max in flight |"
     );
     println!("|---|---|---|---|---|---|---|");
-    let cases = [(200, 1), (200, 4), (200, 10), (200, 20), (1000, 4), (1000, 10), (1000, 20)];
-    for (delay_ms, concurrency) in cases {
-        let delay = Duration::from_millis(delay_ms);
+    for concurrency in [4u32, 10, 20] {
         let mut max_in_flight = 0;
-        // One run at --concurrency 1 takes 8 s; once is enough there.
-        let wall = best_of(if concurrency == 1 { 1 } else { 3 }, || {
+        let mut recorded = Vec::new();
+        let wall = best_of(3, || {
             let server = TestServer::start(Script::from_fn(move |request, _| {
                 Reply::default_for(request).delay(delay)
             }));
             let sandbox = Sandbox::new(&server.url(), "");
+            let c = concurrency.to_string();
             let outcome =
-                sandbox.batch(&["--all", "--concurrency", &concurrency.to_string()], false);
-            assert_eq!(server.hits(), TOPICS * REQUESTS_PER_TOPIC as usize, "{}", outcome.stderr);
+                sandbox.batch(&["--all", "--followups", FOLLOWUPS, "--concurrency", &c], false);
+            assert_eq!(server.hits(), 1 + TOPICS * CHAIN as usize, "{}", outcome.stderr);
             assert_eq!(outcome.complete, TOPICS);
             max_in_flight = server.max_in_flight();
+            recorded = server.requests();
             outcome.wall
         });
-        let ideal = delay * REQUESTS_PER_TOPIC * (TOPICS as u32).div_ceil(concurrency);
-        let ratio = wall.as_secs_f64() / ideal.as_secs_f64();
-        let net = wall.saturating_sub(fixed).as_secs_f64() / ideal.as_secs_f64();
+        let curl = best_of(3, || curl_fan_out(&recorded, concurrency as usize, delay));
+        let ideal = delay * (1 + CHAIN * (TOPICS as u32).div_ceil(concurrency));
         println!(
-            "| {delay_ms} ms | {concurrency} | {} | {} | {ratio:.3} | {net:.3} | {max_in_flight} |",
+            "| {concurrency} | {} | {} | **{:.3}** | {} | **{:.3}** | {max_in_flight} |",
             secs(wall),
             secs(ideal),
+            wall.as_secs_f64() / ideal.as_secs_f64(),
+            secs(curl),
+            wall.as_secs_f64() / curl.as_secs_f64(),
         );
     }
     println!();
+    savings();
+}
+
+/// Requests and prompt size with the shared priming and with `--fresh-priming`.
+fn savings() {
+    println!("## Shared priming against --fresh-priming (answers at once, --concurrency 20)\n");
+    println!(
+        "| run | requests | prompt characters sent | prompt tokens (server usage) | completion tokens |"
+    );
+    println!("|---|---|---|---|---|");
+    for (name, extra) in [("shared priming", None), ("--fresh-priming", Some("--fresh-priming"))] {
+        let server = TestServer::start(Script::echo());
+        let sandbox = Sandbox::new(&server.url(), "");
+        let mut args = vec!["--all", "--followups", FOLLOWUPS, "--concurrency", "20"];
+        args.extend(extra);
+        let outcome = sandbox.batch(&args, false);
+        assert_eq!(outcome.complete, TOPICS, "{}", outcome.stderr);
+        let seen = seen(&server);
+        let manifest = Manifest::load(&sandbox.run_dir()).unwrap().unwrap();
+        let usage = manifest.usage();
+        println!(
+            "| {name} | {} | {} | {} | {} |",
+            seen.requests, seen.prompt_chars, usage.prompt_tokens, usage.completion_tokens
+        );
+    }
+    println!();
+}
+
+/// The same requests as a deepdive run, sent by curl: the first (the priming) alone, then each
+/// topic's chain in order, `concurrency` chains at once. One curl process per request, as a
+/// shell script fanning out with `xargs -P` would.
+fn curl_fan_out(recorded: &[RecordedRequest], concurrency: usize, delay: Duration) -> Duration {
+    let server = TestServer::start(Script::from_fn(move |request, _| {
+        Reply::default_for(request).delay(delay)
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("{}/chat/completions", server.url());
+    // Chains by topic: a topic's requests carry its prompt as the third message.
+    let mut chains: Vec<Vec<PathBuf>> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    let mut priming = None;
+    for (i, request) in recorded.iter().enumerate() {
+        let path = dir.path().join(format!("{i}.json"));
+        std::fs::write(&path, request.body.to_string()).unwrap();
+        let messages = request.messages();
+        match messages.get(2) {
+            None => priming = Some(path),
+            Some((_, topic_prompt)) => match keys.iter().position(|k| k == topic_prompt) {
+                Some(at) => chains[at].push(path),
+                None => {
+                    keys.push(topic_prompt.clone());
+                    chains.push(vec![path]);
+                }
+            },
+        }
+    }
+    let curl = |body: &Path| {
+        let status = Command::new("curl")
+            .args(["-sS", "-N", "-o", "/dev/null", "-H", "Content-Type: application/json"])
+            .arg("--data-binary")
+            .arg(format!("@{}", body.display()))
+            .arg(&url)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let started = Instant::now();
+    if let Some(priming) = &priming {
+        curl(priming);
+    }
+    let queue = Mutex::new(chains.into_iter());
+    std::thread::scope(|scope| {
+        for _ in 0..concurrency {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap().next();
+                    let Some(chain) = next else { break };
+                    for body in &chain {
+                        curl(body);
+                    }
+                }
+            });
+        }
+    });
+    let wall = started.elapsed();
+    assert_eq!(server.hits(), recorded.len());
+    wall
 }
 
 /// The shortest of `n` runs.
@@ -233,6 +344,8 @@ enum Policy {
     Bucket { burst: f64 },
     /// At most `rate` requests per fixed 1-second window.
     Windows,
+    /// At most `rate` requests in any 1-second span (a sliding log).
+    Sliding,
 }
 
 impl Policy {
@@ -240,6 +353,7 @@ impl Policy {
         match self {
             Policy::Bucket { burst } => format!("token bucket, burst {burst}"),
             Policy::Windows => "fixed 1 s windows".into(),
+            Policy::Sliding => "sliding 1 s window".into(),
         }
     }
 }
@@ -253,6 +367,7 @@ struct RateLimit {
     last: Instant,
     window: u64,
     used: u32,
+    admitted: std::collections::VecDeque<Instant>,
 }
 
 impl RateLimit {
@@ -260,9 +375,10 @@ impl RateLimit {
         let now = Instant::now();
         let tokens = match policy {
             Policy::Bucket { burst } => burst,
-            Policy::Windows => 0.0,
+            Policy::Windows | Policy::Sliding => 0.0,
         };
-        RateLimit { policy, rate, started: now, tokens, last: now, window: 0, used: 0 }
+        let admitted = std::collections::VecDeque::new();
+        RateLimit { policy, rate, started: now, tokens, last: now, window: 0, used: 0, admitted }
     }
 
     /// Admits a request now, or says how long until one would be admitted.
@@ -292,6 +408,18 @@ impl RateLimit {
                     Err(Duration::from_secs(window + 1) - since)
                 }
             }
+            Policy::Sliding => {
+                let span = Duration::from_secs(1);
+                while self.admitted.front().is_some_and(|at| now.duration_since(*at) >= span) {
+                    self.admitted.pop_front();
+                }
+                if (self.admitted.len() as f64) < self.rate {
+                    self.admitted.push_back(now);
+                    Ok(())
+                } else {
+                    Err(span - now.duration_since(self.admitted[0]))
+                }
+            }
         }
     }
 }
@@ -305,6 +433,20 @@ struct Counts {
 }
 
 impl Counts {
+    /// Admitted requests per second between the first and the last one the server admitted:
+    /// the pace itself, without the process start, the priming answer everything waits for
+    /// and the last answer's latency.
+    fn admitted_rate(&self) -> f64 {
+        let log = self.log.lock().unwrap();
+        let admitted: Vec<Duration> = log.iter().filter(|(_, ok)| *ok).map(|(at, _)| *at).collect();
+        match (admitted.first(), admitted.last()) {
+            (Some(first), Some(last)) if last > first => {
+                (admitted.len() - 1) as f64 / (*last - *first).as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
+
     /// Admitted/rejected requests in each 100 ms of the first second after the first
     /// request, e.g. `1/7 1/6 …`.
     fn first_second(&self) -> String {
@@ -359,29 +501,41 @@ fn rate_limited_server(policy: Policy, rate: f64, latency: Duration) -> (TestSer
 fn rate_limit() {
     const RATE: f64 = 10.0;
     const LATENCY: Duration = Duration::from_millis(200);
-    const CONCURRENCY: &str = "8";
     let topics = all_topics();
     let mut args = str_args(&topics);
-    args.extend(["--followups", "checklist,mistakes", "--concurrency", CONCURRENCY]);
+    args.extend(["--followups", "checklist,mistakes"]);
     println!(
-        "## Rate-limit goodput: 20 topics x 4 requests (--followups checklist,mistakes), \
-         --concurrency {CONCURRENCY}, R = {RATE}/s, {LATENCY:?} per answer, default [retry]\n"
+        "## Rate-limit goodput: 20 topics x 3 requests after one shared priming request \
+         (--followups checklist,mistakes), default --concurrency (4), R = {RATE}/s, {LATENCY:?} \
+         per answer, default [retry]\n"
     );
     let mut timelines = Vec::new();
-    println!("| server limiter | wall | answered | goodput | % of R | 429s | failed topics |");
-    println!("|---|---|---|---|---|---|---|");
-    for policy in [Policy::Bucket { burst: 1.0 }, Policy::Bucket { burst: RATE }, Policy::Windows] {
+    println!(
+        "| server limiter | wall | useful requests | useful/s (wall) | % of R | useful/s at the \
+         server | % of R | 429s | 429s per 10 useful | failed topics |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for policy in [
+        Policy::Bucket { burst: 1.0 },
+        Policy::Sliding,
+        Policy::Windows,
+        Policy::Bucket { burst: RATE },
+    ] {
         let (server, counts) = rate_limited_server(policy, RATE, LATENCY);
         let sandbox = Sandbox::new(&server.url(), "");
         let outcome = sandbox.batch(&args, false);
         let answered = counts.answered.load(Ordering::SeqCst);
+        let limited = counts.limited.load(Ordering::SeqCst);
         let goodput = answered as f64 / outcome.wall.as_secs_f64();
+        let paced = counts.admitted_rate();
         println!(
-            "| {} | {} | {answered} | {goodput:.2}/s | {:.0}% | {} | {} |",
+            "| {} | {} | {answered} | {goodput:.2}/s | {:.0}% | {paced:.2}/s | **{:.0}%** | \
+             {limited} | **{:.2}** | **{}** |",
             policy.describe(),
             secs(outcome.wall),
             100.0 * goodput / RATE,
-            counts.limited.load(Ordering::SeqCst),
+            100.0 * paced / RATE,
+            10.0 * limited as f64 / answered.max(1) as f64,
             outcome.failed,
         );
         timelines.push(format!("- {}: {}", policy.describe(), counts.first_second()));
@@ -480,7 +634,7 @@ fn memory() {
             args.extend(["--followups", followups]);
         }
         let outcome = sandbox.batch(&args, true);
-        assert_eq!(server.hits(), n * per_topic, "{}", outcome.stderr);
+        assert_eq!(server.hits(), 1 + n * (per_topic - 1), "{}", outcome.stderr);
         println!(
             "| {n} | {} | {} | {concurrency} | {} | {} | {}/{n} |",
             per_topic - 2,
@@ -532,4 +686,96 @@ fn chunks() {
         );
     }
     println!();
+}
+
+// ---------------------------------------------------------------------------------------
+// 12. CPU per request by concurrency, and where it goes.
+// ---------------------------------------------------------------------------------------
+
+/// The CPU the deepdive process used for the efficiency run's requests at each concurrency
+/// (GNU time's user + system seconds), and, with `perf` installed, the functions that took
+/// it at the highest concurrency. `DEEPDIVE_BENCH_BIN` runs another build (e.g. main's) to
+/// compare.
+fn profile() {
+    if !Path::new(TIME).exists() {
+        println!("## CPU per request: skipped, {TIME} is missing (apt-get install -y time)\n");
+        return;
+    }
+    let bin = std::env::var("DEEPDIVE_BENCH_BIN").unwrap_or_else(|_| BIN.to_string());
+    let delay = Duration::from_millis(200);
+    println!(
+        "## CPU per request: --all --followups {FOLLOWUPS}, answers after {delay:?}, binary \
+         {bin}\n"
+    );
+    println!("| --concurrency | requests | wall | CPU (user + sys) | CPU per request |");
+    println!("|---|---|---|---|---|");
+    for concurrency in ["4", "10", "20"] {
+        let server = TestServer::start(Script::from_fn(move |request, _| {
+            Reply::default_for(request).delay(delay)
+        }));
+        let sandbox = Sandbox::new(&server.url(), "");
+        let cpu_file = sandbox.dir.path().join("cpu");
+        let mut cmd = sandbox.command(TIME);
+        cmd.args(["-f", "%U %S", "-o"]).arg(&cpu_file).arg(&bin);
+        cmd.args(["-q", "batch", "--out"]).arg(sandbox.run_dir());
+        cmd.args(["--all", "--followups", FOLLOWUPS, "--concurrency", concurrency]);
+        let started = Instant::now();
+        let status = cmd.status().unwrap();
+        let wall = started.elapsed();
+        assert!(status.success());
+        let text = std::fs::read_to_string(&cpu_file).unwrap();
+        let cpu: f64 = text
+            .lines()
+            .last()
+            .unwrap()
+            .split_whitespace()
+            .map(|v| v.parse::<f64>().unwrap())
+            .sum();
+        let requests = server.hits();
+        println!(
+            "| {concurrency} | {requests} | {} | {cpu:.2} s | {:.1} ms |",
+            secs(wall),
+            cpu * 1000.0 / requests as f64
+        );
+    }
+    println!();
+    if Command::new("perf").arg("--version").output().is_err() {
+        println!("(perf is missing: no per-function profile)\n");
+        return;
+    }
+    let server = TestServer::start(Script::from_fn(move |request, _| {
+        Reply::default_for(request).delay(delay)
+    }));
+    let sandbox = Sandbox::new(&server.url(), "");
+    let data = sandbox.dir.path().join("perf.data");
+    let mut cmd = sandbox.command("perf");
+    cmd.args(["record", "-q", "-F", "2000", "-g", "-o"]).arg(&data).arg(&bin);
+    cmd.args(["-q", "batch", "--out"]).arg(sandbox.run_dir());
+    cmd.args(["--all", "--followups", FOLLOWUPS, "--concurrency", "20"]);
+    assert!(cmd.status().unwrap().success());
+    let report = Command::new("perf")
+        .args([
+            "report",
+            "--stdio",
+            "--no-children",
+            "--sort",
+            "dso,symbol",
+            "--percent-limit",
+            "2",
+            "-g",
+            "none",
+            "-i",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    println!("perf at --concurrency 20 (self time, entries of 2 % or more):\n\n```");
+    for line in String::from_utf8_lossy(&report.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .take(25)
+    {
+        println!("{line}");
+    }
+    println!("```\n");
 }

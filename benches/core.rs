@@ -3,7 +3,10 @@
 //!
 //! - `client/…`: `ChatClient::complete` consuming a 20,000-chunk stream from a local server
 //!   (target: over 50,000 chunks/s, so the client is never the bottleneck).
-//! - `transcript/…`: render and parse of a ~1 MB transcript (target: under 20 ms together).
+//! - `transcript/…`: render and parse of a ~1 MB transcript (target: under 20 ms together),
+//!   and reading its front matter alone (what `sessions` reads).
+//! - `markdown/…`: the terminal renderer fed an answer in 5-byte chunks, 20 KB and 2 MB long
+//!   (the same throughput for both: constant work per chunk).
 //! - `prompts/…`, `tokens/…`: the costs behind start-up and batch runs.
 //!
 //! Before the groups run, a few one-shot first-use costs are printed: they happen once per
@@ -13,6 +16,7 @@
 
 #[path = "../tests/common/server.rs"]
 mod server;
+#[allow(dead_code)] // shared with whole_process.rs, which uses other parts
 mod support;
 
 use std::hint::black_box;
@@ -22,7 +26,8 @@ use criterion::{Criterion, Throughput};
 use deepdive::client::{ChatClient, ChatRequest, ClientEvent, Endpoint, RetryPolicy};
 use deepdive::message::{FinishReason, Message};
 use deepdive::prompts::Library;
-use deepdive::session::codec::{parse, render};
+use deepdive::render::markdown::{MarkdownStream, Style};
+use deepdive::session::codec::{header_len, parse, parse_header, render};
 use deepdive::tokens::TokenCounter;
 use tokio::runtime::Runtime;
 
@@ -43,6 +48,7 @@ fn main() {
         .configure_from_args();
     client(&mut c);
     transcript(&mut c);
+    markdown(&mut c);
     prompts(&mut c);
     tokens(&mut c);
     c.final_summary();
@@ -136,6 +142,50 @@ fn transcript(c: &mut Criterion) {
     group.bench_function("render+parse", |b| {
         b.iter(|| parse(&render(black_box(&transcript))).expect("round trip"))
     });
+    // What `sessions` reads of each file: the front matter, found and parsed.
+    let header = &text[..header_len(text.as_bytes()).expect("a front matter")];
+    group.throughput(Throughput::Bytes(header.len() as u64));
+    group.bench_function("parse-header", |b| {
+        b.iter(|| parse_header(black_box(header)).expect("header parses"))
+    });
+    group.finish();
+}
+
+/// An answer of about `bytes` bytes: the markdown answers of the generated transcript.
+fn answer_markdown(bytes: usize) -> String {
+    let transcript = support::transcript::transcript(bytes);
+    let answers = transcript.turns.iter().filter(|t| t.role == deepdive::message::Role::Assistant);
+    answers.map(|t| t.text.as_str()).collect::<Vec<_>>().join("\n\n")
+}
+
+fn markdown(c: &mut Criterion) {
+    const CHUNK: usize = 5;
+    let mut group = c.benchmark_group("markdown");
+    for (name, bytes) in
+        [("color-20KB-in-5-byte-chunks", 20_000), ("color-2MB-in-5-byte-chunks", 2_000_000)]
+    {
+        let text = answer_markdown(bytes);
+        let chunks: Vec<&str> = text
+            .char_indices()
+            .step_by(CHUNK)
+            .map(|(i, _)| i)
+            .chain([text.len()])
+            .collect::<Vec<_>>()
+            .windows(2)
+            .map(|w| &text[w[0]..w[1]])
+            .collect();
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut stream = MarkdownStream::new(Style::Color, 100);
+                let mut out = std::io::sink();
+                for chunk in &chunks {
+                    stream.push(chunk, &mut out).expect("a sink takes everything");
+                }
+                stream.finish(&mut out).expect("a sink takes everything");
+            })
+        });
+    }
     group.finish();
 }
 

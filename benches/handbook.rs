@@ -144,7 +144,11 @@ fn run_folder(library: &Library, dir: &std::path::Path) -> Manifest {
                 info: TurnInfo {
                     status: Some(AnswerStatus::Complete),
                     finish_reason: Some(FinishReason::Stop),
-                    usage: Some(Usage { prompt_tokens: 1_500, completion_tokens: 4_000 }),
+                    usage: Some(Usage {
+                        prompt_tokens: 1_500,
+                        completion_tokens: 4_000,
+                        cached_tokens: 0,
+                    }),
                     ..TurnInfo::default()
                 },
             });
@@ -174,7 +178,7 @@ fn run_folder(library: &Library, dir: &std::path::Path) -> Manifest {
             status: TopicStatus::Complete,
             attempts: 4,
             error: None,
-            usage: Usage { prompt_tokens: 4_500, completion_tokens: 12_000 },
+            usage: Usage { prompt_tokens: 4_500, completion_tokens: 12_000, cached_tokens: 0 },
             coverage: None,
             coverage_by: None,
             judge_usage: None,
@@ -192,6 +196,8 @@ fn run_folder(library: &Library, dir: &std::path::Path) -> Manifest {
         profile: "openai".into(),
         stack: Some("PostgreSQL, Spring Boot, EKS, Istio".into()),
         replay: None,
+        fresh_priming: false,
+        endpoint_pinned: false,
     };
     let mut manifest = Manifest::new(plan, records);
     manifest.save(dir).unwrap();

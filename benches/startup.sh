@@ -7,11 +7,11 @@
 #   SKIP_BUILD=1 bash benches/startup.sh
 #
 # Uses hyperfine when installed (apt-get install hyperfine); otherwise times RUNS runs itself
-# and prints mean and median. Then shows that `topics` never loads the tokenizer, three ways:
-# peak RSS and page faults (/usr/bin/time -v), and a gdb breakpoint on the tokenizer's
-# constructor, each compared with `batch`, which counts prompt tokens before it connects.
-# `batch` is pointed at a closed port on 127.0.0.1 with one attempt: no traffic leaves the
-# machine and it fails right after counting.
+# and prints mean and median. Then shows that neither `topics` nor `batch` loads the tokenizer,
+# three ways: peak RSS and page faults (/usr/bin/time -v), and a gdb breakpoint on the
+# tokenizer's constructor, each compared with `batch --dry-run`, which counts every prompt's
+# tokens for its estimate. `batch` is pointed at a closed port on 127.0.0.1 with one attempt:
+# no traffic leaves the machine and it fails as soon as it tries to send.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -36,6 +36,7 @@ TOPICS="$BIN topics"
 TOPICS_JSON="$BIN topics --json"
 HELP="$BIN --help"
 BATCH="$BIN batch 1 --base-url http://127.0.0.1:$CLOSED_PORT/v1 --model gpt-4o --max-attempts 1 --sessions-dir $SANDBOX/sessions"
+DRY_RUN="$BIN batch 1 --dry-run --base-url http://127.0.0.1:$CLOSED_PORT/v1 --model gpt-4o --sessions-dir $SANDBOX/sessions"
 
 echo "== machine"
 echo "nproc: $(nproc); cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -46,9 +47,9 @@ echo "== wall time, $RUNS runs each"
 if command -v hyperfine > /dev/null; then
     # -N: no intermediate shell, so its start-up is not counted.
     run_clean "$(command -v hyperfine)" -N --warmup 20 --runs "$RUNS" --ignore-failure \
-        "$TOPICS" "$TOPICS_JSON" "$HELP" "$BATCH"
+        "$TOPICS" "$TOPICS_JSON" "$HELP" "$BATCH" "$DRY_RUN"
 else
-    for cmd in "$TOPICS" "$TOPICS_JSON" "$HELP" "$BATCH"; do
+    for cmd in "$TOPICS" "$TOPICS_JSON" "$HELP" "$BATCH" "$DRY_RUN"; do
         for _ in $(seq 20); do run_clean $cmd > /dev/null 2>&1 || true; done
         for _ in $(seq "$RUNS"); do
             start=$(date +%s%N)
@@ -62,12 +63,12 @@ fi
 
 echo
 echo "== peak memory and page faults (/usr/bin/time -v)"
-for cmd in "$TOPICS" "$HELP" "$BATCH"; do
+for cmd in "$TOPICS" "$HELP" "$BATCH" "$DRY_RUN"; do
     stats=$(run_clean /usr/bin/time -v $cmd 2>&1 > /dev/null || true)
     rss=$(grep 'Maximum resident' <<< "$stats" | awk '{print $NF}')
     minor=$(grep 'Minor' <<< "$stats" | awk '{print $NF}')
-    printf '%-12s peak RSS %6d KiB, minor page faults %6d   (%s)\n' \
-        "$(cut -d' ' -f2 <<< "$cmd")" "$rss" "$minor" "${cmd#"$BIN "}"
+    printf '%-20s peak RSS %6d KiB, minor page faults %6d\n' \
+        "$(cut -d' ' -f2-4 <<< "$cmd")" "$rss" "$minor"
 done
 
 echo
@@ -78,10 +79,10 @@ if command -v gdb > /dev/null && command -v nm > /dev/null; then
     for sym in $(nm "$BIN" | grep -oE '_ZN11tiktoken_rs12tiktoken_ext13openai_public[0-9]+(o200k|cl100k)_base17h[0-9a-f]+E'); do
         breaks+=(-ex "break $sym")
     done
-    for cmd in "$TOPICS" "$BATCH"; do
+    for cmd in "$TOPICS" "$BATCH" "$DRY_RUN"; do
         hits=$(run_clean gdb -q -batch -nx "${breaks[@]}" -ex run -ex kill --args $cmd 2>&1 \
-            | grep -c 'hit Breakpoint' || true)
-        printf '%-8s tokenizer constructor reached: %s\n' "$(cut -d' ' -f2 <<< "$cmd")" \
+            | grep -cE 'Breakpoint [0-9]+, ' || true)
+        printf '%-20s tokenizer constructor reached: %s\n' "$(cut -d' ' -f2-4 <<< "$cmd")" \
             "$([[ $hits -gt 0 ]] && echo yes || echo no)"
     done
 else

@@ -6,6 +6,33 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
+/// Every temporary file this module makes is named `.<target name>.<random>` + this, so that
+/// one left behind by a killed process is recognisably deepdive's own (see [`is_temp_name`]).
+const TEMP_SUFFIX: &str = ".deepdive-tmp";
+
+/// True for the name of a temporary file [`write`] makes (`.index.md.Ab12Cd.deepdive-tmp`),
+/// and for no name a user or another program would choose by accident.
+pub fn is_temp_name(name: &str) -> bool {
+    name.len() > 1 + TEMP_SUFFIX.len() && name.starts_with('.') && name.ends_with(TEMP_SUFFIX)
+}
+
+/// Removes the temporary files of [`write`] left in `dir` by a process killed during a save
+/// (its whole target file is still there: the rename never happened). Call it only while
+/// no other process writes into `dir`. Returns how many were removed; nothing else in `dir`
+/// is touched.
+pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let is_ours = entry.file_name().to_str().is_some_and(is_temp_name);
+        if is_ours && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Writes `bytes` to `path` atomically. Creates the directory if needed; keeps an existing
 /// file's permissions.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -15,8 +42,10 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     };
     fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut tmp =
-        tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)?;
     if let Ok(old) = fs::metadata(path) {
         tmp.as_file().set_permissions(old.permissions())?;
     }
@@ -51,5 +80,28 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"second");
         let names: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().flatten().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn only_its_own_temporary_names_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let left = tempfile::Builder::new()
+            .prefix(".manifest.json.")
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(dir.path())
+            .unwrap();
+        let left = left.keep().unwrap().1;
+        let others = [".notes.tmp", "draft.deepdive-tmp", "15-health-checks.md", ".x.md.abc.tmp"];
+        for name in others {
+            fs::write(dir.path().join(name), "keep").unwrap();
+        }
+        fs::create_dir(dir.path().join(".sub.deepdive-tmp")).unwrap();
+        assert!(is_temp_name(&left.file_name().unwrap().to_string_lossy()));
+        assert_eq!(remove_stale_temps(dir.path()).unwrap(), 1);
+        assert!(!left.exists());
+        for name in others {
+            assert!(dir.path().join(name).exists(), "{name} was touched");
+        }
+        assert!(dir.path().join(".sub.deepdive-tmp").is_dir());
     }
 }

@@ -302,6 +302,16 @@ pub struct BatchArgs {
     #[arg(long)]
     pub retry_failed: bool,
 
+    /// With --resume or --out: also rerun the topics whose answers were cut off at the token
+    /// limit, from the cut-off answer on (raise --max-tokens with it)
+    #[arg(long)]
+    pub retry_truncated: bool,
+
+    /// Ask the priming prompt in every topic's conversation, instead of once per run with its
+    /// answer shared as every topic's first exchange
+    #[arg(long)]
+    pub fresh_priming: bool,
+
     /// Print the plan with token and cost estimates; send nothing
     #[arg(long)]
     pub dry_run: bool,

@@ -44,6 +44,14 @@ impl Message {
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Of `prompt_tokens`, those the server served from its prompt cache
+    /// (`usage.prompt_tokens_details.cached_tokens`); 0 when it reported none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached_tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Usage {
@@ -56,6 +64,7 @@ impl std::ops::AddAssign for Usage {
     fn add_assign(&mut self, other: Usage) {
         self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
         self.completion_tokens = self.completion_tokens.saturating_add(other.completion_tokens);
+        self.cached_tokens = self.cached_tokens.saturating_add(other.cached_tokens);
     }
 }
 
@@ -112,10 +121,10 @@ mod tests {
 
     #[test]
     fn usage_totals_saturate_instead_of_wrapping() {
-        let huge = Usage { prompt_tokens: u64::MAX - 1, completion_tokens: 5 };
+        let huge = Usage { prompt_tokens: u64::MAX - 1, completion_tokens: 5, cached_tokens: 0 };
         assert_eq!(huge.total(), u64::MAX);
         let mut sum = huge;
         sum += huge;
-        assert_eq!(sum, Usage { prompt_tokens: u64::MAX, completion_tokens: 10 });
+        assert_eq!(sum, Usage { prompt_tokens: u64::MAX, completion_tokens: 10, cached_tokens: 0 });
     }
 }

@@ -1,12 +1,26 @@
 //! Prompt-token counting with tiktoken.
 //!
 //! Choosing an encoding is free; the BPE tables (26–51 MB, 50–150 ms) load on the first count
-//! only, once per process, so commands that never count (`topics`, `prompt`) never pay for them.
+//! only, once per process. Nothing counts unless a count decides something or is shown: a
+//! request near the context window, `batch --dry-run` and `--max-cost` estimates, `-v`, and
+//! the usage of an answer the server reported none for. So a request that plainly fits, and
+//! every command that sends none, never pays for the tables ([`tables_loaded`] tells).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tiktoken_rs::CoreBPE;
 use tiktoken_rs::tokenizer::{Tokenizer, get_tokenizer};
 
 use crate::message::Message;
+
+/// Set when this process first asks for BPE tables.
+static TABLES_LOADED: AtomicBool = AtomicBool::new(false);
+
+/// True once this process has built (or begun to build) a tokenizer's tables: how tests and
+/// benchmarks check that a command never needed a count.
+pub fn tables_loaded() -> bool {
+    TABLES_LOADED.load(Ordering::Relaxed)
+}
 
 /// Framing tokens around every chat message (OpenAI cookbook: `<|start|>{role}<|message|>…<|end|>`).
 const TOKENS_PER_MESSAGE: u64 = 3;
@@ -76,18 +90,12 @@ impl TokenCounter {
     }
 
     fn bpe(&self) -> &'static CoreBPE {
+        TABLES_LOADED.store(true, Ordering::Relaxed);
         match self.tokenizer {
             Tokenizer::Cl100kBase => tiktoken_rs::cl100k_base_singleton(),
             Tokenizer::O200kHarmony => tiktoken_rs::o200k_harmony_singleton(),
             _ => tiktoken_rs::o200k_base_singleton(),
         }
-    }
-
-    /// Loads the tables on a background thread, so that the first count, a moment later,
-    /// does not wait the whole 60–150 ms (tiktoken's tables are a process-wide singleton).
-    pub fn warm_up(&self) {
-        let counter = *self;
-        std::thread::spawn(move || counter.bpe().count_ordinary(""));
     }
 
     /// Tokens of a plain text.

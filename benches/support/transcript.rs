@@ -28,7 +28,11 @@ pub fn transcript(bytes: usize) -> Transcript {
             info: TurnInfo {
                 status: Some(AnswerStatus::Complete),
                 finish_reason: Some(deepdive::message::FinishReason::Stop),
-                usage: Some(Usage { prompt_tokens: 1200 + n as u64, completion_tokens: 2100 }),
+                usage: Some(Usage {
+                    prompt_tokens: 1200 + n as u64,
+                    completion_tokens: 2100,
+                    cached_tokens: 0,
+                }),
                 model: Some("gpt-4o-2024-08-06".into()),
                 ..TurnInfo::default()
             },
@@ -45,7 +49,7 @@ pub fn transcript(bytes: usize) -> Transcript {
             created,
             updated: created + Duration::from_secs(3600),
             status: SessionStatus::Complete,
-            usage: Usage { prompt_tokens: 250_000, completion_tokens: 210_000 },
+            usage: Usage { prompt_tokens: 250_000, completion_tokens: 210_000, cached_tokens: 0 },
             replay_of: None,
             coverage: Vec::new(),
         },
@@ -58,7 +62,7 @@ fn user(text: &str, kind: Option<TurnKind>) -> Turn {
 }
 
 /// About 9 KB of markdown in the shape models answer the guide's topics with.
-fn answer(topic: &Topic, n: usize) -> String {
+pub fn answer(topic: &Topic, n: usize) -> String {
     let mut out = format!(
         "# {}\n\nBelow is a practical guide for **{}** (answer {n}).\n\n",
         topic.title, topic.slug

@@ -32,11 +32,38 @@ pub struct TopicEstimate {
     pub completion_tokens: u64,
     /// True when the model's tokenizer is unknown and cl100k stood in.
     pub approximate: bool,
+    /// The priming request's prompt and answer tokens (included above).
+    pub priming: (u64, u64),
 }
 
 impl TopicEstimate {
     pub fn cost(&self, prices: &Prices) -> f64 {
         prices.cost(self.prompt_tokens, self.completion_tokens)
+    }
+
+    /// The same conversation when its priming exchange is shared (`shared`): one request
+    /// less, whose tokens are paid once per run ([`Self::priming_only`]).
+    pub fn without_priming(self, shared: bool) -> TopicEstimate {
+        if !shared {
+            return self;
+        }
+        TopicEstimate {
+            requests: self.requests.saturating_sub(1),
+            prompt_tokens: self.prompt_tokens.saturating_sub(self.priming.0),
+            completion_tokens: self.completion_tokens.saturating_sub(self.priming.1),
+            ..self
+        }
+    }
+
+    /// Just the priming request, as a run that shares it sends it once.
+    pub fn priming_only(&self) -> TopicEstimate {
+        TopicEstimate {
+            slug: "priming".into(),
+            requests: 1,
+            prompt_tokens: self.priming.0,
+            completion_tokens: self.priming.1,
+            ..self.clone()
+        }
     }
 }
 
@@ -73,11 +100,15 @@ pub fn topic(
         questions.push((question, FOLLOWUP_ANSWER_TOKENS));
     }
     let (mut history, mut prompt_tokens, mut completion_tokens) = (0, 0, 0);
-    for (question, answer) in &questions {
+    let mut priming = (0, 0);
+    for (i, (question, answer)) in questions.iter().enumerate() {
         let answer = cap(*answer);
         prompt_tokens += PER_REQUEST + history + question;
         completion_tokens += answer;
         history += question + PER_MESSAGE + 1 + answer;
+        if i == 0 {
+            priming = (prompt_tokens, completion_tokens);
+        }
     }
     TopicEstimate {
         slug: topic.slug.clone(),
@@ -85,6 +116,7 @@ pub fn topic(
         prompt_tokens,
         completion_tokens,
         approximate: !counter.is_exact(),
+        priming,
     }
 }
 
@@ -125,6 +157,7 @@ pub fn judge(
         prompt_tokens,
         completion_tokens: requests as u64 * (JUDGE_TOKENS_PER_POINT * points + 10),
         approximate: !counter.is_exact(),
+        priming: (0, 0),
     }
 }
 
@@ -141,6 +174,8 @@ mod tests {
             profile: "default".into(),
             stack: None,
             replay: None,
+            fresh_priming: false,
+            endpoint_pinned: false,
         }
     }
 
@@ -166,6 +201,10 @@ mod tests {
         let expected = (3 + priming) + (3 + priming + 4 + PRIMING_ANSWER_TOKENS + prompt);
         assert_eq!(est.prompt_tokens, expected);
         assert!(!est.approximate);
+        let shared = est.clone().without_priming(true);
+        assert_eq!(shared.requests, 1);
+        assert_eq!(shared.prompt_tokens + est.priming_only().prompt_tokens, est.prompt_tokens);
+        assert_eq!(shared.completion_tokens, TOPIC_ANSWER_TOKENS);
     }
 
     #[test]
@@ -195,7 +234,8 @@ mod tests {
         let est = super::topic(&library, &plan(&["checklist", "gaps"]), topic, &request(Some(100)));
         assert_eq!(est.requests, 4);
         assert_eq!(est.completion_tokens, 400);
-        let prices = Prices { input_per_mtok: 1.0, output_per_mtok: 2.0 };
+        let prices =
+            Prices { input_per_mtok: 1.0, output_per_mtok: 2.0, cached_input_per_mtok: None };
         let cost = est.cost(&prices);
         assert!((cost - (est.prompt_tokens as f64 + 800.0) / 1e6).abs() < 1e-12);
     }

@@ -68,7 +68,9 @@ pub fn render(dir: &Path, manifest: &Manifest, book: &Book) -> String {
     out.push_str(
         "| # | Topic | Status | Coverage | Tokens |\n| ---: | --- | --- | ---: | ---: |\n",
     );
-    let (mut covered, mut points, mut prompt, mut completion) = (0, 0, 0, 0);
+    let (mut covered, mut points) = (0, 0);
+    let usage = manifest.usage();
+    let (prompt, completion) = (usage.prompt_tokens, usage.completion_tokens);
     for record in &manifest.topics {
         let chapter = book.chapters.iter().find(|c| c.slug == record.slug);
         let title = if dir.join(&record.file).exists() {
@@ -85,11 +87,12 @@ pub fn render(dir: &Path, manifest: &Manifest, book: &Book) -> String {
             None => "–".to_string(),
         };
         let status = match chapter {
-            Some(c) if c.is_truncated() => format!("{} (truncated)", record.status.as_str()),
+            // A run from before topics had a truncated status of their own.
+            Some(c) if c.is_truncated() && record.status != TopicStatus::Truncated => {
+                format!("{} (truncated)", record.status.as_str())
+            }
             _ => record.status.as_str().to_string(),
         };
-        prompt = record.usage.prompt_tokens.saturating_add(prompt);
-        completion = record.usage.completion_tokens.saturating_add(completion);
         let _ = writeln!(
             out,
             "| {} | {title} | {status} | {coverage} | {} |",
@@ -105,20 +108,34 @@ pub fn render(dir: &Path, manifest: &Manifest, book: &Book) -> String {
          ({} prompt, {} completion)",
         crate::render::plural(manifest.topics.len() as u64, "topic"),
         manifest.status_summary(),
-        thousands(prompt + completion),
+        thousands(usage.total()),
         thousands(prompt),
         thousands(completion)
     );
     gaps(&mut out, book);
+    if manifest.priming.is_some() {
+        let _ = writeln!(
+            out,
+            "\nEvery conversation opens with the same priming exchange, asked once for the whole \
+             run ([{}]({})); its tokens are in the totals once.",
+            super::priming::PRIMING_FILE,
+            super::priming::PRIMING_FILE
+        );
+    }
     let failed: Vec<_> = manifest
         .topics
         .iter()
-        .filter(|r| matches!(r.status, TopicStatus::Failed | TopicStatus::Skipped))
+        .filter(|r| {
+            matches!(r.status, TopicStatus::Failed | TopicStatus::Skipped | TopicStatus::Truncated)
+        })
         .collect();
     if !failed.is_empty() {
         out.push_str("\n## Not done\n\n");
         for record in failed {
-            let why = record.error.as_deref().unwrap_or("no reason recorded");
+            let why = match record.status {
+                TopicStatus::Truncated => "an answer was cut off at the token limit",
+                _ => record.error.as_deref().unwrap_or("no reason recorded"),
+            };
             let _ = writeln!(
                 out,
                 "- **{} {}** ({}): {why}",
@@ -127,7 +144,11 @@ pub fn render(dir: &Path, manifest: &Manifest, book: &Book) -> String {
                 record.status.as_str()
             );
         }
-        out.push_str("\nRun `deepdive batch --resume <this folder>` to try them again.\n");
+        out.push_str(
+            "\nRun `deepdive batch --resume <this folder>` to try the failed and skipped ones \
+             again; add `--retry-truncated --max-tokens N` to ask cut-off answers again with room \
+             for longer ones.\n",
+        );
     }
     out
 }

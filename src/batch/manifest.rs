@@ -32,6 +32,9 @@ pub enum TopicStatus {
     Interrupted,
     /// Not sent: `--max-cost` was reached or the endpoint rejected the run.
     Skipped,
+    /// Every turn was answered, but an answer was cut off at `max_tokens`: not complete.
+    /// `--retry-truncated` asks the cut-off turns again (after raising `--max-tokens`).
+    Truncated,
 }
 
 impl TopicStatus {
@@ -42,6 +45,16 @@ impl TopicStatus {
             TopicStatus::Failed => "failed",
             TopicStatus::Interrupted => "interrupted",
             TopicStatus::Skipped => "skipped",
+            TopicStatus::Truncated => "truncated",
+        }
+    }
+
+    /// How a finished conversation stands: truncated when any answer was cut off.
+    pub fn of_finished(transcript: &crate::session::Transcript) -> TopicStatus {
+        if transcript.exchanges().any(|e| e.is_truncated()) {
+            TopicStatus::Truncated
+        } else {
+            TopicStatus::Complete
         }
     }
 }
@@ -87,6 +100,9 @@ pub struct Manifest {
     #[serde(with = "rfc3339")]
     pub updated: SystemTime,
     pub topics: Vec<TopicRecord>,
+    /// The priming exchange the run's topics share (`00-priming.md`), once it was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priming: Option<TopicRecord>,
 }
 
 /// Why a manifest could not be read or written.
@@ -122,7 +138,14 @@ pub enum ManifestError {
 impl Manifest {
     pub fn new(plan: Plan, topics: Vec<TopicRecord>) -> Manifest {
         let now = crate::session::now();
-        Manifest { version: MANIFEST_VERSION, plan, created: now, updated: now, topics }
+        Manifest {
+            version: MANIFEST_VERSION,
+            plan,
+            created: now,
+            updated: now,
+            topics,
+            priming: None,
+        }
     }
 
     /// Reads `dir/manifest.json`; `Ok(None)` when the folder has none. Anything that is not
@@ -186,6 +209,7 @@ impl Manifest {
         let count = |status| self.topics.iter().filter(|r| r.status == status).count();
         let mut states = vec![format!("{} complete", count(TopicStatus::Complete))];
         for status in [
+            TopicStatus::Truncated,
             TopicStatus::Failed,
             TopicStatus::Interrupted,
             TopicStatus::Skipped,
@@ -196,6 +220,15 @@ impl Manifest {
             }
         }
         states.join(", ")
+    }
+
+    /// Tokens over the whole run: every topic and the shared priming exchange.
+    pub fn usage(&self) -> Usage {
+        let mut usage = self.priming.as_ref().map(|p| p.usage).unwrap_or_default();
+        for record in &self.topics {
+            usage += record.usage;
+        }
+        usage
     }
 
     pub fn record(&self, slug: &str) -> Option<&TopicRecord> {
@@ -213,7 +246,7 @@ impl Manifest {
         for record in &mut self.topics {
             let path = dir.join(&record.file);
             if !path.exists() {
-                if record.status == TopicStatus::Complete {
+                if matches!(record.status, TopicStatus::Complete | TopicStatus::Truncated) {
                     record.status = TopicStatus::Pending;
                 }
                 continue;
@@ -222,14 +255,14 @@ impl Manifest {
             record.usage = transcript.meta.usage;
             match transcript.meta.status {
                 SessionStatus::Complete => {
-                    record.status = TopicStatus::Complete;
+                    record.status = TopicStatus::of_finished(&transcript);
                     record.error = None;
                 }
                 SessionStatus::Failed if record.status != TopicStatus::Failed => {
                     record.status = TopicStatus::Failed;
                 }
                 SessionStatus::InProgress | SessionStatus::Interrupted
-                    if record.status == TopicStatus::Complete =>
+                    if matches!(record.status, TopicStatus::Complete | TopicStatus::Truncated) =>
                 {
                     record.status = TopicStatus::Interrupted;
                 }

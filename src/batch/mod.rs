@@ -4,11 +4,13 @@
 
 pub mod estimate;
 mod executor;
+pub mod folder;
 pub mod handbook;
 pub mod manifest;
 pub mod plan;
+pub mod priming;
 
-pub use executor::{BatchError, Job, RunSummary, execute, prepare};
+pub use executor::{BatchError, Job, PRIMING_SLUG, Rerun, RunSummary, execute, prepare};
 pub use manifest::{Manifest, TopicRecord, TopicStatus};
 pub use plan::Plan;
 
@@ -20,6 +22,10 @@ pub trait Observer: Sync {
     /// The run starts: `to_run` topics will be sent, `done` were finished by earlier runs.
     fn start(&self, to_run: usize, done: usize);
     fn topic_started(&self, record: &TopicRecord);
+    /// The shared priming request is sent (its events come with the slug [`PRIMING_SLUG`]);
+    /// the topics wait for its answer.
+    fn priming_started(&self);
+    fn priming_finished(&self, record: &TopicRecord);
     /// Something happened in `slug`'s conversation, at its turn `turn` (1-based).
     fn event(&self, slug: &str, turn: usize, event: &Event<'_>);
     fn topic_finished(&self, record: &TopicRecord);

@@ -15,12 +15,41 @@ pub struct Plan {
     pub model: String,
     /// The endpoint's base URL.
     pub endpoint: String,
+    /// The endpoint was named by `--base-url` or `OPENAI_BASE_URL`, not by the profile: a
+    /// resumed run goes back to it (otherwise to the profile's, which may have moved).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub endpoint_pinned: bool,
     pub profile: String,
     pub stack: Option<String>,
     /// For `deepdive replay DIR`: the run folder whose transcripts' user turns are sent
     /// again, instead of the library's prompts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<Replay>,
+    /// Ask the priming prompt in every topic's conversation (`--fresh-priming`) instead of
+    /// once per run, shared as every topic's first exchange.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh_priming: bool,
+}
+
+/// Slugs longer than this are shortened in file names, so that every name stays well under
+/// the 255 bytes file systems allow, with room for the number, `.md` and temporary names.
+const MAX_SLUG_IN_FILE_NAME: usize = 64;
+
+/// The file name of a topic's transcript: guide order first, so a listing reads in order
+/// (`15-health-checks.md`); a long slug is shortened at a word boundary where it can be.
+pub fn file_name(topic: &Topic) -> String {
+    let slug = topic.slug.as_str();
+    let short = if slug.len() <= MAX_SLUG_IN_FILE_NAME {
+        slug
+    } else {
+        // Slugs are ASCII (checked when the library loads), so any byte index is a boundary.
+        let cut = &slug[..MAX_SLUG_IN_FILE_NAME];
+        match cut.rfind('-') {
+            Some(at) if at >= MAX_SLUG_IN_FILE_NAME / 2 => &cut[..at],
+            _ => cut.trim_end_matches('-'),
+        }
+    };
+    format!("{:02}-{short}.md", topic.number)
 }
 
 /// Where a replayed run's questions come from.
@@ -101,7 +130,7 @@ impl Agenda for TopicAgenda<'_> {
 impl Replay {
     /// The source transcript of `topic` in the source run folder, named as batch names it.
     pub fn source_file(&self, topic: &Topic) -> std::path::PathBuf {
-        self.from.join(format!("{:02}-{}.md", topic.number, topic.slug))
+        self.from.join(file_name(topic))
     }
 
     /// The questions to send for `topic`, in order (none when its transcript is missing or

@@ -35,6 +35,9 @@ pub struct ChatUser<'a> {
     /// The conversation's state the suggestions were made for; they are made again when it
     /// changes.
     shown_for: Option<(usize, Option<AnswerStatus>)>,
+    /// True when `suggestions` were not made for `shown_for` yet (a resumed session): they
+    /// are made when first needed.
+    unmade: bool,
     /// True once the first prompt showed how to type several lines.
     greeted: bool,
     /// True once the user ended the session with Ctrl-C (exit 130).
@@ -59,8 +62,24 @@ impl<'a> ChatUser<'a> {
             suggest_with_model: false,
             suggestions: Vec::new(),
             shown_for: None,
+            unmade: false,
             greeted: false,
             interrupted: false,
+        }
+    }
+
+    /// A resumed session: the suggestions for the conversation as saved were shown when it
+    /// was; they are made again (the same list) only when a number or `/followups` asks for
+    /// them, so resuming does not check the coverage of every answer again.
+    pub fn resumed(&mut self, transcript: &Transcript) {
+        self.shown_for = Some(state_of(transcript));
+        self.unmade = true;
+    }
+
+    /// Makes the suggestions a resumed session put off.
+    async fn make_if_unmade(&mut self, session: &Session, planned: Option<&PlannedTurn>) {
+        if std::mem::take(&mut self.unmade) {
+            self.refresh(session, planned).await;
         }
     }
 
@@ -160,7 +179,10 @@ impl<'a> ChatUser<'a> {
             CommandId::Help => {
                 let _ = self.printer.out(&commands::help_text());
             }
-            CommandId::Followups => self.show_suggestions(),
+            CommandId::Followups => {
+                self.make_if_unmade(session, planned).await;
+                self.show_suggestions();
+            }
             CommandId::Coverage => self.coverage(session.transcript(), arg),
             CommandId::Add => match arg {
                 Some(name) => match self.library.resolve(name) {
@@ -303,11 +325,9 @@ impl<'a> ChatUser<'a> {
 impl User for ChatUser<'_> {
     async fn choose(&mut self, session: &mut Session, planned: Option<&PlannedTurn>) -> Choice {
         self.interrupts.settle();
-        let state = {
-            let transcript = session.transcript();
-            (transcript.exchanges().count(), transcript.last_exchange().and_then(|e| e.status()))
-        };
+        let state = state_of(session.transcript());
         if self.shown_for != Some(state) {
+            self.unmade = false;
             self.refresh(session, planned).await;
             self.shown_for = Some(state);
             self.show_suggestions();
@@ -319,6 +339,9 @@ impl User for ChatUser<'_> {
                 ));
             }
         }
+        if self.unmade && !self.greeted {
+            self.printer.status("/followups lists the suggested follow-ups (numbers pick them)");
+        }
         if !self.greeted && self.source.is_terminal() {
             self.printer.status(super::input::multiline_help());
         }
@@ -328,7 +351,10 @@ impl User for ChatUser<'_> {
             let choice = match commands::parse(&line) {
                 Input::Empty if planned.is_some() => Some(Choice::ContinuePlan),
                 Input::Empty => None,
-                Input::Pick(n) => self.pick(session, n),
+                Input::Pick(n) => {
+                    self.make_if_unmade(session, planned).await;
+                    self.pick(session, n)
+                }
                 Input::Message(text) => Some(ask(text)),
                 Input::UnknownCommand { hint, .. } => {
                     self.printer.warn(hint);
@@ -343,6 +369,11 @@ impl User for ChatUser<'_> {
             }
         }
     }
+}
+
+/// What the suggestions depend on: the number of exchanges and how the last one ended.
+fn state_of(transcript: &Transcript) -> (usize, Option<AnswerStatus>) {
+    (transcript.exchanges().count(), transcript.last_exchange().and_then(|e| e.status()))
 }
 
 fn ask(text: String) -> Choice {

@@ -5,9 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use eventsource_stream::{EventStreamError, Eventsource};
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use reqwest::Response;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION};
 use tokio::time::timeout;
@@ -17,6 +15,8 @@ use crate::secret::{Secrets, redact_url};
 
 use super::classify::{self, RequestFacts};
 use super::error::{self, ApiError};
+use super::event_stream::{EventStream, StreamError};
+use super::limiter::RateLimits;
 use super::retry::{parse_retry_after, parse_retry_after_ms};
 use super::sse::{Answer, AnswerLimits, Assembler, Step};
 use super::wire::{ChatResponse, StreamOptions, WireRequest};
@@ -43,11 +43,12 @@ impl From<ApiError> for Failure {
 type OnEvent<'a> = dyn FnMut(ClientEvent<'_>) + Send + 'a;
 
 impl ChatClient {
+    /// One attempt: the answer, and the rate-limit headers that came with it.
     pub(super) async fn attempt(
         &self,
         req: &ChatRequest,
         on_event: &mut OnEvent<'_>,
-    ) -> Result<Answer, Failure> {
+    ) -> Result<(Answer, Option<RateLimits>), Failure> {
         let deadline = self.endpoint.request_timeout;
         let result = match timeout(deadline, self.try_attempt(req, on_event)).await {
             Ok(result) => result,
@@ -63,7 +64,7 @@ impl ChatClient {
         &self,
         req: &ChatRequest,
         on_event: &mut OnEvent<'_>,
-    ) -> Result<Answer, Failure> {
+    ) -> Result<(Answer, Option<RateLimits>), Failure> {
         let stream = self.endpoint.stream;
         let idle = self.endpoint.idle_timeout;
         let with_options = stream
@@ -134,6 +135,8 @@ impl ChatClient {
             return Err(classify::classify(status, retry_after, &text, &facts).into());
         }
 
+        let headers = response.headers();
+        let rate_limits = RateLimits::from_headers(|name| headers.get(name)?.to_str().ok());
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
@@ -146,9 +149,10 @@ impl ChatClient {
             if body.cut {
                 return Err(ApiError::TooLarge { limit: limits.max_bytes }.into());
             }
-            return Ok(whole_answer(status, body.text, &limits, &self.secrets, on_event)?);
+            let answer = whole_answer(status, body.text, &limits, &self.secrets, on_event)?;
+            return Ok((answer, rate_limits));
         }
-        Ok(read_stream(response, idle, &limits, &self.secrets, on_event).await?)
+        Ok((read_stream(response, idle, &limits, &self.secrets, on_event).await?, rate_limits))
     }
 
     fn send_error(&self, e: &reqwest::Error) -> ApiError {
@@ -170,131 +174,15 @@ fn body_limit(limits: &AnswerLimits) -> usize {
     limits.max_bytes.saturating_mul(2).saturating_add(64 * 1024)
 }
 
-/// Why reading the body of a streamed answer stopped.
-#[derive(Debug)]
-enum ReadError {
-    Transport(reqwest::Error),
-    /// Nothing at all arrived for the idle timeout.
-    Stalled,
-    /// One event grew beyond the body limit without ending.
-    TooLarge,
-    /// One line grew beyond [`MAX_LINE`] without ending.
-    LongLine,
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadError::Transport(e) => write!(f, "{}", root_cause(e)),
-            ReadError::Stalled => f.write_str("stalled"),
-            ReadError::TooLarge => f.write_str("event too large"),
-            ReadError::LongLine => f.write_str("line too long"),
-        }
-    }
-}
-
-/// The longest SSE line accepted. The SSE parser scans its whole buffer again for every
-/// piece that does not end the line, so a line that never ends costs time with the square of
-/// its length (16 MB took 6 minutes); one chunk of a chat-completions stream is a few
-/// hundred bytes, and 1 MiB still holds a whole long answer sent as one delta.
+/// The longest SSE line accepted: a line that never ends would otherwise be held whole. One
+/// chunk of a chat-completions stream is a few hundred bytes, and 1 MiB still holds a whole
+/// long answer sent as one delta.
 pub(crate) const MAX_LINE: usize = 1024 * 1024;
 
-/// The body's pieces, with the idle timeout applied to each (so any bytes, an SSE comment
-/// such as `: ping` included, count as life), and an event that never ends (no blank line
-/// within `max_event` bytes) or a line longer than [`MAX_LINE`] stopped before the SSE
-/// parser buffers it. The first error ends the stream.
-fn guarded_body(
-    response: Response,
-    idle: Duration,
-    max_event: usize,
-) -> impl Stream<Item = Result<Bytes, ReadError>> {
-    struct State<S> {
-        body: S,
-        event: EventSize,
-        failed: bool,
-    }
-    let state = State { body: response.bytes_stream(), event: EventSize::default(), failed: false };
-    futures_util::stream::unfold(state, move |mut state| async move {
-        if state.failed {
-            return None;
-        }
-        let item = match timeout(idle, state.body.next()).await {
-            Err(_) => Err(ReadError::Stalled),
-            Ok(None) => return None,
-            Ok(Some(Err(e))) => Err(ReadError::Transport(e)),
-            Ok(Some(Ok(bytes))) => match state.event.grow(&bytes) {
-                _ if state.event.line > MAX_LINE => Err(ReadError::LongLine),
-                event if event > max_event => Err(ReadError::TooLarge),
-                _ => Ok(bytes),
-            },
-        };
-        state.failed = item.is_err();
-        Some((item, state))
-    })
-}
-
-/// The size of the SSE event being received: bytes since the last blank line, and of its
-/// last line. Lines end with `\n`, `\r` or `\r\n`, as in the SSE format.
-struct EventSize {
-    bytes: usize,
-    /// Bytes of the unfinished line.
-    line: usize,
-    /// The current line has no bytes yet (a line ending here ends the event).
-    at_line_start: bool,
-    /// The last byte was a `\r`: a `\n` right after it ends the same line.
-    after_cr: bool,
-}
-
-impl Default for EventSize {
-    fn default() -> Self {
-        EventSize { bytes: 0, line: 0, at_line_start: true, after_cr: false }
-    }
-}
-
-impl EventSize {
-    /// Takes in the next piece of the body and returns the size of the unfinished event.
-    fn grow(&mut self, piece: &[u8]) -> usize {
-        for &b in piece {
-            let after_cr = std::mem::replace(&mut self.after_cr, b == b'\r');
-            match b {
-                b'\n' if after_cr => {}
-                b'\n' | b'\r' if self.at_line_start => self.bytes = 0,
-                b'\n' | b'\r' => {
-                    self.at_line_start = true;
-                    self.bytes += 1;
-                    self.line = 0;
-                }
-                _ => {
-                    self.at_line_start = false;
-                    self.bytes += 1;
-                    self.line += 1;
-                }
-            }
-        }
-        self.bytes
-    }
-}
-
-/// The SSE parser copies its buffer once per line it takes off the front, so its cost grows
-/// with the square of the piece it is fed. A client that falls behind receives big pieces
-/// (hundreds of KiB); cutting them into slices of at most this size (zero-copy `Bytes`
-/// views) keeps the work per streamed chunk constant. Measured in `benches/core.rs`.
-const MAX_PIECE: usize = 1024;
-
-fn small_pieces<E>(
-    piece: Result<Bytes, E>,
-) -> futures_util::stream::Iter<std::vec::IntoIter<Result<Bytes, E>>> {
-    let pieces = match piece {
-        Ok(bytes) if bytes.len() > MAX_PIECE => (0..bytes.len())
-            .step_by(MAX_PIECE)
-            .map(|start| Ok(bytes.slice(start..(start + MAX_PIECE).min(bytes.len()))))
-            .collect(),
-        other => vec![other],
-    };
-    futures_util::stream::iter(pieces)
-}
-
-/// Reads SSE events until the answer is complete; see [`Assembler`] for the rules.
+/// Reads SSE events until the answer is complete; see [`Assembler`] for the rules. The idle
+/// timeout applies to each piece of the body, so any bytes (an SSE comment such as `: ping`
+/// included) count as life; an event that never ends (no blank line within the body limit)
+/// or a line longer than [`MAX_LINE`] is stopped before it is buffered further.
 async fn read_stream(
     response: Response,
     idle: Duration,
@@ -302,46 +190,34 @@ async fn read_stream(
     secrets: &Secrets,
     on_event: &mut OnEvent<'_>,
 ) -> Result<Answer, ApiError> {
-    let body = guarded_body(response, idle, body_limit(limits));
-    let events = body.flat_map(small_pieces).eventsource();
-    let mut events = std::pin::pin!(events);
+    let mut body = response.bytes_stream();
+    let mut events = EventStream::new(MAX_LINE, body_limit(limits));
     let mut answer = Assembler::new(*limits, secrets);
     loop {
-        let event = match events.next().await {
-            None => break,
-            Some(Ok(event)) => event,
-            Some(Err(EventStreamError::Transport(ReadError::Stalled))) => {
-                return Err(ApiError::Stalled { after: idle });
+        while let Some(event) = events.next().map_err(|e| match e {
+            StreamError::NotUtf8 => {
+                ApiError::Malformed { snippet: "(bytes that are not UTF-8)".to_string() }
             }
-            Some(Err(EventStreamError::Transport(ReadError::TooLarge))) => {
-                return Err(ApiError::TooLarge { limit: limits.max_bytes });
-            }
-            Some(Err(EventStreamError::Transport(ReadError::LongLine))) => {
-                return Err(ApiError::LongLine { limit: MAX_LINE });
-            }
-            Some(Err(EventStreamError::Transport(ReadError::Transport(e)))) => {
-                return Err(ApiError::Broken { detail: root_cause(&e) });
-            }
-            Some(Err(EventStreamError::Utf8(_))) => {
-                return Err(ApiError::Malformed {
-                    snippet: "(bytes that are not UTF-8)".to_string(),
-                });
-            }
-            Some(Err(EventStreamError::Parser(e))) => {
-                return Err(classify::malformed(&e.input, secrets));
-            }
-        };
-        match answer.push(&event)? {
-            Step::Delta(text) => on_event(ClientEvent::Delta(text)),
-            Step::Nothing => {}
-            Step::Done => break,
-            Step::Cut(text) => {
-                on_event(ClientEvent::Delta(text));
-                break;
+            StreamError::LongLine => ApiError::LongLine { limit: MAX_LINE },
+            StreamError::LongEvent => ApiError::TooLarge { limit: limits.max_bytes },
+        })? {
+            match answer.push(&event)? {
+                Step::Delta(text) => on_event(ClientEvent::Delta(text)),
+                Step::Nothing => {}
+                Step::Done => return answer.finish(),
+                Step::Cut(text) => {
+                    on_event(ClientEvent::Delta(text));
+                    return answer.finish();
+                }
             }
         }
+        match timeout(idle, body.next()).await {
+            Err(_) => return Err(ApiError::Stalled { after: idle }),
+            Ok(None) => return answer.finish(),
+            Ok(Some(Err(e))) => return Err(ApiError::Broken { detail: root_cause(&e) }),
+            Ok(Some(Ok(piece))) => events.feed(&piece),
+        }
     }
-    answer.finish()
 }
 
 /// Parses a whole (non-streamed) answer and hands its text out as one delta.
@@ -408,12 +284,17 @@ async fn read_body(response: Response, idle: Duration, limit: usize) -> Result<B
     Ok(Body { text, cut })
 }
 
-/// The server's requested wait: `retry-after-ms` (OpenAI) or `Retry-After`.
+/// The server's requested wait: `retry-after-ms` (OpenAI) or `Retry-After`, else, when no
+/// request is left, the reset time of `x-ratelimit-*-requests`.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     header("retry-after-ms")
         .and_then(parse_retry_after_ms)
         .or_else(|| header("retry-after").and_then(|v| parse_retry_after(v, SystemTime::now())))
+        .or_else(|| {
+            let limits = RateLimits::from_headers(header)?;
+            (limits.remaining == Some(0)).then_some(limits.reset?)
+        })
 }
 
 /// The innermost cause, which names what actually happened ("Connection refused", ...).
@@ -423,38 +304,4 @@ fn root_cause(e: &reqwest::Error) -> String {
         cause = next;
     }
     error::one_line(&cause.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use futures_util::StreamExt;
-
-    #[test]
-    fn event_size_counts_bytes_since_the_last_blank_line() {
-        let mut size = EventSize::default();
-        assert_eq!(size.grow(b"data: abc\n"), 10);
-        assert_eq!(size.grow(b"data: d\n\n"), 0);
-        assert_eq!(size.grow(b": ping\r\n\r\ndata: x"), 7);
-        assert_eq!((size.grow(b"yz"), size.line), (9, 9));
-        assert_eq!(size.grow(b"\r\rdata: cr\r"), 9, "lone carriage returns end lines too");
-        let mut endless = EventSize::default();
-        for _ in 0..1000 {
-            endless.grow(b"data: more\n");
-        }
-        assert_eq!(endless.grow(b""), 11_000, "data lines without a blank line make one event");
-    }
-
-    #[tokio::test]
-    async fn big_pieces_are_cut_into_small_zero_copy_slices() {
-        let body = Bytes::from(vec![b'x'; 2 * MAX_PIECE + 10]);
-        let pieces: Vec<Result<Bytes, ()>> = small_pieces(Ok(body.clone())).collect().await;
-        let sizes: Vec<usize> = pieces.iter().map(|p| p.as_ref().map_or(0, Bytes::len)).collect();
-        assert_eq!(sizes, [MAX_PIECE, MAX_PIECE, 10]);
-        let small: Vec<Result<Bytes, ()>> =
-            small_pieces(Ok(Bytes::from_static(b"ok"))).collect().await;
-        assert_eq!(small, [Ok(Bytes::from_static(b"ok"))]);
-        let err: Vec<Result<Bytes, ()>> = small_pieces(Err(())).collect().await;
-        assert_eq!(err, [Err(())]);
-    }
 }

@@ -4,6 +4,7 @@
 mod backend;
 mod classify;
 mod error;
+mod event_stream;
 mod exchange;
 pub mod limiter;
 mod paced;
@@ -101,6 +102,9 @@ pub struct Completion {
     pub usage: Option<Usage>,
     /// How many attempts it took (1 = no retry).
     pub attempts: u32,
+    /// The endpoint's `x-ratelimit-*-requests` headers on the answer, when it sent them (for
+    /// a batch's pacing).
+    pub rate_limits: Option<limiter::RateLimits>,
 }
 
 /// What the client reports while it works.
@@ -196,12 +200,13 @@ impl ChatClient {
                 on_event(event);
             };
             let error = match self.attempt(req, &mut track).await {
-                Ok(answer) => {
+                Ok((answer, rate_limits)) => {
                     return Ok(Completion {
                         text: answer.text,
                         finish_reason: answer.finish_reason,
                         usage: answer.usage,
                         attempts: attempt,
+                        rate_limits,
                     });
                 }
                 Err(exchange::Failure::StreamOptionsRejected) => {

@@ -9,13 +9,12 @@
 //! well past `max_tokens` is cut and counts as truncated, and one that passes the size
 //! ceiling is an error.
 
-use eventsource_stream::Event;
-
 use crate::message::{FinishReason, Usage};
 use crate::secret::Secrets;
 
 use super::classify::{malformed, stream_error};
 use super::error::ApiError;
+use super::event_stream::Event;
 use super::wire::ChatChunk;
 
 /// What one event meant.
@@ -119,9 +118,9 @@ impl<'a> Assembler<'a> {
     }
 
     /// Applies one event.
-    pub fn push(&mut self, event: &Event) -> Result<Step<'_>, ApiError> {
-        if event.event == "error" {
-            return Err(stream_error(&event.data, self.secrets));
+    pub fn push(&mut self, event: &Event<'_>) -> Result<Step<'_>, ApiError> {
+        if event.kind == "error" {
+            return Err(stream_error(event.data, self.secrets));
         }
         let data = event.data.trim();
         if data == "[DONE]" {
@@ -181,12 +180,15 @@ mod tests {
         }
     }
 
-    fn data(s: &str) -> Event {
-        Event { event: "message".into(), data: s.into(), ..Event::default() }
+    fn data(s: &str) -> Event<'_> {
+        Event { kind: "message", data: s }
     }
 
-    fn delta(content: &str) -> Event {
-        data(&serde_json::json!({"choices":[{"index":0,"delta":{"content":content}}]}).to_string())
+    /// Pushes an event whose data is the JSON of one content delta.
+    fn push_delta<'a>(a: &'a mut Assembler<'_>, content: &str) -> Result<Step<'a>, ApiError> {
+        let json =
+            serde_json::json!({"choices":[{"index":0,"delta":{"content":content}}]}).to_string();
+        a.push(&data(&json))
     }
 
     #[test]
@@ -194,8 +196,8 @@ mod tests {
         let mut a = Assembler::default();
         let role = data(r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#);
         assert_eq!(a.push(&role).unwrap(), Step::Nothing);
-        assert_eq!(a.push(&delta("Hel")).unwrap(), Step::Delta("Hel"));
-        assert_eq!(a.push(&delta("lo")).unwrap(), Step::Delta("lo"));
+        assert_eq!(push_delta(&mut a, "Hel").unwrap(), Step::Delta("Hel"));
+        assert_eq!(push_delta(&mut a, "lo").unwrap(), Step::Delta("lo"));
         let stop =
             data(r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}"#);
         assert_eq!(a.push(&stop).unwrap(), Step::Nothing);
@@ -207,16 +209,19 @@ mod tests {
         let answer = a.finish().unwrap();
         assert_eq!(answer.text, "Hello");
         assert_eq!(answer.finish_reason, FinishReason::Stop);
-        assert_eq!(answer.usage, Some(Usage { prompt_tokens: 7, completion_tokens: 2 }));
+        assert_eq!(
+            answer.usage,
+            Some(Usage { prompt_tokens: 7, completion_tokens: 2, cached_tokens: 0 })
+        );
     }
 
     #[test]
     fn no_finish_reason_is_unfinished() {
         let mut a = Assembler::default();
-        a.push(&delta("partial")).unwrap();
+        push_delta(&mut a, "partial").unwrap();
         assert!(matches!(a.push(&data("[DONE]")), Err(ApiError::Unfinished { saw_done: true })));
         let mut b = Assembler::default();
-        b.push(&delta("partial")).unwrap();
+        push_delta(&mut b, "partial").unwrap();
         assert!(matches!(b.finish(), Err(ApiError::Unfinished { saw_done: false })));
     }
 
@@ -238,11 +243,7 @@ mod tests {
             .push(&data(r#"{"error":{"message":"overloaded","type":"server_error"}}"#))
             .unwrap_err();
         assert!(err.to_string().contains("overloaded"));
-        let event = Event {
-            event: "error".into(),
-            data: r#"{"message":"boom"}"#.into(),
-            ..Event::default()
-        };
+        let event = Event { kind: "error", data: r#"{"message":"boom"}"# };
         assert!(a.push(&event).unwrap_err().to_string().contains("boom"));
     }
 
@@ -252,7 +253,7 @@ mod tests {
         assert_eq!(limits.cut_at, Some(10 * BYTES_PER_TOKEN + 1024));
         let mut a = Assembler::new(limits, &NO_SECRETS);
         let long = "é".repeat(700); // 1400 bytes: past the cut at 1104
-        let Step::Cut(text) = a.push(&delta(&long)).unwrap() else { panic!("not cut") };
+        let Step::Cut(text) = push_delta(&mut a, &long).unwrap() else { panic!("not cut") };
         assert_eq!(text.len(), 1104);
         let answer = a.finish().unwrap();
         assert_eq!(answer.finish_reason, FinishReason::Length);
@@ -262,8 +263,8 @@ mod tests {
     #[test]
     fn an_answer_past_the_ceiling_is_an_error() {
         let mut a = Assembler::new(AnswerLimits::new(100, None), &NO_SECRETS);
-        assert_eq!(a.push(&delta(&"x".repeat(60))).unwrap(), Step::Delta(&"x".repeat(60)));
-        let err = a.push(&delta(&"x".repeat(60))).unwrap_err();
+        assert_eq!(push_delta(&mut a, &"x".repeat(60)).unwrap(), Step::Delta(&"x".repeat(60)));
+        let err = push_delta(&mut a, &"x".repeat(60)).unwrap_err();
         assert!(matches!(err, ApiError::TooLarge { limit: 100 }), "{err:?}");
         assert!(!err.is_retryable());
         // A cut beyond the ceiling never applies: the ceiling decides.
@@ -285,7 +286,7 @@ mod tests {
     #[test]
     fn odd_usage_keeps_the_answer() {
         let mut a = Assembler::default();
-        a.push(&delta("kept")).unwrap();
+        push_delta(&mut a, "kept").unwrap();
         a.push(&data(r#"{"choices":[{"index":null,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":-4,"completion_tokens":1.5}}"#)).unwrap();
         let answer = a.finish().unwrap();
         assert_eq!((answer.text.as_str(), answer.usage), ("kept", None));

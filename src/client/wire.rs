@@ -104,7 +104,14 @@ fn lenient_usage<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Usage>, D::Er
     };
     Ok(match (count("prompt_tokens"), count("completion_tokens")) {
         (Some(prompt_tokens), Some(completion_tokens)) => {
-            Some(Usage { prompt_tokens, completion_tokens })
+            // OpenAI's (and vLLM's) prompt-cache report; absent, `null` or odd elsewhere.
+            let cached = value
+                .get("prompt_tokens_details")
+                .and_then(|d| d.get("cached_tokens"))
+                .and_then(Value::as_u64)
+                .filter(|n| *n <= prompt_tokens)
+                .unwrap_or(0);
+            Some(Usage { prompt_tokens, completion_tokens, cached_tokens: cached })
         }
         _ => None,
     })
@@ -256,7 +263,10 @@ mod tests {
             assert_eq!(c.choices[0].finish_reason.as_deref(), Some("stop"), "{usage}");
         }
         let whole = chunk(r#"{"choices":[],"usage":{"prompt_tokens":7.0,"completion_tokens":2}}"#);
-        assert_eq!(whole.usage, Some(Usage { prompt_tokens: 7, completion_tokens: 2 }));
+        assert_eq!(
+            whole.usage,
+            Some(Usage { prompt_tokens: 7, completion_tokens: 2, cached_tokens: 0 })
+        );
 
         let c =
             chunk(r#"{"choices":[{"index":null,"delta":{"content":"x"},"finish_reason":null}]}"#);
@@ -266,6 +276,18 @@ mod tests {
         assert!(c.choices.is_empty() && c.error.is_none());
         let c = chunk(r#"{"choices":[{"index":-3,"delta":null,"finish_reason":7}]}"#);
         assert_eq!((c.choices[0].index, c.choices[0].finish_reason.as_deref()), (0, Some("7")));
+    }
+
+    #[test]
+    fn cached_prompt_tokens_reach_usage_when_reported() {
+        let usage = |usage: &str| {
+            chunk(&format!(r#"{{"choices":[],"usage":{usage}}}"#)).usage.unwrap().cached_tokens
+        };
+        let details = r#"{"prompt_tokens":1200,"completion_tokens":5,"prompt_tokens_details":"#;
+        assert_eq!(usage(&format!(r#"{details}{{"cached_tokens":1024}}}}"#)), 1024);
+        assert_eq!(usage(r#"{"prompt_tokens":1,"completion_tokens":1}"#), 0);
+        assert_eq!(usage(&format!("{details}null}}")), 0);
+        assert_eq!(usage(&format!(r#"{details}{{"cached_tokens":"x"}}}}"#)), 0);
     }
 
     #[test]

@@ -5,20 +5,30 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::{Context, interrupt};
-use crate::batch::{self, Manifest, Observer, Plan, TopicStatus, estimate};
+use crate::batch::{self, Manifest, Observer, Plan, Rerun, TopicStatus, estimate, folder};
 use crate::cli::BatchArgs;
 use crate::driver::Endpoint;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::prompts::{Library, Topic};
 use crate::render::progress::{Bars, Lines, Silent};
-use crate::render::{Printer, Verbosity, duration, plural, thousands};
+use crate::render::{Verbosity, duration, plural, thousands};
+use crate::settings::Origin;
 
 pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
+    let resumed;
+    let ctx = match &args.resume {
+        Some(dir) => {
+            resumed = resume_context(ctx, dir)?;
+            &resumed
+        }
+        None => ctx,
+    };
     let library = ctx.library()?;
-    let (plan, dir) = match &args.resume {
+    let (mut plan, dir) = match &args.resume {
         Some(dir) => resume_plan(ctx, dir)?,
         None => new_plan(ctx, &library, args)?,
     };
+    plan.fresh_priming |= args.fresh_priming;
     plan.check_followups(&library).map_err(Failure::usage)?;
     if args.dry_run {
         return dry_run(ctx, &library, &plan);
@@ -34,15 +44,17 @@ pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
             ));
         }
     };
-    if args.retry_failed && Manifest::load(&dir).ok().flatten().is_none() {
+    if (args.retry_failed || args.retry_truncated) && Manifest::load(&dir).ok().flatten().is_none()
+    {
+        let flag = if args.retry_failed { "--retry-failed" } else { "--retry-truncated" };
         return Err(Failure::usage(format!(
-            "--retry-failed needs an earlier run: {} has no manifest.json; name it with --resume",
+            "{flag} needs an earlier run: {} has no manifest.json; name it with --resume",
             dir.display()
         )));
     }
     let options = RunOptions {
         concurrency: args.concurrency as usize,
-        retry_failed_only: args.retry_failed,
+        rerun: Rerun { failed_only: args.retry_failed, truncated: args.retry_truncated },
         max_cost,
     };
     run_plan(ctx, &library, plan, &dir, options)
@@ -51,11 +63,13 @@ pub fn run(ctx: &Context, args: &BatchArgs) -> CommandResult {
 /// How a run goes, beyond its plan.
 pub struct RunOptions {
     pub concurrency: usize,
-    pub retry_failed_only: bool,
+    pub rerun: Rerun,
     pub max_cost: Option<(f64, crate::settings::Prices)>,
 }
 
 /// Runs `plan` into the run folder `dir` (new or earlier), with progress and a summary.
+/// The folder is locked, cleaned of stale temporary files and its file names checked before
+/// anything is sent.
 pub fn run_plan(
     ctx: &Context,
     library: &Library,
@@ -63,8 +77,9 @@ pub fn run_plan(
     dir: &Path,
     options: RunOptions,
 ) -> CommandResult {
-    crate::tokens::TokenCounter::for_model(&plan.model).warm_up();
+    let _lock = folder::lock(dir).map_err(Failure::usage)?;
     let manifest = batch::prepare(library, plan.clone(), dir).map_err(batch_failure)?;
+    folder::check_names(dir, &manifest).map_err(Failure::usage)?;
     let opened = ctx.open_backend()?;
     let opened_judge = ctx.open_judge()?;
     let judge = opened_judge.as_ref().map(|j| j.judge());
@@ -91,13 +106,14 @@ pub fn run_plan(
         },
         request,
         concurrency,
-        retry_failed_only: options.retry_failed_only,
+        max_rate_limit_wait: ctx.settings.retry().max_rate_limit_wait,
+        rerun: options.rerun,
         max_cost: options.max_cost,
     };
     let observer: Box<dyn Observer> = match ctx.printer.verbosity() {
         Verbosity::Quiet => Box::new(Silent),
-        Verbosity::Normal if std::io::stderr().is_terminal() => Box::new(Bars::new()),
-        _ => Box::new(Lines { printer: ctx.printer }),
+        Verbosity::Normal if std::io::stderr().is_terminal() => Box::new(Bars::new(concurrency)),
+        _ => Box::new(Lines::new(ctx.printer, concurrency)),
     };
     ctx.printer.status(format!("run folder: {}", dir.display()));
     // One thread: the topics are concurrent futures, not parallel work, and a multi-thread
@@ -112,7 +128,7 @@ pub fn run_plan(
     });
     drop(observer);
     let summary = summary.map_err(batch_failure)?;
-    print_summary(ctx.printer, &summary, dir)?;
+    print_summary(ctx, &summary, dir)?;
     Ok(if summary.interrupted {
         ExitCode::Interrupted
     } else if summary.manifest.topics.iter().any(|r| r.status != TopicStatus::Complete) {
@@ -157,6 +173,8 @@ fn new_plan(
         profile: s.profile().to_string(),
         stack: s.stack().map(str::to_string),
         replay: None,
+        fresh_priming: args.fresh_priming,
+        endpoint_pinned: pinned(s),
     };
     let dir = match &args.out {
         Some(dir) => dir.clone(),
@@ -165,16 +183,38 @@ fn new_plan(
     Ok((plan, dir))
 }
 
-/// The plan recorded in an earlier run folder, checked against the current settings.
-fn resume_plan(ctx: &Context, dir: &Path) -> Result<(Plan, PathBuf), Failure> {
+/// The settings for resuming the run in `dir`: its stored profile, model and endpoint,
+/// unless a flag points elsewhere.
+fn resume_context(ctx: &Context, dir: &Path) -> Result<Context, Failure> {
+    let plan = stored_plan(dir)?;
+    let given = &ctx.overrides;
+    let mut overrides = given.clone();
+    overrides.profile = given.profile.clone().or(Some(plan.profile.clone()));
+    overrides.model = given.model.clone().or(Some(plan.model.clone()));
+    // A stored endpoint had its credentials redacted: it cannot be sent to again as it is.
+    let whole = !plan.endpoint.contains(crate::secret::REDACTED);
+    if plan.endpoint_pinned && whole && given.profile.is_none() {
+        overrides.base_url = given.base_url.clone().or(Some(plan.endpoint.clone()));
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = crate::settings::resolve(&overrides, &env)?;
+    Ok(Context { settings, printer: ctx.printer, overrides: given.clone() })
+}
+
+fn stored_plan(dir: &Path) -> Result<Plan, Failure> {
     let manifest = Manifest::load(dir).map_err(Failure::usage)?.ok_or_else(|| {
         Failure::usage(format!(
             "{} has no manifest.json: it is not a batch run folder (start one with --out)",
             dir.display()
         ))
     })?;
+    Ok(manifest.plan)
+}
+
+/// The plan recorded in an earlier run folder, checked against the current settings.
+fn resume_plan(ctx: &Context, dir: &Path) -> Result<(Plan, PathBuf), Failure> {
     let s = &ctx.settings;
-    let mut plan = manifest.plan;
+    let mut plan = stored_plan(dir)?;
     let current = Plan {
         model: s.model().to_string(),
         endpoint: s.base_url_shown(),
@@ -183,14 +223,20 @@ fn resume_plan(ctx: &Context, dir: &Path) -> Result<(Plan, PathBuf), Failure> {
     };
     if let Some(why) = plan.conflict_with(&current) {
         return Err(Failure::usage(format!(
-            "{} was run with other settings: {why}; pass the same --model, --stack or --profile \
-             to resume it",
+            "{} was run with other settings: {why}; pass the same --model or --stack to resume \
+             it, or leave them out to use the run's own",
             dir.display()
         )));
     }
     plan.profile = s.profile().to_string();
     plan.endpoint = s.base_url_shown();
+    plan.endpoint_pinned = pinned(s);
     Ok((plan, dir.to_path_buf()))
+}
+
+/// Whether the endpoint was named outside the profile (a flag or the environment).
+pub(crate) fn pinned(settings: &crate::settings::Settings) -> bool {
+    matches!(settings.base_url_origin(), Origin::Flag(_) | Origin::Env(_))
 }
 
 /// `<sessions>/runs/2026-11-27T0452Z-all` (or `-health-checks`, `-health-checks-and-2-more`).
@@ -230,8 +276,14 @@ fn dry_run(ctx: &Context, library: &Library, plan: &Plan) -> CommandResult {
     } else {
         format!("follow-ups: {}", plan.followups.join(", "))
     };
+    let shared = batch::priming::shared_question(plan, library).is_some();
+    let opening = if shared {
+        "one priming request shared by every topic, then each topic prompt"
+    } else {
+        "each topic with its own priming request and topic prompt"
+    };
     let mut out = format!(
-        "plan: {}, each priming + topic prompt, {followups}\nmodel {} at {}\n\n",
+        "plan: {}, {opening}, {followups}\nmodel {} at {}\n\n",
         plural(plan.topics.len() as u64, "topic"),
         plan.model,
         plan.endpoint
@@ -242,13 +294,20 @@ fn dry_run(ctx: &Context, library: &Library, plan: &Plan) -> CommandResult {
     ));
     let (mut requests, mut prompt, mut output, mut approximate) = (0, 0, 0, false);
     let topics = plan.resolve_topics(library)?;
-    for topic in &topics {
+    let mut rows = Vec::new();
+    for (i, topic) in topics.iter().enumerate() {
         let est = estimate::topic(library, plan, topic, &request);
+        if shared && i == 0 {
+            rows.push((0, est.priming_only()));
+        }
+        rows.push((topic.number, est.without_priming(shared)));
+    }
+    for (number, est) in rows {
         let cost = prices.map(|p| format!("${:.4}", est.cost(&p))).unwrap_or_else(|| "–".into());
         out.push_str(&format!(
             "{:>3}  {:<24} {:>8} {:>14} {:>16} {:>10}\n",
-            topic.number,
-            topic.slug,
+            number,
+            est.slug,
             est.requests,
             thousands(est.prompt_tokens),
             thousands(est.completion_tokens),
@@ -350,22 +409,21 @@ fn judge_estimate(
     .map(|total| estimate::TopicEstimate { slug: model.to_string(), ..total })
 }
 
-/// The table of topics (stdout), the totals, each failure's reason and how to resume.
-fn print_summary(printer: Printer, summary: &batch::RunSummary, dir: &Path) -> std::io::Result<()> {
+/// The table of topics (stdout), the totals, each cause of failure once and how to go on.
+fn print_summary(ctx: &Context, summary: &batch::RunSummary, dir: &Path) -> std::io::Result<()> {
     let manifest = &summary.manifest;
     let slug_width = manifest.topics.iter().map(|r| r.slug.len()).max().unwrap_or(5).max(5);
     let mut out = format!(
         "{:>3}  {:<slug_width$}  {:<11} {:>9}  {:>8}  {:>7}\n",
         "#", "TOPIC", "STATUS", "TOKENS", "COVERAGE", "TIME"
     );
-    let (mut covered, mut points, mut tokens) = (0, 0, 0);
-    for r in &manifest.topics {
+    let (mut covered, mut points) = (0, 0);
+    for r in manifest.priming.iter().chain(&manifest.topics) {
         let coverage = r.coverage.map_or("–".to_string(), |c| {
             covered += c.covered;
             points += c.total;
             format!("{}/{}", c.covered, c.total)
         });
-        tokens = r.usage.total().saturating_add(tokens);
         out.push_str(&format!(
             "{:>3}  {:<slug_width$}  {:<11} {:>9}  {:>8}  {:>7}\n",
             r.number,
@@ -376,27 +434,148 @@ fn print_summary(printer: Printer, summary: &batch::RunSummary, dir: &Path) -> s
             duration(std::time::Duration::from_millis(r.elapsed_ms))
         ));
     }
+    let usage = manifest.usage();
+    let cached = if usage.cached_tokens > 0 {
+        format!(" ({} prompt tokens cached)", thousands(usage.cached_tokens))
+    } else {
+        String::new()
+    };
     out.push_str(&format!(
-        "\n{}: {} · {} tokens{} · coverage {covered}/{points}{} · {}\n",
+        "\n{}: {} · {} tokens{}{cached} · coverage {covered}/{points}{} · {}\n",
         plural(manifest.topics.len() as u64, "topic"),
         manifest.status_summary(),
-        thousands(tokens),
+        thousands(usage.total()),
         judge_tokens(manifest),
         coverage_methods(manifest),
         duration(summary.elapsed)
     ));
-    for r in manifest.topics.iter().filter(|r| r.error.is_some()) {
-        out.push_str(&format!(
-            "{} {}: {}\n",
-            r.slug,
-            r.status.as_str(),
-            r.error.as_deref().unwrap_or_default()
-        ));
+    for line in causes(manifest) {
+        out.push_str(&line);
+        out.push('\n');
     }
     out.push_str(&format!("handbook: {}\n", dir.join(batch::handbook::HANDBOOK_FILE).display()));
-    printer.out(&out)?;
-    if summary.interrupted || manifest.topics.iter().any(|r| r.status != TopicStatus::Complete) {
-        printer.status(format!("to continue: deepdive batch --resume {}", dir.display()));
+    ctx.printer.out(&out)?;
+    let unfinished = |r: &&batch::TopicRecord| {
+        !matches!(r.status, TopicStatus::Complete | TopicStatus::Truncated)
+    };
+    let resume = resume_command(ctx, dir);
+    if summary.interrupted || manifest.topics.iter().any(|r| unfinished(&r)) {
+        ctx.printer.status(format!("to continue: {resume}"));
+    }
+    if manifest.topics.iter().any(|r| r.status == TopicStatus::Truncated) {
+        ctx.printer.status(format!(
+            "to ask the cut-off answers again, with room for longer ones: {resume} \
+             --retry-truncated --max-tokens {}",
+            ctx.settings.max_tokens().map_or(4096, |n| n.saturating_mul(2))
+        ));
     }
     Ok(())
+}
+
+/// One line per distinct error: `graceful-shutdown failed: …`, or
+/// `3 topics failed (a, b, c): …` when several share it.
+fn causes(manifest: &Manifest) -> Vec<String> {
+    let mut groups: Vec<(TopicStatus, &str, Vec<&str>)> = Vec::new();
+    for r in manifest.priming.iter().chain(&manifest.topics) {
+        let Some(error) = r.error.as_deref() else { continue };
+        match groups.iter_mut().find(|(s, e, _)| *s == r.status && *e == error) {
+            Some((_, _, slugs)) => slugs.push(&r.slug),
+            None => groups.push((r.status, error, vec![&r.slug])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(status, error, slugs)| match slugs.as_slice() {
+            [one] => format!("{one} {}: {error}", status.as_str()),
+            many => {
+                let shown: Vec<&str> = many.iter().take(5).copied().collect();
+                let more = if many.len() > 5 {
+                    format!(" and {} more", many.len() - 5)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} {} ({}{more}): {error}",
+                    plural(many.len() as u64, "topic"),
+                    status.as_str(),
+                    shown.join(", ")
+                )
+            }
+        })
+        .collect()
+}
+
+/// The command that continues the run in `dir`, as it works pasted into a fresh shell: the
+/// program as the shell finds it, the options this run needed that a new shell would not
+/// have (config file, prompts directory, an endpoint named on the command line) and the
+/// folder's absolute path, each quoted for the shell.
+fn resume_command(ctx: &Context, dir: &Path) -> String {
+    let mut words = vec![program()];
+    let given = &ctx.overrides;
+    let env_path = |name: &str| std::env::var_os(name).map(PathBuf::from);
+    let config = given.config_path.clone().or_else(|| env_path("DEEPDIVE_CONFIG"));
+    if let Some(config) = config {
+        words.extend(["--config".into(), absolute(&config)]);
+    }
+    let prompts = given.prompts_dir.clone().or_else(|| env_path("DEEPDIVE_PROMPTS_DIR"));
+    if let Some(prompts) = prompts {
+        words.extend(["--prompts".into(), absolute(&prompts)]);
+    }
+    // A base URL's credentials are never printed: the hint shows them as `<redacted>`, and
+    // the user puts them back (the only case where the hint is not ready to paste).
+    let base_url = given.base_url.as_deref().map(crate::secret::redact_url);
+    for (flag, value) in [
+        ("--profile", given.profile.clone()),
+        ("--base-url", base_url),
+        ("--model", given.model.clone()),
+    ] {
+        if let Some(value) = value {
+            words.extend([flag.to_string(), value]);
+        }
+    }
+    words.extend(["batch".into(), "--resume".into(), absolute(dir)]);
+    words.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// `deepdive` when the shell would find this very program by that name, else its path.
+fn program() -> String {
+    let exe = std::env::current_exe().and_then(std::fs::canonicalize);
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            let found = std::fs::canonicalize(dir.join("deepdive"));
+            matches!((&exe, found), (Ok(exe), Ok(found)) if *exe == found)
+        })
+    });
+    match exe {
+        Ok(exe) if !on_path => exe.display().to_string(),
+        _ => "deepdive".to_string(),
+    }
+}
+
+fn absolute(path: &Path) -> String {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
+}
+
+/// `word` as one shell word: as it is when it is plain, else in single quotes.
+fn shell_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_quote("/tmp/run-1"), "/tmp/run-1");
+        assert_eq!(shell_quote("/tmp/my run"), "'/tmp/my run'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("$HOME"), "'$HOME'");
+        assert_eq!(shell_quote(""), "''");
+    }
 }

@@ -43,9 +43,12 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
         let mut source = Source::new(interactive, slugs, history);
         let style = style_for_stdout();
         let width = crate::render::markdown::stdout_width().unwrap_or(0);
+        // A resumed transcript as it was read, to leave the file alone if nothing changes.
+        let mut loaded = None;
         let (conversation, path) = match resumed {
             Some((conversation, path)) => {
                 show_so_far(ctx.printer, conversation.transcript(), args.history, style, width)?;
+                loaded = Some(conversation.transcript().clone());
                 (conversation, path)
             }
             None => {
@@ -74,6 +77,9 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
         );
         user.prices = ctx.settings.prices();
         user.suggest_with_model = args.suggest_with_model;
+        if loaded.is_some() {
+            user.resumed(session.transcript());
+        }
         let mut agenda = Interactive::new(Opening { library: &library, followups: &[] }, user);
         let endpoint = Endpoint {
             backend: opened.backend.as_ref(),
@@ -87,7 +93,7 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
         driver::run(&mut session, &mut agenda, &endpoint, &mut events, &interrupts)
             .await
             .map_err(Failure::work)?;
-        end(ctx.printer, &mut session, agenda.user.interrupted).await
+        end(ctx.printer, &mut session, agenda.user.interrupted, loaded.as_ref()).await
     });
     // A read of piped stdin still waiting in its blocking thread must not keep the process
     // alive after the session ended (Ctrl-C with the writer still open).
@@ -96,17 +102,27 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
 }
 
 /// Saves the final state and picks the exit code: 130 when Ctrl-C ended the session, 1 when
-/// the last answer failed.
-async fn end(printer: Printer, session: &mut Session, interrupted: bool) -> CommandResult {
+/// the last answer failed. A resumed transcript (`loaded`) that nothing was added to or
+/// taken from is not written again.
+async fn end(
+    printer: Printer,
+    session: &mut Session,
+    interrupted: bool,
+    loaded: Option<&Transcript>,
+) -> CommandResult {
     let last_failed = session
         .transcript()
         .last_exchange()
         .is_some_and(|e| e.status() == Some(AnswerStatus::Failed));
-    if !last_failed {
-        session.conversation.finish();
+    if loaded.is_some_and(|loaded| unchanged(session.transcript(), loaded)) {
+        printer.status(format!("nothing new: {} is as it was", session.path.display()));
+    } else {
+        if !last_failed {
+            session.conversation.finish();
+        }
+        session.save().await.map_err(Failure::work)?;
+        printer.status(format!("saved {}", session.path.display()));
     }
-    session.save().await.map_err(Failure::work)?;
-    printer.status(format!("saved {}", session.path.display()));
     Ok(if interrupted {
         ExitCode::Interrupted
     } else if last_failed {
@@ -114,6 +130,14 @@ async fn end(printer: Printer, session: &mut Session, interrupted: bool) -> Comm
     } else {
         ExitCode::Success
     })
+}
+
+/// True when `now` holds what `loaded` held: the same turns and front matter, apart from the
+/// status and time a session's start and end set.
+fn unchanged(now: &Transcript, loaded: &Transcript) -> bool {
+    let meta =
+        Meta { status: loaded.meta.status, updated: loaded.meta.updated, ..now.meta.clone() };
+    now.turns == loaded.turns && meta == loaded.meta
 }
 
 /// What the topic picker got.

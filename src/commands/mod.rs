@@ -27,6 +27,9 @@ use crate::settings::{self, Overrides, Settings};
 pub struct Context {
     pub settings: Settings,
     pub printer: Printer,
+    /// What the command line said, for commands that resolve the settings again (a batch
+    /// resumed with its run's stored profile and model) or print a command to run next.
+    pub overrides: Overrides,
 }
 
 impl Context {
@@ -53,8 +56,9 @@ pub fn run(cli: Cli) -> CommandResult {
     // Completions need no settings, so a broken config file cannot stop them.
     let context = || -> Result<Context, Failure> {
         let env = |name: &str| std::env::var(name).ok();
-        let settings = settings::resolve(&overrides(&cli.global), &env)?;
-        Ok(Context { settings, printer })
+        let overrides = overrides(&cli.global);
+        let settings = settings::resolve(&overrides, &env)?;
+        Ok(Context { settings, printer, overrides })
     };
     match &cli.command {
         Command::Completions(args) => completions::run(args, &printer),

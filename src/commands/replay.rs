@@ -150,6 +150,8 @@ fn replay_run(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Command
         profile: s.profile().to_string(),
         stack: source.plan.stack.clone(),
         replay: Some(replay),
+        fresh_priming: false,
+        endpoint_pinned: super::batch::pinned(s),
     };
     let dir = match &args.out {
         Some(dir) => dir.clone(),
@@ -157,7 +159,7 @@ fn replay_run(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Command
     };
     let options = RunOptions {
         concurrency: args.concurrency as usize,
-        retry_failed_only: false,
+        rerun: crate::batch::Rerun::default(),
         max_cost: None,
     };
     run_plan(ctx, &library, plan, &dir, options)

@@ -329,7 +329,7 @@ mod tests {
         let lexical = Verdicts::lexical(check_answers(&cover(), &[ANSWER]));
         let mut entry = lexical.entry("health-checks", 1);
         entry.note = Some("the judge failed (HTTP 500): lexical verdicts".into());
-        entry.usage = Some(Usage { prompt_tokens: 10, completion_tokens: 0 });
+        entry.usage = Some(Usage { prompt_tokens: 10, completion_tokens: 0, cached_tokens: 0 });
         let v = in_force(&cover(), &[ANSWER], Some(&entry));
         assert_eq!(v.note, entry.note);
         assert_eq!(v.points, lexical.points, "the lexical reasons are there for /coverage");

@@ -306,7 +306,7 @@ mod tests {
         Answer {
             text: text.into(),
             finish_reason: finish,
-            usage: Some(Usage { prompt_tokens: 10, completion_tokens: 5 }),
+            usage: Some(Usage { prompt_tokens: 10, completion_tokens: 5, cached_tokens: 0 }),
             usage_counted: false,
             model: "m".into(),
             coverage: None,
@@ -361,7 +361,10 @@ mod tests {
         let t = conv.transcript();
         assert_eq!(t.turns[3].info.status, Some(AnswerStatus::Truncated));
         assert_eq!(t.turns[3].info.finish_reason, Some(FinishReason::Length));
-        assert_eq!(t.meta.usage, Usage { prompt_tokens: 20, completion_tokens: 10 });
+        assert_eq!(
+            t.meta.usage,
+            Usage { prompt_tokens: 20, completion_tokens: 10, cached_tokens: 0 }
+        );
     }
 
     #[test]
@@ -466,7 +469,7 @@ mod tests {
         assert_eq!(conv.transcript().turns.len(), 6);
         assert_eq!(
             conv.transcript().meta.usage,
-            Usage { prompt_tokens: 30, completion_tokens: 15 }
+            Usage { prompt_tokens: 30, completion_tokens: 15, cached_tokens: 0 }
         );
         let prepared = prepare(&conv, &PlannedTurn::followup("next"), None);
         assert_eq!(
@@ -487,9 +490,18 @@ mod tests {
             points: vec![],
             usage: None,
         };
-        conv.record_coverage(entry, Usage { prompt_tokens: 7, completion_tokens: 3 });
-        assert_eq!(conv.transcript().meta.usage, Usage { prompt_tokens: 17, completion_tokens: 8 });
+        conv.record_coverage(
+            entry,
+            Usage { prompt_tokens: 7, completion_tokens: 3, cached_tokens: 0 },
+        );
+        assert_eq!(
+            conv.transcript().meta.usage,
+            Usage { prompt_tokens: 17, completion_tokens: 8, cached_tokens: 0 }
+        );
         conv.undo();
-        assert_eq!(conv.transcript().meta.usage, Usage { prompt_tokens: 7, completion_tokens: 3 });
+        assert_eq!(
+            conv.transcript().meta.usage,
+            Usage { prompt_tokens: 7, completion_tokens: 3, cached_tokens: 0 }
+        );
     }
 }

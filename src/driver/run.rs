@@ -233,6 +233,7 @@ pub async fn ask(
             .unwrap_or_else(|| counter.count_request(&chat.messages))
             .tokens,
         completion_tokens: counter.count_text(&completion.text).tokens,
+        cached_tokens: 0,
     });
     session.conversation.record_answer(
         turn,

@@ -385,7 +385,7 @@ fn stub_for(record: &TopicRecord) -> Stub {
         TopicStatus::Interrupted => {
             Stub { failed: false, why: "this topic was interrupted before its answer".into() }
         }
-        TopicStatus::Pending | TopicStatus::Complete => {
+        TopicStatus::Pending | TopicStatus::Complete | TopicStatus::Truncated => {
             Stub { failed: false, why: "this topic has not been run yet".into() }
         }
     }

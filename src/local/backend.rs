@@ -71,6 +71,7 @@ impl ChatBackend for LocalBackend {
                 finish_reason: generation.finish,
                 usage: Some(generation.usage),
                 attempts: 1,
+                rate_limits: None,
             })
         })
     }

@@ -181,7 +181,11 @@ impl LocalModel {
         let mut out = Generation {
             text: String::new(),
             finish: FinishReason::Stop,
-            usage: Usage { prompt_tokens: prompt.len() as u64, completion_tokens: 0 },
+            usage: Usage {
+                prompt_tokens: prompt.len() as u64,
+                completion_tokens: 0,
+                cached_tokens: 0,
+            },
             cached_prompt_tokens: cached,
         };
         if budget == 0 {

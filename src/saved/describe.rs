@@ -118,7 +118,11 @@ mod tests {
             text: "a".into(),
             info: TurnInfo {
                 status: Some(AnswerStatus::Failed),
-                usage: Some(Usage { prompt_tokens: 1812, completion_tokens: 640 }),
+                usage: Some(Usage {
+                    prompt_tokens: 1812,
+                    completion_tokens: 640,
+                    cached_tokens: 0,
+                }),
                 coverage: Some(Coverage { covered: 8, total: 10 }),
                 error: Some("the stream broke off".into()),
                 ..TurnInfo::default()

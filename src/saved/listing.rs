@@ -3,14 +3,20 @@
 //! with its error rather than stopping the listing; a `.md` file that is not a transcript at
 //! all (it does not open with a transcript's `+++` front matter: notes, a README) is set
 //! aside as skipped.
+//!
+//! Only front matters are read: a transcript's header carries its turn count and coverage
+//! (format version 2), so listing costs the same for short and long transcripts. A version 1
+//! file, which has no such summary, is read whole.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::SavedError;
 use super::run::RunFolder;
-use crate::message::{Role, Usage};
-use crate::session::{Coverage, Transcript, TurnKind, store};
+use crate::message::Usage;
+use crate::session::codec::{Header, Summary, sum};
+use crate::session::{Coverage, StoreError, store};
 
 /// Where batch runs keep their folders, inside the sessions directory.
 pub const RUNS_DIR: &str = "runs";
@@ -90,8 +96,8 @@ pub fn list(dir: &Path) -> Result<Listing, SavedError> {
     let mut skipped = Vec::new();
     for path in children(dir)? {
         if path.is_file() && path.extension().is_some_and(|e| e == "md") {
-            match store::load(&path) {
-                Ok(t) => entries.push(session_entry(path, &t)),
+            match summarised(&path) {
+                Ok((header, summary)) => entries.push(session_entry(path, &header, summary)),
                 Err(_) if !opens_with_front_matter(&path) => skipped.push(path),
                 Err(e) => entries.push(Entry::broken(path, Kind::Session, e.to_string())),
             }
@@ -109,10 +115,27 @@ pub fn list(dir: &Path) -> Result<Listing, SavedError> {
     Ok(Listing { entries, skipped })
 }
 
+/// A transcript's front matter and the summary of its body: from the front matter, or, for a
+/// file without one (version 1), from the whole file.
+fn summarised(path: &Path) -> Result<(Header, Summary), StoreError> {
+    let header = store::load_header(path)?;
+    match header.summary {
+        Some(summary) => Ok((header, summary)),
+        None => {
+            let t = store::load(path)?;
+            Ok((Header { meta: t.meta.clone(), summary: None }, Summary::of(&t)))
+        }
+    }
+}
+
 /// True when the file's first line is the `+++` that opens a transcript's front matter (a
 /// byte-order mark before it is allowed), however broken the rest may be.
 fn opens_with_front_matter(path: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(path) else { return true };
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(64).read_to_end(&mut bytes));
+    if read.is_err() {
+        return true;
+    }
     let text = String::from_utf8_lossy(&bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     text.lines().next().is_some_and(|line| line.trim_end() == "+++")
@@ -130,17 +153,18 @@ fn children(dir: &Path) -> Result<Vec<PathBuf>, SavedError> {
     Ok(paths)
 }
 
-fn session_entry(path: PathBuf, t: &Transcript) -> Entry {
+fn session_entry(path: PathBuf, header: &Header, summary: Summary) -> Entry {
+    let meta = &header.meta;
     Entry {
         path,
         kind: Kind::Session,
-        created: t.meta.created,
-        topics: t.meta.topics.clone(),
-        model: t.meta.model.clone(),
-        turns: t.turns.len(),
-        usage: t.meta.usage,
-        coverage: coverage(t),
-        status: t.meta.status.as_str().to_string(),
+        created: meta.created,
+        topics: meta.topics.clone(),
+        model: meta.model.clone(),
+        turns: summary.turns,
+        usage: meta.usage,
+        coverage: summary.coverage,
+        status: meta.status.as_str().to_string(),
         error: None,
     }
 }
@@ -149,8 +173,10 @@ fn run_entry(run: &RunFolder) -> Entry {
     let records = &run.manifest.topics;
     let turns = records
         .iter()
-        .filter_map(|r| run.transcript(r).and_then(Result::ok))
-        .map(|t| t.turns.len())
+        .map(|r| run.dir.join(&r.file))
+        .filter(|path| path.exists())
+        .filter_map(|path| summarised(&path).ok())
+        .map(|(_, summary)| summary.turns)
         .sum();
     let mut usage = Usage::default();
     for record in records {
@@ -168,28 +194,4 @@ fn run_entry(run: &RunFolder) -> Entry {
         status: run.status(),
         error: None,
     }
-}
-
-/// Per topic of the conversation, the coverage recorded on its last answer (it counts every
-/// answer since the topic prompt), summed over the topics.
-fn coverage(t: &Transcript) -> Option<Coverage> {
-    let mut per_topic: Vec<Coverage> = Vec::new();
-    let mut in_topic = false;
-    for turn in &t.turns {
-        if matches!(turn.info.kind, Some(TurnKind::Topic(_))) {
-            in_topic = false;
-        }
-        if let (Role::Assistant, Some(c)) = (turn.role, turn.info.coverage) {
-            if in_topic {
-                per_topic.pop();
-            }
-            per_topic.push(c);
-            in_topic = true;
-        }
-    }
-    sum(per_topic.into_iter())
-}
-
-fn sum(items: impl Iterator<Item = Coverage>) -> Option<Coverage> {
-    items.reduce(|a, b| Coverage { covered: a.covered + b.covered, total: a.total + b.total })
 }

@@ -35,6 +35,7 @@ impl RunFolder {
         }
         let statuses = [
             TopicStatus::Complete,
+            TopicStatus::Truncated,
             TopicStatus::Failed,
             TopicStatus::Interrupted,
             TopicStatus::Skipped,

@@ -311,7 +311,7 @@ mod tests {
             Transcript { meta: Meta::started("t".into(), "m".into(), "u".into()), turns: vec![] };
         t.turns.push(Turn { role: Role::User, text: "q".into(), info: TurnInfo::default() });
         t.turns.push(Turn { role: Role::Assistant, text: "a".into(), info: TurnInfo::default() });
-        let spent = Usage { prompt_tokens: 100, completion_tokens: 10 };
+        let spent = Usage { prompt_tokens: 100, completion_tokens: 10, cached_tokens: 0 };
         t.record_coverage(entry("a", &[true, false]), spent);
         t.record_coverage(entry("b", &[true]), Usage::default());
         assert_eq!(t.turns[1].info.coverage, Some(Coverage { covered: 1, total: 1 }));
@@ -319,9 +319,15 @@ mod tests {
         assert_eq!(t.meta.coverage.len(), 2);
         let a = t.meta.coverage_of("a").unwrap();
         assert_eq!(a.summary(), Coverage { covered: 2, total: 2 });
-        assert_eq!(a.usage, Some(Usage { prompt_tokens: 200, completion_tokens: 20 }));
+        assert_eq!(
+            a.usage,
+            Some(Usage { prompt_tokens: 200, completion_tokens: 20, cached_tokens: 0 })
+        );
         assert_eq!(t.meta.coverage_of("b").unwrap().usage, None, "no judge tokens, no usage");
-        assert_eq!(t.meta.usage, Usage { prompt_tokens: 200, completion_tokens: 20 });
+        assert_eq!(
+            t.meta.usage,
+            Usage { prompt_tokens: 200, completion_tokens: 20, cached_tokens: 0 }
+        );
         assert_eq!(t.meta.judge_usage(), t.meta.usage);
         assert_eq!(t.turns[1].info.coverage, Some(Coverage { covered: 2, total: 2 }));
         assert_eq!(CoverageMethod::Lexical.label(), "lexical");

@@ -2,10 +2,10 @@
 //! readable new file names.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::codec;
+use super::codec::{self, Header};
 use super::model::Transcript;
 use super::time;
 use crate::atomic_file;
@@ -44,13 +44,50 @@ pub async fn save_async(path: &Path, t: &Transcript) -> Result<(), StoreError> {
 pub fn load(path: &Path) -> Result<Transcript, StoreError> {
     let bytes =
         fs::read(path).map_err(|source| StoreError::Read { path: path.to_path_buf(), source })?;
-    let parse_err = |line, message| StoreError::Parse { path: path.to_path_buf(), line, message };
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
-        parse_err(line, "this line is not UTF-8 text; save the file as UTF-8".to_string())
-    })?;
-    codec::parse(&text).map_err(|e| parse_err(e.line, e.message))
+    let text = utf8(path, &bytes)?;
+    codec::parse(text).map_err(|e| parse_error(path, e))
+}
+
+/// The first read of [`load_header`]: front matters are a few hundred bytes.
+const HEAD: u64 = 4096;
+
+/// Reads a transcript's front matter only: the start of the file up to the `+++` line that
+/// closes it (reading on when a front matter is longer than the first read). The body is
+/// never read, so a damaged body goes unnoticed here; [`load`] reports it.
+pub fn load_header(path: &Path) -> Result<Header, StoreError> {
+    let read_error = |source| StoreError::Read { path: path.to_path_buf(), source };
+    let mut file = fs::File::open(path).map_err(read_error)?;
+    let mut head = Vec::new();
+    let mut want = HEAD;
+    let len = loop {
+        let before = head.len();
+        (&mut file).take(want).read_to_end(&mut head).map_err(read_error)?;
+        if let Some(len) = codec::header_len(&head) {
+            break len;
+        }
+        if ((head.len() - before) as u64) < want {
+            break head.len(); // the end of the file: let the parser say what is missing
+        }
+        want *= 2;
+    };
+    let text = utf8(path, &head[..len])?;
+    codec::parse_header(text).map_err(|e| parse_error(path, e))
+}
+
+/// `bytes` as text; an error names the first line that is not UTF-8.
+fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, StoreError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        StoreError::Parse {
+            path: path.to_path_buf(),
+            line: 1 + valid.iter().filter(|&&b| b == b'\n').count(),
+            message: "this line is not UTF-8 text; save the file as UTF-8".to_string(),
+        }
+    })
+}
+
+fn parse_error(path: &Path, e: codec::ParseError) -> StoreError {
+    StoreError::Parse { path: path.to_path_buf(), line: e.line, message: e.message }
 }
 
 /// A name for a new transcript in `dir` that no file has yet, like

@@ -19,6 +19,8 @@ pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 pub const MAX_ATTEMPTS: u32 = 5;
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long one batch request may wait on rate limits in all before it fails.
+pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(600);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Long, because reasoning models can think for minutes before their first token.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);

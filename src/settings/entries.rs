@@ -58,6 +58,11 @@ impl Settings {
             &self.initial_backoff.origin,
         );
         push("retry.max_backoff_ms", millis(&self.max_backoff), &self.max_backoff.origin);
+        push(
+            "retry.max_rate_limit_wait_secs",
+            secs(&self.max_rate_limit_wait),
+            &self.max_rate_limit_wait.origin,
+        );
         push("timeouts.connect_secs", secs(&self.connect_timeout), &self.connect_timeout.origin);
         push("timeouts.idle_secs", secs(&self.idle_timeout), &self.idle_timeout.origin);
         push("timeouts.request_secs", secs(&self.request_timeout), &self.request_timeout.origin);

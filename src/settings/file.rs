@@ -39,6 +39,8 @@ pub struct RetryConfig {
     pub max_attempts: Option<u32>,
     pub initial_backoff_ms: Option<u64>,
     pub max_backoff_ms: Option<u64>,
+    /// The longest a batch request may wait in all on rate limits (429) before it fails.
+    pub max_rate_limit_wait_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -141,6 +143,10 @@ impl Backend {
 pub struct Prices {
     pub input_per_mtok: f64,
     pub output_per_mtok: f64,
+    /// What prompt tokens the server served from its prompt cache cost (often a fraction of
+    /// `input_per_mtok`); without it they cost as much as any prompt token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input_per_mtok: Option<f64>,
 }
 
 impl Prices {
@@ -149,6 +155,15 @@ impl Prices {
         (prompt_tokens as f64 * self.input_per_mtok
             + completion_tokens as f64 * self.output_per_mtok)
             / 1_000_000.0
+    }
+
+    /// The cost in USD of recorded usage: cached prompt tokens at the cached-input price
+    /// when the profile has one.
+    pub fn cost_of(&self, usage: &crate::message::Usage) -> f64 {
+        let cached = usage.cached_tokens.min(usage.prompt_tokens);
+        let cached_price = self.cached_input_per_mtok.unwrap_or(self.input_per_mtok);
+        self.cost(usage.prompt_tokens - cached, usage.completion_tokens)
+            + cached as f64 * cached_price / 1_000_000.0
     }
 }
 
@@ -331,7 +346,16 @@ mod tests {
 
     #[test]
     fn prices_cost_is_per_million_tokens() {
-        let prices = Prices { input_per_mtok: 2.0, output_per_mtok: 8.0 };
+        let prices =
+            Prices { input_per_mtok: 2.0, output_per_mtok: 8.0, cached_input_per_mtok: None };
         assert!((prices.cost(1_000_000, 500_000) - 6.0).abs() < 1e-9);
+        let usage = crate::message::Usage {
+            prompt_tokens: 1_000_000,
+            completion_tokens: 500_000,
+            cached_tokens: 400_000,
+        };
+        assert!((prices.cost_of(&usage) - 6.0).abs() < 1e-9, "no cached price: full price");
+        let cached = Prices { cached_input_per_mtok: Some(0.5), ..prices };
+        assert!((cached.cost_of(&usage) - (1.2 + 0.2 + 4.0)).abs() < 1e-9);
     }
 }

@@ -77,6 +77,9 @@ pub struct Retry {
     pub max_attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// How long a batch request may spend waiting on rate limits in all; 429s do not use up
+    /// `max_attempts` under a batch's pacing, this bounds them instead.
+    pub max_rate_limit_wait: Duration,
 }
 
 /// The resolved configuration of one run. It holds no key in the clear: an environment key
@@ -103,6 +106,7 @@ pub struct Settings {
     max_attempts: Sourced<u32>,
     initial_backoff: Sourced<Duration>,
     max_backoff: Sourced<Duration>,
+    max_rate_limit_wait: Sourced<Duration>,
     connect_timeout: Sourced<Duration>,
     idle_timeout: Sourced<Duration>,
     request_timeout: Sourced<Duration>,
@@ -141,6 +145,12 @@ impl Settings {
     /// hold credentials: show and record [`Settings::base_url_shown`] instead.
     pub fn base_url(&self) -> &str {
         &self.base_url.value
+    }
+
+    /// Where the base URL came from: a flag or the environment names an endpoint that a
+    /// resumed batch must be pointed at again; the profile's own follows the config file.
+    pub fn base_url_origin(&self) -> &Origin {
+        &self.base_url.origin
     }
 
     /// The base URL as it may be printed or written anywhere (manifests, handbooks, status
@@ -209,6 +219,7 @@ impl Settings {
             max_attempts: self.max_attempts.value,
             initial_backoff: self.initial_backoff.value,
             max_backoff: self.max_backoff.value,
+            max_rate_limit_wait: self.max_rate_limit_wait.value,
         }
     }
 

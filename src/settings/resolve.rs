@@ -120,6 +120,9 @@ pub(super) fn resolve_in(
     let max_backoff = layer
         .get(retry.max_backoff_ms.map(Duration::from_millis))
         .unwrap_or_else(|| Sourced::default(defaults::MAX_BACKOFF));
+    let max_rate_limit_wait = layer
+        .get(retry.max_rate_limit_wait_secs.map(Duration::from_secs))
+        .unwrap_or_else(|| Sourced::default(defaults::MAX_RATE_LIMIT_WAIT));
     let timeouts = &config.timeouts;
     let connect_timeout = layer
         .get(timeouts.connect_secs.map(Duration::from_secs))
@@ -181,6 +184,7 @@ pub(super) fn resolve_in(
         max_attempts,
         initial_backoff,
         max_backoff,
+        max_rate_limit_wait,
         connect_timeout,
         idle_timeout,
         request_timeout,

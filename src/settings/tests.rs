@@ -140,7 +140,8 @@ fn an_openai_key_alone_selects_the_openai_default() {
         Retry {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(30)
+            max_backoff: Duration::from_secs(30),
+            max_rate_limit_wait: Duration::from_secs(600),
         }
     );
     assert_eq!(s.connect_timeout(), Duration::from_secs(10));
@@ -296,7 +297,10 @@ headers = { "X-Title" = "deepdive" }
         (Duration::from_secs(3), Duration::from_secs(600))
     );
     assert!(!s.include_usage());
-    assert_eq!(s.prices(), Some(Prices { input_per_mtok: 0.15, output_per_mtok: 0.6 }));
+    assert_eq!(
+        s.prices(),
+        Some(Prices { input_per_mtok: 0.15, output_per_mtok: 0.6, cached_input_per_mtok: None })
+    );
     assert_eq!(s.headers(), &[("X-Title".to_string(), "deepdive".to_string())]);
     for key in [
         "retry.initial_backoff_ms",
@@ -677,7 +681,11 @@ fn every_file_key_is_documented_in_the_example() {
         stream: Some(true),
         include_usage: Some(true),
         headers: [("X".to_string(), "y".to_string())].into(),
-        prices: Some(Prices { input_per_mtok: 1.0, output_per_mtok: 1.0 }),
+        prices: Some(Prices {
+            input_per_mtok: 1.0,
+            output_per_mtok: 1.0,
+            cached_input_per_mtok: None,
+        }),
         coverage: Some(CoverageMode::Model),
         judge_model: Some(String::new()),
         judge_profile: Some(String::new()),
@@ -691,6 +699,7 @@ fn every_file_key_is_documented_in_the_example() {
             max_attempts: Some(1),
             initial_backoff_ms: Some(1),
             max_backoff_ms: Some(1),
+            max_rate_limit_wait_secs: Some(1),
         },
         timeouts: TimeoutsConfig {
             connect_secs: Some(1),

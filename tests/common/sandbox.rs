@@ -54,7 +54,12 @@ impl Sandbox {
 
     /// The binary, isolated, as a plain `std::process::Command` (to spawn and signal it).
     pub fn std_cmd(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("deepdive"));
+        self.isolated(&assert_cmd::cargo::cargo_bin("deepdive"))
+    }
+
+    /// `program` with the sandbox's environment and working directory.
+    pub fn isolated(&self, program: &Path) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
         for (name, _) in std::env::vars_os() {
             let name = name.to_string_lossy();
             if name.starts_with("OPENAI_")

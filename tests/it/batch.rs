@@ -14,13 +14,13 @@ use deepdive::session::{AnswerStatus, SessionStatus, TurnKind, store};
 use predicates::prelude::*;
 
 /// A sandbox whose only profile points at `server`, with fast retries.
-fn sandbox_for(server: &TestServer) -> Sandbox {
+pub(crate) fn sandbox_for(server: &TestServer) -> Sandbox {
     let sandbox = Sandbox::new();
     sandbox.write_config(&config_for(&server.url(), ""));
     sandbox
 }
 
-fn config_for(url: &str, extra_profile_lines: &str) -> String {
+pub(crate) fn config_for(url: &str, extra_profile_lines: &str) -> String {
     format!(
         "[retry]\nmax_attempts = 3\ninitial_backoff_ms = 1\nmax_backoff_ms = 5\n\n\
          [timeouts]\nidle_secs = 1\n\n\
@@ -30,7 +30,7 @@ fn config_for(url: &str, extra_profile_lines: &str) -> String {
 }
 
 /// `deepdive batch --out <run dir>` in the sandbox.
-fn batch(sandbox: &Sandbox) -> assert_cmd::Command {
+pub(crate) fn batch(sandbox: &Sandbox) -> assert_cmd::Command {
     let mut cmd = sandbox.cmd();
     cmd.arg("batch").arg("--out").arg(sandbox.run_dir());
     cmd
@@ -44,18 +44,18 @@ fn failing_when(needle: &'static str, reply: fn() -> Reply) -> Script {
     })
 }
 
-fn transcript_of(sandbox: &Sandbox, slug: &str) -> deepdive::session::Transcript {
+pub(crate) fn transcript_of(sandbox: &Sandbox, slug: &str) -> deepdive::session::Transcript {
     let files = sandbox.transcripts();
     let path = files.iter().find(|f| f.to_string_lossy().ends_with(&format!("-{slug}.md")));
     store::load(path.unwrap_or_else(|| panic!("no transcript for {slug} in {files:?}"))).unwrap()
 }
 
-fn manifest(sandbox: &Sandbox) -> Manifest {
+pub(crate) fn manifest(sandbox: &Sandbox) -> Manifest {
     Manifest::load(&sandbox.run_dir()).unwrap().unwrap()
 }
 
 #[test]
-fn each_topic_is_a_fresh_conversation_saved_in_the_run_folder() {
+fn each_topic_is_its_own_conversation_opened_by_one_shared_priming_exchange() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server);
     batch(&sandbox)
@@ -65,16 +65,19 @@ fn each_topic_is_a_fresh_conversation_saved_in_the_run_folder() {
         .stdout(predicate::str::contains("2 topics: 2 complete"));
 
     let requests = server.requests();
-    assert_eq!(requests.len(), 4, "priming + topic, twice");
-    // Topics run in guide order; 15's second request carries the priming exchange.
-    let second = requests[1].messages();
-    assert_eq!(second.len(), 3);
-    assert!(second[0].1.ends_with("We're using PostgreSQL, Istio."));
-    assert_eq!(second[1].0, "assistant");
-    assert!(second[1].1.starts_with("answer to: I am an experienced"));
-    assert!(second[2].1.starts_with("Provide detailed guidance on implementing health checks"));
-    // Topic 16 starts afresh: its first request is the priming alone.
-    assert_eq!(requests[2].messages().len(), 1);
+    assert_eq!(requests.len(), 3, "one priming request, then each topic prompt");
+    let priming = requests[0].messages();
+    assert_eq!(priming.len(), 1);
+    assert!(priming[0].1.ends_with("We're using PostgreSQL, Istio."));
+    // Topics run in guide order; each carries the shared priming exchange, then its prompt.
+    let (first, second) = (requests[1].messages(), requests[2].messages());
+    assert_eq!((first.len(), second.len()), (3, 3));
+    assert_eq!(first[..2], second[..2]);
+    assert_eq!(first[0], priming[0]);
+    assert_eq!(first[1].0, "assistant");
+    assert!(first[1].1.starts_with("answer to: I am an experienced"));
+    assert!(first[2].1.starts_with("Provide detailed guidance on implementing health checks"));
+    assert!(second[2].1.contains("graceful shutdown"));
     assert!(requests.iter().all(|r| r.body["model"] == "test-model" && r.is_stream()));
 
     let names: Vec<String> = sandbox
@@ -82,11 +85,13 @@ fn each_topic_is_a_fresh_conversation_saved_in_the_run_folder() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["15-health-checks.md", "16-graceful-shutdown.md"]);
+    assert_eq!(names, ["00-priming.md", "15-health-checks.md", "16-graceful-shutdown.md"]);
     let health = transcript_of(&sandbox, "health-checks");
     assert_eq!(health.meta.status, SessionStatus::Complete);
     assert_eq!(health.meta.stack.as_deref(), Some("PostgreSQL, Istio"));
-    assert_eq!(health.turns.len(), 4);
+    assert_eq!(health.turns.len(), 4, "the guide's pattern: priming exchange, topic exchange");
+    assert_eq!(health.turns[0].info.kind, Some(TurnKind::Priming));
+    assert_eq!(health.turns[1].text, transcript_of(&sandbox, "graceful-shutdown").turns[1].text);
     assert_eq!(health.turns[2].info.kind, Some(TurnKind::Topic("health-checks".into())));
     assert!(health.turns[3].text.starts_with("answer to: Provide detailed guidance"));
     // The server reported usage, and that is what is recorded.
@@ -94,14 +99,35 @@ fn each_topic_is_a_fresh_conversation_saved_in_the_run_folder() {
     assert_eq!(usage.completion_tokens, health.turns[3].text.split_whitespace().count() as u64);
     assert!(!health.turns[3].info.usage_counted);
     assert!(health.turns[3].info.coverage.is_some());
+    // The shared exchange's tokens are counted once, in the priming record.
+    assert_eq!(health.turns[1].info.usage, None);
 
     let manifest = manifest(&sandbox);
     assert_eq!(manifest.plan.topics, ["health-checks", "graceful-shutdown"]);
     assert_eq!(manifest.plan.stack.as_deref(), Some("PostgreSQL, Istio"));
     let record = &manifest.topics[0];
-    assert_eq!((record.status, record.attempts), (TopicStatus::Complete, 2));
+    assert_eq!((record.status, record.attempts), (TopicStatus::Complete, 1));
     assert_eq!(record.usage, health.meta.usage);
     assert!(record.coverage.is_some() && record.started.is_some() && record.finished.is_some());
+    let priming = manifest.priming.as_ref().unwrap();
+    assert_eq!(
+        (priming.status, priming.attempts, priming.file.as_str()),
+        (TopicStatus::Complete, 1, "00-priming.md")
+    );
+    assert!(priming.usage.total() > 0);
+}
+
+#[test]
+fn fresh_priming_asks_the_priming_prompt_in_every_topic() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server);
+    batch(&sandbox).args(["16", "15", "--fresh-priming", "--concurrency", "1"]).assert().success();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4, "priming + topic, twice");
+    assert_eq!(requests[0].messages().len(), 1);
+    assert_eq!(requests[2].messages().len(), 1, "topic 16 starts afresh");
+    assert!(!sandbox.run_dir().join("00-priming.md").exists());
+    assert!(manifest(&sandbox).plan.fresh_priming);
 }
 
 #[test]
@@ -128,7 +154,11 @@ fn the_handbook_lists_every_topic_in_guide_order_with_links_that_resolve() {
         assert!(sandbox.run_dir().join(target).is_file(), "broken link {target}");
         links += 1;
     }
-    assert_eq!(links, 3 + 3, "three transcripts, handbook.html, handbook.md, coverage.svg");
+    assert_eq!(
+        links,
+        3 + 3 + 1,
+        "three transcripts, handbook.html, handbook.md, coverage.svg, the shared priming"
+    );
 }
 
 #[test]
@@ -168,7 +198,7 @@ fn concurrency_is_bounded() {
         .args(["1", "2", "3", "4", "5", "6", "7", "--concurrency", "3"])
         .assert()
         .success();
-    assert_eq!(server.hits(), 14);
+    assert_eq!(server.hits(), 1 + 7);
     assert!(server.max_in_flight() <= 3, "max in flight {}", server.max_in_flight());
     assert!(server.max_in_flight() >= 2, "topics ran one at a time");
 }
@@ -197,7 +227,7 @@ fn rate_limit_bursts_slow_the_batch_without_failures() {
         .success()
         .stderr(predicate::str::contains("429"));
     assert!(manifest(&sandbox).topics.iter().all(|t| t.status == TopicStatus::Complete));
-    assert_eq!(server.hits(), 6 + 6 * 2, "6 priming answers, 6 topic answers after one 429 each");
+    assert_eq!(server.hits(), 1 + 6 * 2, "the priming answer, 6 topic answers after one 429 each");
     assert_eq!(seen.lock().unwrap().len(), 6);
 }
 
@@ -223,7 +253,7 @@ fn a_failing_topic_is_reported_while_the_others_finish() {
     assert!(last.info.error.as_deref().unwrap().contains("the model crashed"));
     let record = manifest(&sandbox).topics.into_iter().find(|t| t.slug == "graceful-shutdown");
     let record = record.unwrap();
-    assert_eq!((record.status, record.attempts), (TopicStatus::Failed, 4));
+    assert_eq!((record.status, record.attempts), (TopicStatus::Failed, 3), "its topic prompt's");
 }
 
 #[test]
@@ -260,17 +290,18 @@ fn a_stream_that_breaks_off_is_retried_from_the_start_of_the_turn() {
 
 #[test]
 fn a_stream_without_finish_reason_is_never_accepted_as_an_answer() {
-    let server = TestServer::start(Script::from_fn(|_, _| {
-        Reply::sse_events([content_event("half an ans")])
+    let server = TestServer::start(Script::from_fn(|request, _| match request.messages().len() {
+        1 => Reply::default_for(request),
+        _ => Reply::sse_events([content_event("half an ans")]),
     }));
     let sandbox = sandbox_for(&server);
     batch(&sandbox).arg("15").assert().code(1);
     let transcript = transcript_of(&sandbox, "health-checks");
     assert_eq!(transcript.meta.status, SessionStatus::Failed);
-    assert_eq!(transcript.turns[1].info.status, Some(AnswerStatus::Failed));
+    assert_eq!(transcript.turns[3].info.status, Some(AnswerStatus::Failed));
     // What arrived of the last attempt is kept for the reader, marked failed.
-    assert_eq!(transcript.turns[1].text, "half an ans");
-    assert_eq!(server.hits(), 3, "retried from the start of the turn");
+    assert_eq!(transcript.turns[3].text, "half an ans");
+    assert_eq!(server.hits(), 1 + 3, "retried from the start of the turn");
 }
 
 #[test]
@@ -286,22 +317,56 @@ fn a_stalled_stream_times_out_and_is_recorded_as_failed() {
 }
 
 #[test]
-fn a_length_finish_is_recorded_as_truncated() {
-    let server =
-        TestServer::start(Script::replies([Reply::stream("cut short").finish(Some("length"))]));
+fn an_answer_cut_off_at_max_tokens_makes_the_topic_truncated_until_retried() {
+    // Answers of more than 6 tokens are cut off at --max-tokens 6, as a server would.
+    let script = || {
+        Script::from_fn(|request, _| match request.body["max_tokens"].as_u64() {
+            Some(max) if max <= 6 && request.messages().len() > 1 => {
+                Reply::stream("cut short").finish(Some("length"))
+            }
+            _ => Reply::default_for(request),
+        })
+    };
+    let server = TestServer::start(script());
     let sandbox = sandbox_for(&server);
     batch(&sandbox)
-        .args(["15", "--max-tokens", "5"])
+        .args(["15", "16", "--max-tokens", "6", "--followups", "mistakes"])
         .assert()
-        .success()
-        .stderr(predicate::str::contains("truncated"));
-    assert_eq!(server.requests()[0].body["max_tokens"], 5);
+        .code(1)
+        .stdout(predicate::str::contains("2 topics: 0 complete, 2 truncated"))
+        .stderr(predicate::str::contains("truncated"))
+        .stderr(predicate::str::contains("--retry-truncated"));
+    assert_eq!(server.requests()[0].body["max_tokens"], 6);
     let transcript = transcript_of(&sandbox, "health-checks");
-    assert_eq!(transcript.turns[1].info.status, Some(AnswerStatus::Truncated));
+    assert_eq!(transcript.turns[3].info.status, Some(AnswerStatus::Truncated));
     assert_eq!(
-        transcript.turns[1].info.finish_reason,
+        transcript.turns[3].info.finish_reason,
         Some(deepdive::message::FinishReason::Length)
     );
+    let statuses: Vec<TopicStatus> = manifest(&sandbox).topics.iter().map(|t| t.status).collect();
+    assert_eq!(statuses, [TopicStatus::Truncated, TopicStatus::Truncated]);
+    let index = std::fs::read_to_string(sandbox.run_dir().join("index.md")).unwrap();
+    assert!(index.contains("| truncated |"), "{index}");
+
+    // A resume alone leaves them be; --retry-truncated asks from the cut-off answer on.
+    let resume = |args: &[&str]| {
+        let mut cmd = sandbox.cmd();
+        cmd.arg("batch").arg("--resume").arg(sandbox.run_dir()).args(args);
+        cmd
+    };
+    let hits = server.hits();
+    resume(&[]).assert().code(1);
+    assert_eq!(server.hits(), hits, "truncated topics are not rerun without the flag");
+    resume(&["--retry-truncated", "--max-tokens", "500"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 topics: 2 complete"));
+    let again = &server.requests()[hits..];
+    assert_eq!(again.len(), 4, "each topic prompt and its follow-up, not the priming");
+    assert!(again.iter().all(|r| r.body["max_tokens"] == 500 && r.messages().len() > 1));
+    let transcript = transcript_of(&sandbox, "health-checks");
+    assert_eq!(transcript.exchanges().count(), 3, "priming, topic, follow-up: no cut-off left");
+    assert!(transcript.exchanges().all(|e| !e.is_truncated()));
 }
 
 #[test]
@@ -329,8 +394,10 @@ fn an_endpoint_that_rejects_the_key_stops_the_batch_and_names_the_key_source() {
         .env("TEST_KEY", "sk-test-abc")
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("TEST_KEY"))
-        .stdout(predicate::str::contains("skipped: not sent"));
+        .stdout(predicate::str::contains("TEST_KEY").count(1))
+        .stdout(predicate::str::contains("3 topics skipped"))
+        .stderr(predicate::str::contains("TEST_KEY").count(1))
+        .stderr(predicate::str::contains("3 topics not started"));
     assert_eq!(server.hits(), 1, "a rejected key is not retried, and later topics are not sent");
 }
 
@@ -361,10 +428,11 @@ fn batch_all_runs_every_topic_in_guide_order() {
     let sandbox = sandbox_for(&server);
     batch(&sandbox).args(["--all", "-q", "--concurrency", "8"]).assert().success();
     let files = sandbox.transcripts();
-    assert_eq!(files.len(), 20);
-    assert!(files[0].ends_with("01-multi-replica-testing.md"));
-    assert!(files[19].ends_with("20-capacity-planning.md"));
-    assert_eq!(server.hits(), 40);
+    assert_eq!(files.len(), 21);
+    assert!(files[0].ends_with("00-priming.md"));
+    assert!(files[1].ends_with("01-multi-replica-testing.md"));
+    assert!(files[20].ends_with("20-capacity-planning.md"));
+    assert_eq!(server.hits(), 21, "20 topics take 21 requests: one priming, 20 topic prompts");
 }
 
 #[test]
@@ -400,9 +468,9 @@ fn max_cost_stops_launching_topics_and_says_so() {
         .args(["15", "16", "--max-cost", "0.01"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("--max-cost $0.01 reached"))
+        .stderr(predicate::str::contains("2 topics not started: --max-cost $0.01 reached").count(1))
         .stdout(predicate::str::contains("skipped"));
-    assert_eq!(server.hits(), 0);
+    assert_eq!(server.hits(), 0, "not even the priming request");
 }
 
 #[test]
@@ -411,7 +479,7 @@ fn rerunning_the_same_command_does_only_what_is_missing_or_failed() {
     let sandbox = sandbox_for(&server);
     batch(&sandbox).args(["15", "16"]).assert().code(1);
     let first_hits = server.hits();
-    assert_eq!(first_hits, 2 + 2, "15 answered, 16 failed on its topic prompt");
+    assert_eq!(first_hits, 1 + 2, "priming, 15 answered, 16 failed on its topic prompt");
 
     // Rerun with a healthy endpoint: only topic 16's failed turn is sent again.
     let healthy = TestServer::start(Script::echo());
@@ -442,7 +510,7 @@ fn a_folder_from_another_model_is_refused() {
 
 /// Starts a batch of topics 1, 2 and 3 one at a time against a server that answers until
 /// request `stall_at` (0-based), which it holds open; returns once that request has arrived.
-fn start_batch_until_request(
+pub(crate) fn start_batch_until_request(
     sandbox: &Sandbox,
     stall_at: usize,
 ) -> (std::process::Child, TestServer) {
@@ -472,8 +540,8 @@ fn start_batch_until_request(
 #[test]
 fn a_batch_killed_with_kill_9_resumes_without_redoing_finished_topics() {
     let sandbox = Sandbox::new();
-    // Requests 0-1 answer topic 1, 2-3 topic 2, 4 is topic 3's priming: held, then killed.
-    let (mut child, _server) = start_batch_until_request(&sandbox, 4);
+    // Request 0 is the priming, 1 topic 1, 2 topic 2, 3 topic 3's prompt: held, then killed.
+    let (mut child, _server) = start_batch_until_request(&sandbox, 3);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
@@ -491,11 +559,9 @@ fn a_batch_killed_with_kill_9_resumes_without_redoing_finished_topics() {
     cmd.arg("batch").arg("--resume").arg(sandbox.run_dir());
     cmd.assert().success().stdout(predicate::str::contains("3 topics: 3 complete"));
     let sent = healthy.requests();
-    assert_eq!(sent.len(), 2, "only topic 3: priming and topic prompt");
-    assert!(
-        sent[1].last_user_message().unwrap().contains("cloud-managed databases")
-            || sent[1].last_user_message().unwrap().contains("observability")
-    );
+    assert_eq!(sent.len(), 1, "only topic 3's prompt: the saved priming exchange is reused");
+    assert_eq!(sent[0].messages().len(), 3);
+    assert!(sent[0].last_user_message().unwrap().contains("observability"));
 }
 
 #[test]

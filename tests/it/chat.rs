@@ -56,6 +56,28 @@ fn a_picked_number_sends_exactly_the_suggested_text() {
 }
 
 #[test]
+fn a_resumed_session_makes_its_suggestions_when_a_number_or_followups_asks() {
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["health-checks"], "/quit\n").success();
+    let opening = saved(&sandbox);
+    let suggestions = suggest::suggest(&Library::builtin(), &opening, None, None, 6);
+    // Resuming shows the last exchange, not the list (it would check coverage again)...
+    chat(&sandbox, &["--resume"], "/quit\n")
+        .success()
+        .stdout(predicate::str::contains("Suggested follow-ups:").not())
+        .stderr(predicate::str::contains("/followups lists the suggested follow-ups"));
+    // ...which /followups shows, the same as at the end of the first session.
+    chat(&sandbox, &["--resume"], "/followups\n/quit\n")
+        .success()
+        .stdout(predicate::str::contains(format!("  2. [{}]", suggestions[1].kind.as_str())));
+    // A number picks from it without /followups first.
+    chat(&sandbox, &["--resume"], "2\n/quit\n").success();
+    assert_eq!(server.requests()[2].last_user_message().unwrap(), suggestions[1].text);
+    assert_eq!(saved(&sandbox).turns.len(), 6);
+}
+
+#[test]
 fn typed_questions_are_sent_and_the_answers_streamed_to_stdout() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
@@ -403,6 +425,29 @@ fn coverage_is_shown_for_each_topic_and_for_one_on_request() {
     let stdout = String::from_utf8_lossy(&one.get_output().stdout).to_string();
     assert!(!stdout.contains("Coverage of “Health Checks"), "{stdout}");
     assert!(stdout.contains("Coverage of “Graceful Shutdown"), "{stdout}");
+}
+
+#[test]
+fn a_resumed_session_that_asks_nothing_leaves_the_file_as_it_was() {
+    use std::os::unix::fs::MetadataExt;
+    let server = TestServer::start(Script::echo());
+    let sandbox = sandbox_for(&server.url());
+    chat(&sandbox, &["15"], "/quit\n").success();
+    let file = sandbox.transcripts_in(&sandbox.sessions_dir()).remove(0);
+    let before = (std::fs::read(&file).unwrap(), std::fs::metadata(&file).unwrap());
+    chat(&sandbox, &["--resume"], "/coverage\n/tokens\n/quit\n")
+        .success()
+        .stderr(predicate::str::contains("nothing new"));
+    let after = std::fs::metadata(&file).unwrap();
+    assert_eq!(std::fs::read(&file).unwrap(), before.0);
+    // An atomic save replaces the file: a new inode, a new modification time.
+    assert_eq!((after.ino(), after.mtime(), after.mtime_nsec()), {
+        let m = &before.1;
+        (m.ino(), m.mtime(), m.mtime_nsec())
+    });
+    // Once something is asked, the session is saved as before.
+    chat(&sandbox, &["--resume"], "one more\n/quit\n").success();
+    assert_eq!(saved(&sandbox).turns.len(), 6);
 }
 
 #[test]

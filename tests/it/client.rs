@@ -161,7 +161,10 @@ async fn usage_is_requested_and_recorded() {
     let (server, result, _) =
         exchange(Script::replies([Reply::stream("counted").usage(42, 7)]), fast_retries(1), |_| {})
             .await;
-    assert_eq!(result.unwrap().usage, Some(Usage { prompt_tokens: 42, completion_tokens: 7 }));
+    assert_eq!(
+        result.unwrap().usage,
+        Some(Usage { prompt_tokens: 42, completion_tokens: 7, cached_tokens: 0 })
+    );
     let sent = &server.requests()[0];
     assert_eq!(sent.path, "/v1/chat/completions");
     assert!(sent.is_stream() && sent.wants_usage(), "{:?}", sent.body);
@@ -760,7 +763,10 @@ async fn odd_optional_fields_never_cost_an_answer() {
     let (_server, result, _) = exchange(Script::replies([strange]), fast_retries(1), |_| {}).await;
     let completion = result.unwrap();
     assert_eq!(completion.text, "odd");
-    assert_eq!(completion.usage, Some(Usage { prompt_tokens: 3, completion_tokens: 1 }));
+    assert_eq!(
+        completion.usage,
+        Some(Usage { prompt_tokens: 3, completion_tokens: 1, cached_tokens: 0 })
+    );
 }
 
 #[tokio::test]

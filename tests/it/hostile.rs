@@ -45,7 +45,8 @@ fn endless_answer() -> Reply {
 fn an_endless_stream_stops_at_the_answer_ceiling_and_the_topic_fails_with_a_message() {
     let server = TestServer::start(Script::from_fn(|_, _| endless_answer()));
     let sandbox = sandbox_for(&server.url(), "[limits]\nmax_answer_mb = 1\n");
-    let output = batch(&sandbox, &["15"]);
+    // Every request misbehaves: the topic's own priming request is the one that fails.
+    let output = batch(&sandbox, &["15", "--fresh-priming"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(server.hits(), 1, "not retried");
     let record = &manifest(&sandbox).topics[0];
@@ -64,7 +65,7 @@ fn a_whole_answer_past_the_ceiling_is_refused_too() {
     let huge = "word ".repeat(500 * 1024); // 2.5 MB
     let server = TestServer::start(Script::from_fn(move |_, _| Reply::json_answer(&huge)));
     let sandbox = sandbox_for(&server.url(), "[limits]\nmax_answer_mb = 1\n");
-    let output = batch(&sandbox, &["15", "--no-stream"]);
+    let output = batch(&sandbox, &["15", "--no-stream", "--fresh-priming"]);
     assert_eq!(output.status.code(), Some(1));
     let error = manifest(&sandbox).topics[0].error.clone().unwrap();
     assert!(error.contains("limits.max_answer_mb"), "{error}");
@@ -74,11 +75,11 @@ fn a_whole_answer_past_the_ceiling_is_refused_too() {
 fn an_answer_far_past_max_tokens_is_cut_and_recorded_as_truncated() {
     let server = TestServer::start(Script::from_fn(|_, _| endless_answer()));
     let sandbox = sandbox_for(&server.url(), "");
-    let output = batch(&sandbox, &["15", "--max-tokens", "20"]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = batch(&sandbox, &["15", "--max-tokens", "20", "--fresh-priming"]);
+    assert_eq!(output.status.code(), Some(1), "cut-off answers are not complete work");
     assert!(stderr(&output).contains("recorded as truncated"), "{}", stderr(&output));
     let record = &manifest(&sandbox).topics[0];
-    assert_eq!(record.status, TopicStatus::Complete);
+    assert_eq!(record.status, TopicStatus::Truncated);
     let transcript = store::load(&sandbox.run_dir().join(&record.file)).unwrap();
     for answer in transcript.turns.iter().skip(1).step_by(2) {
         assert_eq!(answer.info.finish_reason, Some(FinishReason::Length));
@@ -91,7 +92,7 @@ fn a_trickle_that_never_ends_meets_the_request_deadline() {
     let trickle = || endless_answer().pace(Duration::from_millis(50));
     let server = TestServer::start(Script::from_fn(move |_, _| trickle()));
     let sandbox = sandbox_for(&server.url(), "[timeouts]\nidle_secs = 5\nrequest_secs = 1\n");
-    let output = batch(&sandbox, &["15"]);
+    let output = batch(&sandbox, &["15", "--fresh-priming"]);
     assert_eq!(output.status.code(), Some(1));
     let error = manifest(&sandbox).topics[0].error.clone().unwrap();
     assert!(error.contains("request deadline, timeouts.request_secs"), "{error}");

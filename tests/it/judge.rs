@@ -146,7 +146,10 @@ fn valid_verdicts_are_stored_and_a_made_up_quote_counts_as_not_covered() {
     assert_eq!(covered(&t)[..4], [true, false, true, false]);
     assert_eq!(entry.points[0].quote.as_deref(), Some(QUOTE_1));
     assert!(entry.points[1].quote_not_found && !entry.points[0].quote_not_found);
-    assert_eq!(entry.usage, Some(Usage { prompt_tokens: 700, completion_tokens: 90 }));
+    assert_eq!(
+        entry.usage,
+        Some(Usage { prompt_tokens: 700, completion_tokens: 90, cached_tokens: 0 })
+    );
     // The answer's own covered/total is the verdicts in force, and the totals hold the judge's.
     let answer = t.turns.iter().rev().find(|turn| turn.text == HEALTH_ANSWER).unwrap();
     assert_eq!(answer.info.coverage.map(|c| (c.covered, c.total)), Some((2, 10)));
@@ -178,7 +181,7 @@ fn every_answer_in_the_section_is_judged_again_with_all_of_them() {
     assert_eq!((entry.answers, &covered(&t)[..3]), (2, &[true, true, false][..]));
     assert_eq!(
         entry.usage,
-        Some(Usage { prompt_tokens: 200, completion_tokens: 20 }),
+        Some(Usage { prompt_tokens: 200, completion_tokens: 20, cached_tokens: 0 }),
         "both requests"
     );
     assert_eq!(
@@ -213,7 +216,10 @@ fn invalid_json_leaves_the_lexical_verdicts_and_its_tokens_are_still_counted() {
         "the judge's reply is not JSON",
     );
     let entry = t.meta.coverage_of("health-checks").unwrap();
-    assert_eq!(entry.usage, Some(Usage { prompt_tokens: 300, completion_tokens: 12 }));
+    assert_eq!(
+        entry.usage,
+        Some(Usage { prompt_tokens: 300, completion_tokens: 12, cached_tokens: 0 })
+    );
     assert!(t.meta.usage.prompt_tokens >= 300 + 1000);
 }
 
@@ -423,7 +429,10 @@ fn a_batch_with_the_judge_records_and_shows_its_verdicts_and_tokens() {
     let manifest = Manifest::load(&sandbox.run_dir()).unwrap().unwrap();
     let record = &manifest.topics[0];
     assert_eq!(record.coverage_by.as_deref(), Some("model judge judge-2"));
-    assert_eq!(record.judge_usage, Some(Usage { prompt_tokens: 800, completion_tokens: 80 }));
+    assert_eq!(
+        record.judge_usage,
+        Some(Usage { prompt_tokens: 800, completion_tokens: 80, cached_tokens: 0 })
+    );
     assert_eq!(record.missing.len(), 8);
     assert!(record.usage.prompt_tokens >= 800);
     let handbook = std::fs::read_to_string(sandbox.run_dir().join("handbook.md")).unwrap();

@@ -5,6 +5,7 @@
 mod common;
 
 mod batch;
+mod batch_folder;
 mod chat;
 mod cli;
 mod client;
@@ -22,4 +23,5 @@ mod polish;
 mod replay;
 mod secrets;
 mod terminal;
+mod tokenizer;
 mod transcript_roundtrip;

@@ -46,9 +46,9 @@ fn warnings_use_the_warning_prefix() {
 fn counts_of_one_are_singular() {
     let sandbox = Sandbox::new();
     let one = stdout_of(&sandbox.cmd().args(["batch", "15", "--dry-run"]).assert().success());
-    assert!(one.starts_with("plan: 1 topic, each priming + topic prompt"), "{one}");
+    assert!(one.starts_with("plan: 1 topic, one priming request shared"), "{one}");
     let two = stdout_of(&sandbox.cmd().args(["batch", "15", "16", "--dry-run"]).assert().success());
-    assert!(two.starts_with("plan: 2 topics, each priming + topic prompt"), "{two}");
+    assert!(two.starts_with("plan: 2 topics, one priming request shared"), "{two}");
 }
 
 /// Every subcommand path, for help checks.

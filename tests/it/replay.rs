@@ -148,7 +148,9 @@ fn a_run_folder_replays_into_a_new_run_folder_with_a_handbook() {
         .assert()
         .success()
         .stdout(predicate::str::contains("2 topics: 2 complete"));
-    assert_eq!(server.hits(), 6, "three user turns per topic");
+    assert_eq!(server.hits(), 5, "the shared priming once, then two user turns per topic");
+    assert_eq!(server.requests()[0].messages().len(), 1);
+    assert!(out.join("00-priming.md").is_file());
     for file in ["15-health-checks.md", "16-graceful-shutdown.md"] {
         let old = store::load(&source_dir.join(file)).unwrap();
         let new = store::load(&out.join(file)).unwrap();
@@ -159,5 +161,5 @@ fn a_run_folder_replays_into_a_new_run_folder_with_a_handbook() {
     assert!(out.join("index.md").is_file() && out.join("manifest.json").is_file());
     // Running it again resumes: nothing left to send.
     sandbox.cmd().arg("replay").arg(&source_dir).arg("--out").arg(&out).assert().success();
-    assert_eq!(server.hits(), 6);
+    assert_eq!(server.hits(), 5);
 }

@@ -110,6 +110,7 @@ fn spent(request: &ChatRequest, completion: &Completion, model: &str) -> Usage {
         Usage {
             prompt_tokens: counter.count_request(&request.messages).tokens,
             completion_tokens: counter.count_text(&completion.text).tokens,
+            cached_tokens: 0,
         }
     })
 }

@@ -24,17 +24,17 @@ use crate::session::{Coverage, Transcript, store};
 /// What was named on the command line, read.
 #[derive(Clone, Debug)]
 pub enum Source {
-    Transcript(PathBuf, Transcript),
-    Run(RunFolder),
+    Transcript(PathBuf, Box<Transcript>),
+    Run(Box<RunFolder>),
 }
 
 impl Source {
     /// A folder is read as a run folder, anything else as a transcript.
     pub fn open(path: &Path) -> Result<Source, SavedError> {
         if path.is_dir() {
-            Ok(Source::Run(RunFolder::open(path)?))
+            Ok(Source::Run(Box::new(RunFolder::open(path)?)))
         } else if path.exists() {
-            Ok(Source::Transcript(path.to_path_buf(), store::load(path)?))
+            Ok(Source::Transcript(path.to_path_buf(), Box::new(store::load(path)?)))
         } else {
             Err(SavedError::Missing { path: path.to_path_buf(), looked: Vec::new() })
         }

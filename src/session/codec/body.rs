@@ -12,6 +12,15 @@ use super::{ParseError, fence, marker, turn_info};
 use crate::message::Role;
 use crate::session::model::{AnswerStatus, Transcript, Turn, TurnInfo, TurnKind};
 
+/// About the bytes [`render`] writes: the texts plus a generous allowance per turn for its
+/// heading and markers, so that a long transcript is written into one allocation instead of
+/// a string that doubles (and briefly exists twice) as it grows.
+pub fn size_hint(t: &Transcript) -> usize {
+    let per_turn = 256;
+    let texts: usize = t.turns.iter().map(|turn| turn.text.len() + per_turn).sum();
+    texts + t.meta.title.len() + 16
+}
+
 pub fn render(t: &Transcript, boundary: &str, out: &mut String) {
     out.push_str("\n# ");
     out.push_str(&one_line(&t.meta.title, "deepdive session"));
@@ -69,7 +78,8 @@ struct Open {
 pub fn parse(doc: &Document<'_>, boundary: &str) -> Result<Vec<Turn>, ParseError> {
     let mut turns = Vec::new();
     let mut open: Option<Open> = None;
-    for line in doc.body_lines() {
+    // Only a line that mentions `deepdive:` can be a marker (or look like one).
+    for line in doc.body_lines_containing(marker::NEEDLE) {
         let Some(at) = marker::find_own(line.text, boundary) else {
             if open.is_none() && marker::looks_like_marker(line.text) {
                 return Err(foreign(&line, boundary));

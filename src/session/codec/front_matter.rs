@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use super::lines::{Document, FENCE};
+use super::summary::Summary;
 use super::{FORMAT_VERSION, ParseError};
 use crate::message::Usage;
 use crate::session::model::{
@@ -16,7 +17,7 @@ use crate::session::model::{
 use crate::session::time;
 
 /// Writes the front matter, both `+++` lines included.
-pub fn render(meta: &Meta, boundary: &str) -> String {
+pub fn render(meta: &Meta, boundary: &str, summary: &Summary) -> String {
     let mut out = format!("{FENCE}\n");
     let mut key = |name: &str, value: &str| {
         // Writing to a String cannot fail.
@@ -37,6 +38,7 @@ pub fn render(meta: &Meta, boundary: &str) -> String {
     key("created", &string(&time::format(meta.created)));
     key("updated", &string(&time::format(meta.updated)));
     key("status", &string(meta.status.as_str()));
+    key("turns", &summary.turns.to_string());
     key("boundary", &string(boundary));
     let _ = write!(
         out,
@@ -44,6 +46,9 @@ pub fn render(meta: &Meta, boundary: &str) -> String {
         toml_int(meta.usage.prompt_tokens),
         toml_int(meta.usage.completion_tokens)
     );
+    if meta.usage.cached_tokens > 0 {
+        let _ = writeln!(out, "cached_tokens = {}", toml_int(meta.usage.cached_tokens));
+    }
     if let Some(r) = &meta.replay_of {
         let _ = write!(
             out,
@@ -116,15 +121,29 @@ pub fn version(doc: &Document<'_>) -> Result<(i64, usize), ParseError> {
     }
 }
 
-/// Reads a version 1 or 2 front matter: the metadata and the boundary token of the markers.
-/// Version 2 adds the stored verdicts (`[[coverage]]`), which a version 1 file must not have.
-pub fn parse(doc: &Document<'_>, version: i64) -> Result<(Meta, String), ParseError> {
+/// What a front matter holds: the metadata, the boundary token of the markers and, from
+/// version 2 on, the summary of the body.
+pub struct FrontMatter {
+    pub meta: Meta,
+    pub boundary: String,
+    pub summary: Option<Summary>,
+}
+
+/// Reads a version 1 or 2 front matter. Version 2 adds the summary of the body (`turns`) and
+/// the stored verdicts (`[[coverage]]`), which a version 1 file must not have.
+pub fn parse(doc: &Document<'_>, version: i64) -> Result<FrontMatter, ParseError> {
     let fm: Keys = toml::from_str(doc.front_matter).map_err(|e| toml_error(doc, &e))?;
-    if let (true, Some(first)) = (version < 2, fm.coverage.first()) {
-        return Err(ParseError::new(
-            doc.front_matter_line_at(first.span().start),
-            "`[[coverage]]` is a format_version 2 table; remove it, or set format_version = 2",
-        ));
+    if version < 2 {
+        let added = [
+            ("turns", fm.turns.as_ref().map(Spanned::span)),
+            ("[[coverage]]", fm.coverage.first().map(Spanned::span)),
+        ];
+        if let Some((key, Some(span))) = added.into_iter().find(|(_, span)| span.is_some()) {
+            return Err(ParseError::new(
+                doc.front_matter_line_at(span.start),
+                format!("`{key}` is a format_version 2 key; remove it, or set format_version = 2"),
+            ));
+        }
     }
     let mut coverage = Vec::with_capacity(fm.coverage.len());
     for entry in fm.coverage {
@@ -162,11 +181,16 @@ pub fn parse(doc: &Document<'_>, version: i64) -> Result<(Meta, String), ParseEr
         usage: Usage {
             prompt_tokens: fm.usage.prompt_tokens,
             completion_tokens: fm.usage.completion_tokens,
+            cached_tokens: fm.usage.cached_tokens,
         },
         replay_of: fm.replay_of.map(|r| ReplayOf { file: r.file, model: r.model, turns: r.turns }),
         coverage,
     };
-    Ok((meta, boundary))
+    let summary = fm.turns.map(|turns| Summary {
+        turns: usize::try_from(turns.into_inner()).unwrap_or(usize::MAX),
+        coverage: Summary::of_entries(&meta.coverage),
+    });
+    Ok(FrontMatter { meta, boundary, summary })
 }
 
 /// The keys of versions 1 and 2.
@@ -188,6 +212,8 @@ struct Keys {
     updated: SystemTime,
     #[serde(deserialize_with = "de_status")]
     status: SessionStatus,
+    /// Version 2.
+    turns: Option<Spanned<u64>>,
     boundary: Spanned<String>,
     #[serde(default)]
     usage: UsageV1,
@@ -260,6 +286,7 @@ impl CoverageV2 {
             usage: self.usage.map(|u| Usage {
                 prompt_tokens: u.prompt_tokens,
                 completion_tokens: u.completion_tokens,
+                cached_tokens: u.cached_tokens,
             }),
         })
     }
@@ -272,6 +299,8 @@ struct UsageV1 {
     prompt_tokens: u64,
     #[serde(default)]
     completion_tokens: u64,
+    #[serde(default)]
+    cached_tokens: u64,
 }
 
 #[derive(Deserialize)]

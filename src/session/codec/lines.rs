@@ -37,6 +37,34 @@ pub fn lines(text: &str, base: usize, first_number: usize) -> impl Iterator<Item
     })
 }
 
+/// The lines of `text` that contain `needle`, numbered and offset as [`lines`] numbers them.
+/// The text between them is searched for `needle` and its line endings counted, but never
+/// cut into lines: a body is mostly text, and only marker lines matter to the reader.
+pub fn lines_containing<'a>(
+    text: &'a str,
+    needle: &'a str,
+    base: usize,
+    first_number: usize,
+) -> impl Iterator<Item = Line<'a>> + use<'a> {
+    // `pos` is always the start of a line, and `number` that line's number.
+    let mut pos = 0;
+    let mut number = first_number;
+    std::iter::from_fn(move || {
+        let found = pos + text.get(pos..)?.find(needle)?;
+        let start = text[pos..found].rfind('\n').map_or(pos, |i| pos + i + 1);
+        number += text[pos..start].bytes().filter(|&b| b == b'\n').count();
+        let (end, line_end) = match text[found..].find('\n') {
+            Some(i) => (found + i + 1, found + i),
+            None => (text.len(), text.len()),
+        };
+        let item =
+            Line { number, start: base + start, end: base + end, text: &text[start..line_end] };
+        pos = end;
+        number += 1;
+        Some(item)
+    })
+}
+
 /// A transcript file cut into front matter and body.
 pub struct Document<'a> {
     /// The whole file (after a byte-order mark, if any).
@@ -84,8 +112,39 @@ impl<'a> Document<'a> {
             + self.front_matter.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count()
     }
 
-    /// The body's lines, numbered as in the file.
-    pub fn body_lines(&self) -> impl Iterator<Item = Line<'a>> + use<'a> {
-        lines(&self.text[self.body_start..], self.body_start, self.body_line)
+    /// The body's lines that contain `needle`, numbered as in the file.
+    pub fn body_lines_containing(
+        &self,
+        needle: &'a str,
+    ) -> impl Iterator<Item = Line<'a>> + use<'a> {
+        lines_containing(&self.text[self.body_start..], needle, self.body_start, self.body_line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_containing_a_needle_are_those_lines_splits_them_into() {
+        let texts = [
+            "a\nx b\n\nc x\r\nx",
+            "x",
+            "",
+            "no match\nat all\n",
+            "\n\nx\n\n",
+            "xx x\nx\n",
+            "é x ü\nx\n",
+        ];
+        for text in texts {
+            let all: Vec<(usize, usize, usize, &str)> = lines(text, 7, 3)
+                .filter(|l| l.text.contains('x'))
+                .map(|l| (l.number, l.start, l.end, l.text))
+                .collect();
+            let found: Vec<(usize, usize, usize, &str)> = lines_containing(text, "x", 7, 3)
+                .map(|l| (l.number, l.start, l.end, l.text))
+                .collect();
+            assert_eq!(found, all, "{text:?}");
+        }
     }
 }

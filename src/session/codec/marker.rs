@@ -44,25 +44,26 @@ pub fn looks_like_marker(line: &str) -> bool {
 }
 
 /// Where a marker carrying `boundary` starts in `line` (its `<!--`), if the line has one.
+/// Allocates nothing: it is asked of every line that mentions `deepdive:`.
 pub fn find_own(line: &str, boundary: &str) -> Option<usize> {
-    ["turn", "end"]
-        .iter()
-        .filter_map(|name| {
-            let needle = format!("{PREFIX}{name}:{boundary}");
-            let mut from = 0;
-            while let Some(i) = line[from..].find(&needle) {
-                let at = from + i;
-                let longer =
-                    line[at + needle.len()..].starts_with(|c: char| c.is_ascii_alphanumeric());
-                if !longer {
-                    return Some(line[..at].rfind("<!--").unwrap_or(at));
-                }
-                from = at + needle.len();
-            }
-            None
-        })
-        .min()
+    let mut from = 0;
+    while let Some(i) = line[from..].find(PREFIX) {
+        let at = from + i;
+        let rest = &line[at + PREFIX.len()..];
+        let token = rest.strip_prefix("turn:").or_else(|| rest.strip_prefix("end:"));
+        let after = token.and_then(|t| t.strip_prefix(boundary));
+        // A longer token that merely starts with this file's boundary is another file's.
+        if after.is_some_and(|a| !a.starts_with(|c: char| c.is_ascii_alphanumeric())) {
+            return Some(line[..at].rfind("<!--").unwrap_or(at));
+        }
+        from = at + PREFIX.len();
+    }
+    None
 }
+
+/// The text every marker line contains, whatever its boundary: lines without it are plain
+/// text, so a reader can skip them unread.
+pub const NEEDLE: &str = PREFIX;
 
 /// Parses a marker that starts at the beginning of `s` and runs to the end of the line.
 /// The error is a message without a line number.
@@ -242,6 +243,10 @@ mod tests {
         assert_eq!(find_own("x <!-- deepdive:end:b1 -->", "b1"), Some(2));
         assert_eq!(find_own("<!-- deepdive:end:b12 -->", "b1"), None);
         assert_eq!(find_own("<!-- deepdive:end:zz -->", "b1"), None);
+        // The first marker of this file's boundary wins, after a foreign or longer one.
+        assert_eq!(find_own("<!-- deepdive:end:b12 --> <!-- deepdive:turn:b1 -->", "b1"), Some(26));
+        assert_eq!(find_own("deepdive:turn:b1 without a comment", "b1"), Some(0));
+        assert_eq!(find_own("<!-- deepdive:note:b1 -->", "b1"), None);
     }
 
     #[test]

@@ -10,15 +10,18 @@ pub(crate) mod fence;
 mod front_matter;
 mod lines;
 mod marker;
+mod summary;
 mod turn_info;
 
 use std::fmt;
 
 use crate::session::model::Transcript;
 use lines::Document;
+pub use summary::{Header, Summary, sum};
 
 /// The format version [`render`] writes and the newest one [`parse`] reads. Version 2 adds
-/// the stored verdicts on each topic's points (`[[coverage]]`).
+/// the stored verdicts on each topic's points (`[[coverage]]`) and the body's turn count
+/// (`turns`), so that a listing reads the front matter alone.
 pub const FORMAT_VERSION: i64 = 2;
 
 /// Why a transcript could not be read: a 1-based line of the file and a one-line message
@@ -30,8 +33,16 @@ pub struct ParseError {
 }
 
 impl ParseError {
+    /// An error at `line`. The message stays on one line even when it quotes a value from
+    /// the file that holds line breaks (an attribute value can spell `\n`).
     pub(crate) fn new(line: usize, message: impl Into<String>) -> ParseError {
-        ParseError { line, message: message.into() }
+        let message = message.into();
+        let message = if message.contains(['\n', '\r']) {
+            message.replace('\r', "\\r").replace('\n', "\\n")
+        } else {
+            message
+        };
+        ParseError { line, message }
     }
 }
 
@@ -44,23 +55,56 @@ impl fmt::Display for ParseError {
 /// Writes a transcript in the current format version.
 pub fn render(t: &Transcript) -> String {
     let boundary = boundary::choose(t);
-    let mut out = front_matter::render(&t.meta, &boundary);
+    let mut out = front_matter::render(&t.meta, &boundary, &Summary::of(t));
+    out.reserve(body::size_hint(t));
     body::render(t, &boundary, &mut out);
     out
 }
 
-/// Reads a transcript of any supported format version.
+/// Reads a transcript of any supported format version. The front matter's summary is not
+/// read back: the turns themselves are what it summarises.
 pub fn parse(text: &str) -> Result<Transcript, ParseError> {
     let doc = Document::split(text)?;
-    let (version, version_line) = front_matter::version(&doc)?;
-    match version {
-        // Version 1 differs only in having no `[[coverage]]`: it reads with no entries.
-        // No version before 1 was ever written.
-        1..=FORMAT_VERSION => {
-            let (meta, boundary) = front_matter::parse(&doc, version)?;
-            let turns = body::parse(&doc, &boundary)?;
-            Ok(Transcript { meta, turns })
+    let front_matter = front_matter::parse(&doc, supported_version(&doc)?)?;
+    let turns = body::parse(&doc, &front_matter.boundary)?;
+    Ok(Transcript { meta: front_matter.meta, turns })
+}
+
+/// Reads the front matter alone: `text` is the start of a file, up to the end of the `+++`
+/// line that closes the front matter or further. The body is neither read nor checked.
+pub fn parse_header(text: &str) -> Result<Header, ParseError> {
+    let doc = Document::split(text)?;
+    let front_matter = front_matter::parse(&doc, supported_version(&doc)?)?;
+    Ok(Header { meta: front_matter.meta, summary: front_matter.summary })
+}
+
+/// The length of the front matter at the start of `bytes`, through the end of its closing
+/// `+++` line; `None` when `bytes` ends before it does. When the first line is not a `+++`
+/// line there is no front matter, and its length is that of the first line: enough for
+/// [`parse_header`] to say so.
+pub fn header_len(bytes: &[u8]) -> Option<usize> {
+    // As `Document::split` decides it.
+    let is_fence =
+        |line: &[u8]| std::str::from_utf8(line).is_ok_and(|l| l.trim_end() == lines::FENCE);
+    let bom = if bytes.starts_with("\u{feff}".as_bytes()) { 3 } else { 0 };
+    let mut start = bom;
+    while let Some(newline) = bytes[start..].iter().position(|&b| b == b'\n') {
+        let end = start + newline + 1;
+        let fence = is_fence(&bytes[start..end - 1]);
+        if (start == bom && !fence) || (start > bom && fence) {
+            return Some(end);
         }
+        start = end;
+    }
+    None
+}
+
+/// The version of a file, when this deepdive reads it: 1 (read as it is; its summary is
+/// missing) or 2. No version before 1 was ever written.
+fn supported_version(doc: &Document<'_>) -> Result<i64, ParseError> {
+    let (version, version_line) = front_matter::version(doc)?;
+    match version {
+        1..=FORMAT_VERSION => Ok(version),
         v if v > FORMAT_VERSION => Err(ParseError::new(
             version_line,
             format!(
@@ -98,7 +142,7 @@ mod tests {
                 created,
                 updated: created + Duration::from_secs(95),
                 status: SessionStatus::Complete,
-                usage: Usage { prompt_tokens: 812, completion_tokens: 640 },
+                usage: Usage { prompt_tokens: 812, completion_tokens: 640, cached_tokens: 0 },
                 replay_of: Some(ReplayOf {
                     file: "sessions/old.md".into(),
                     model: "gpt-4.1".into(),
@@ -122,7 +166,11 @@ mod tests {
                             quote_not_found: true,
                         },
                     ],
-                    usage: Some(Usage { prompt_tokens: 900, completion_tokens: 60 }),
+                    usage: Some(Usage {
+                        prompt_tokens: 900,
+                        completion_tokens: 60,
+                        cached_tokens: 0,
+                    }),
                 }],
             },
             turns: vec![
@@ -139,7 +187,11 @@ mod tests {
                     text: "## Liveness\n\n```yaml\nlivenessProbe:\n".into(),
                     info: TurnInfo {
                         status: Some(AnswerStatus::Interrupted),
-                        usage: Some(Usage { prompt_tokens: 812, completion_tokens: 640 }),
+                        usage: Some(Usage {
+                            prompt_tokens: 812,
+                            completion_tokens: 640,
+                            cached_tokens: 0,
+                        }),
                         coverage: Some(Coverage { covered: 6, total: 7 }),
                         model: Some("gpt-4o-2024-08-06".into()),
                         ..TurnInfo::default()
@@ -164,6 +216,14 @@ mod tests {
         // The open yaml fence is closed after the block, so the rest of the file is not code.
         assert!(text.ends_with(" -->\n```\n"), "{text}");
         assert_eq!(parse(&text).unwrap(), t);
+    }
+
+    #[test]
+    fn a_long_transcript_is_rendered_into_one_allocation() {
+        let mut t = sample();
+        t.turns[1].text = "line of an answer\n".repeat(100_000);
+        let text = render(&t);
+        assert!(text.capacity() >= text.len() && text.capacity() < text.len() + 4096);
     }
 
     #[test]
@@ -211,14 +271,53 @@ mod tests {
     }
 
     #[test]
-    fn version_1_files_read_with_no_stored_verdicts_and_may_not_have_any() {
+    fn the_front_matter_summarises_the_body_for_listings() {
+        let mut t = sample();
+        let text = render(&t);
+        assert!(text.contains("\nturns = 2\nboundary"));
+        let end = header_len(text.as_bytes()).unwrap();
+        assert!(text[..end].ends_with("+++\n") && text[end..].starts_with("\n# Health checks"));
+        // The header alone is enough, and nothing after it is looked at.
+        let header = parse_header(&format!("{}<!-- deepdive:broken", &text[..end])).unwrap();
+        assert_eq!(header.meta, t.meta);
+        assert_eq!(header.summary, Some(Summary::of(&t)));
+        assert_eq!(
+            Summary::of(&t),
+            Summary { turns: 2, coverage: Some(Coverage { covered: 1, total: 3 }) }
+        );
+        // Without stored verdicts (version 1), the answers' own coverage is summed.
+        t.meta.coverage.clear();
+        assert_eq!(
+            Summary::of(&t),
+            Summary { turns: 2, coverage: Some(Coverage { covered: 6, total: 7 }) }
+        );
+        // The summary is not read back as turns.
+        let text = render(&t);
+        assert_eq!(
+            parse(&text.replace("\nturns = 2\nboundary", "\nturns = 9\nboundary")).unwrap(),
+            t
+        );
+    }
+
+    #[test]
+    fn version_1_files_read_without_a_summary_and_may_not_have_one() {
         let mut t = sample();
         t.meta.coverage.clear();
-        let v1 = render(&t).replace("format_version = 2", "format_version = 1");
+        let v2 = render(&t);
+        let v1 = v2
+            .replace("format_version = 2", "format_version = 1")
+            .replace("\nturns = 2\nboundary", "\nboundary");
         assert_eq!(parse(&v1).unwrap(), t);
-        let mixed = render(&sample()).replace("format_version = 2", "format_version = 1");
+        assert_eq!(parse_header(&v1).unwrap().summary, None);
+        let mixed = v2.replace("format_version = 2", "format_version = 1");
         let err = parse(&mixed).unwrap_err();
-        assert_eq!(err.line, line_of(&mixed, "[[coverage]]"));
+        assert_eq!(err.line, line_of(&mixed, "turns = "));
+        assert!(err.message.contains("format_version 2"), "{err}");
+        let with_verdicts = render(&sample())
+            .replace("format_version = 2", "format_version = 1")
+            .replace("\nturns = 2\nboundary", "\nboundary");
+        let err = parse(&with_verdicts).unwrap_err();
+        assert_eq!(err.line, line_of(&with_verdicts, "[[coverage]]"));
         assert!(err.message.contains("format_version 2"), "{err}");
     }
 
@@ -242,6 +341,17 @@ mod tests {
         assert!(parse(&twice).unwrap_err().message.contains("a second [[coverage]] table"));
         let unknown = text.replace("answers = 1", "answers = 1\nscore = 3");
         assert!(parse(&unknown).unwrap_err().message.contains("unknown field `score`"));
+    }
+
+    #[test]
+    fn header_len_ends_after_the_closing_fence_or_asks_for_more() {
+        assert_eq!(header_len(b"+++\na = 1\n+++\nbody"), Some(14));
+        assert_eq!(header_len(b"+++\r\na = 1\r\n+++ \r\nbody"), Some(18));
+        assert_eq!(header_len("\u{feff}+++\n+++\n".as_bytes()), Some(11));
+        assert_eq!(header_len(b"+++\na = 1\n++"), None);
+        assert_eq!(header_len(b"+++"), None);
+        // Not a transcript: the first line is enough to say so.
+        assert_eq!(header_len(b"# notes\nmore"), Some(8));
     }
 
     #[test]
@@ -337,6 +447,8 @@ mod tests {
             (text.replace("title = ", "title = = "), 3, "bad front matter"),
             (text.replacen("+++\n", "", 1), 1, "missing front matter"),
             (stray, text.lines().count() + 2, "unknown marker"),
+            // A quoted value that spells a line break still gives a one-line message.
+            (text.replace("role=user", "role=\"us\\ner\""), open, "unknown role"),
         ];
         for (bad, line, needle) in cases {
             let err = parse(&bad).unwrap_err();

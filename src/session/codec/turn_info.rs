@@ -10,6 +10,7 @@ const KNOWN: &[&str] = &[
     "finish",
     "prompt_tokens",
     "completion_tokens",
+    "cached_tokens",
     "usage",
     "coverage",
     "model",
@@ -36,6 +37,9 @@ pub fn to_attrs(role: Role, info: &TurnInfo) -> Vec<(&'static str, String)> {
     if let Some(usage) = info.usage {
         attrs.push(("prompt_tokens", usage.prompt_tokens.to_string()));
         attrs.push(("completion_tokens", usage.completion_tokens.to_string()));
+        if usage.cached_tokens > 0 {
+            attrs.push(("cached_tokens", usage.cached_tokens.to_string()));
+        }
     }
     if info.usage_counted {
         attrs.push(("usage", "counted".to_string()));
@@ -57,7 +61,7 @@ pub fn from_attrs(attrs: Vec<(&str, String)>) -> Result<(Role, TurnInfo), String
     let mut seen: Vec<&str> = Vec::new();
     let mut role = None;
     let mut info = TurnInfo::default();
-    let (mut prompt, mut completion) = (None, None);
+    let (mut prompt, mut completion, mut cached) = (None, None, 0);
     for (key, value) in attrs {
         if !KNOWN.contains(&key) {
             return Err(format!(
@@ -81,6 +85,7 @@ pub fn from_attrs(attrs: Vec<(&str, String)>) -> Result<(Role, TurnInfo), String
             "finish" => info.finish_reason = Some(FinishReason::parse(&value)),
             "prompt_tokens" => prompt = Some(number(key, &value)?),
             "completion_tokens" => completion = Some(number(key, &value)?),
+            "cached_tokens" => cached = number(key, &value)?,
             "usage" => {
                 info.usage_counted = match value.as_str() {
                     "counted" => true,
@@ -96,7 +101,7 @@ pub fn from_attrs(attrs: Vec<(&str, String)>) -> Result<(Role, TurnInfo), String
     }
     info.usage = match (prompt, completion) {
         (Some(prompt_tokens), Some(completion_tokens)) => {
-            Some(Usage { prompt_tokens, completion_tokens })
+            Some(Usage { prompt_tokens, completion_tokens, cached_tokens: cached })
         }
         (None, None) => None,
         _ => return Err("give both prompt_tokens and completion_tokens, or neither".into()),
@@ -150,7 +155,7 @@ mod tests {
             kind: Some(TurnKind::Topic("health checks".into())),
             status: Some(AnswerStatus::Truncated),
             finish_reason: Some(FinishReason::Length),
-            usage: Some(Usage { prompt_tokens: 812, completion_tokens: 640 }),
+            usage: Some(Usage { prompt_tokens: 812, completion_tokens: 640, cached_tokens: 0 }),
             usage_counted: true,
             coverage: Some(Coverage { covered: 6, total: 7 }),
             model: Some("gpt-4o".into()),
