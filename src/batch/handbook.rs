@@ -14,7 +14,7 @@ use crate::prompts::Library;
 use crate::render::thousands;
 
 /// The run's index, which links to everything else (`handbook.html` first).
-pub const HANDBOOK_FILE: &str = "index.md";
+pub const INDEX_FILE: &str = "index.md";
 
 /// Writes `coverage.svg`, `handbook.md`, `handbook.html` and `index.md` into the run
 /// folder `dir`, each atomically; returns the handbook and the paths written.
@@ -25,7 +25,7 @@ pub fn write(
 ) -> Result<(Book, Vec<PathBuf>), HandbookError> {
     let book = Book::from_run(dir, dir, manifest, library)?;
     let mut written = Files::render(&book).write(dir)?;
-    let path = dir.join(HANDBOOK_FILE);
+    let path = dir.join(INDEX_FILE);
     atomic_file::write(&path, render(dir, manifest, &book).as_bytes())
         .map_err(|source| HandbookError::Write { path: path.clone(), source })?;
     written.push(path);

@@ -287,7 +287,7 @@ fn transcript_name_problem(file: &str) -> Option<&'static str> {
     } else if file.contains(|c: char| c.is_control() || c == ':') {
         Some("it has a control character or a colon")
     } else if !file.ends_with(".md")
-        || [super::handbook::HANDBOOK_FILE, crate::handbook::MARKDOWN_FILE].contains(&file)
+        || [super::handbook::INDEX_FILE, crate::handbook::MARKDOWN_FILE].contains(&file)
     {
         Some("a transcript is a .md file other than index.md and handbook.md")
     } else {

@@ -453,7 +453,7 @@ fn print_summary(ctx: &Context, summary: &batch::RunSummary, dir: &Path) -> std:
         out.push_str(&line);
         out.push('\n');
     }
-    out.push_str(&format!("handbook: {}\n", dir.join(batch::handbook::HANDBOOK_FILE).display()));
+    out.push_str(&crate::saved::summary::handbook_line(dir));
     ctx.printer.out(&out)?;
     let unfinished = |r: &&batch::TopicRecord| {
         !matches!(r.status, TopicStatus::Complete | TopicStatus::Truncated)
