@@ -270,8 +270,9 @@ pub async fn execute(
     });
     if let Some(line) = &stopped {
         observer.note(line);
+        // The skipped topics' records changed; every other change was saved as it happened.
+        manifest.save(&job.dir)?;
     }
-    manifest.save(&job.dir)?;
     write_handbook(job, &manifest)?;
     Ok(RunSummary {
         manifest,

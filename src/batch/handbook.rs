@@ -26,7 +26,7 @@ pub fn write(
     let book = Book::from_run(dir, dir, manifest, library)?;
     let mut written = Files::render(&book).write(dir)?;
     let path = dir.join(INDEX_FILE);
-    atomic_file::write(&path, render(dir, manifest, &book).as_bytes())
+    atomic_file::write_rebuildable(&path, render(dir, manifest, &book).as_bytes())
         .map_err(|source| HandbookError::Write { path: path.clone(), source })?;
     written.push(path);
     Ok((book, written))
