@@ -198,6 +198,7 @@ fn main() {
                     let found = if *quote_not_found { " (not in the answer)" } else { "" };
                     println!("    verdict {verdict}, label {label}{quote}{found}");
                 }
+                Why::Recorded => println!("    verdict {verdict}, label {label} (as recorded)"),
             }
         }
     }

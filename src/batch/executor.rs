@@ -457,7 +457,7 @@ async fn run_topic(
     let talk = Talk { endpoint, observer, cancel, slug: &topic.slug };
     let end = talk.run(&mut session, &mut agenda, &mut record).await?;
     let transcript = session.transcript();
-    let verdicts = coverage::of_topic(topic, transcript);
+    let verdicts = coverage::of_topic(topic, transcript, coverage::Reasons::Recorded);
     record.coverage = verdicts.as_ref().map(coverage::Verdicts::summary);
     record.coverage_by = verdicts.as_ref().map(|v| v.method.label());
     record.missing =

@@ -241,7 +241,9 @@ pub fn coverage_report(
     let slugs = transcript.meta.topics.iter().filter(|slug| only.is_none_or(|o| o == *slug));
     for slug in slugs {
         let Some(topic) = library.topic_by_slug(slug) else { continue };
-        let Some(verdicts) = crate::coverage::of_topic(topic, transcript) else {
+        let Some(verdicts) =
+            crate::coverage::of_topic(topic, transcript, crate::coverage::Reasons::Explained)
+        else {
             out.push_str(&format!("“{}”: planned, not answered yet\n", topic.title));
             continue;
         };

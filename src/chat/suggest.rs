@@ -127,7 +127,7 @@ pub fn suggest(
         return list;
     };
     let answers = transcript.section_of(&topic.slug).map(|s| s.answers()).unwrap_or_default();
-    if let Some(verdicts) = coverage::of_topic(topic, transcript) {
+    if let Some(verdicts) = coverage::of_topic(topic, transcript, coverage::Reasons::Recorded) {
         list.extend(gaps(topic, &verdicts, &mut seen));
     }
     list.truncate(limit);

@@ -75,7 +75,7 @@ use vocabulary::Vocabulary;
 pub use by_topic::{TopicReport, check_topics};
 pub use questions::{gap_question, gaps_question};
 pub use quotes::{MIN_QUOTE_CHARS, quote_found};
-pub use verdicts::{Graded, Verdict, Verdicts, Why, in_force, of_topic};
+pub use verdicts::{Graded, Reasons, Verdict, Verdicts, Why, in_force, of_topic};
 
 use crate::session::Coverage;
 

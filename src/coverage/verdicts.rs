@@ -1,7 +1,9 @@
 //! The verdicts in force on a topic's points, and which method made them: a fresh stored
 //! entry (the transcript's `[[coverage]]`, see `docs/transcript-format.md`) when there is one,
 //! else the lexical method's, computed now. Every consumer (gap follow-ups, `/coverage`, the
-//! batch plan's `gaps`, the handbook, `compare`, the run manifest) asks here.
+//! batch plan's `gaps`, the handbook, `compare`, the run manifest) asks here. A stored entry
+//! is paid for once: only `/coverage`, which shows the lexical method's reasons, checks a
+//! stored lexical entry's answers again ([`Reasons::Explained`]).
 
 use super::quotes::quote_found;
 use super::{CoverageReport, PointResult, check_answers};
@@ -32,6 +34,18 @@ pub enum Why {
     Lexical(PointResult),
     /// What the judge said: its quote, and whether the answers contain it.
     Judge { quote: Option<String>, quote_not_found: bool },
+    /// A lexical verdict as the transcript recorded it; its terms and evidence are not kept.
+    Recorded,
+}
+
+/// Whether the verdicts in force must carry the lexical method's reasons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reasons {
+    /// A fresh stored entry is used as it is: no answer is checked again.
+    Recorded,
+    /// A fresh stored lexical entry is checked again for its terms and evidence (`/coverage`),
+    /// and replaced when the answers no longer give it (edited by hand).
+    Explained,
 }
 
 /// What a judge replied for one point, before its quote is checked.
@@ -119,6 +133,10 @@ impl Verdicts {
                     verdict.point
                 ),
                 Why::Judge { .. } => format!("✗ {} — not addressed, says the judge", verdict.point),
+                Why::Recorded => {
+                    let mark = if verdict.covered { "✓" } else { "✗" };
+                    format!("{mark} {} (as recorded)", verdict.point)
+                }
             };
             out.push_str(&line);
             out.push('\n');
@@ -133,7 +151,9 @@ impl Verdicts {
             .points
             .iter()
             .map(|v| match &v.why {
-                Why::Lexical(_) => PointVerdict { covered: v.covered, ..PointVerdict::default() },
+                Why::Lexical(_) | Why::Recorded => {
+                    PointVerdict { covered: v.covered, ..PointVerdict::default() }
+                }
                 Why::Judge { quote, quote_not_found } => PointVerdict {
                     covered: v.covered,
                     quote: quote.clone(),
@@ -156,21 +176,26 @@ impl Verdicts {
 /// document of its own) and the entry stored for it.
 ///
 /// A stored entry is used when it is fresh: made after as many answers as the topic has now,
-/// on as many points. A fresh lexical entry is checked against the lexical method's verdicts
-/// now (they are cheap and need its reasons anyway) and replaced by them when they differ (an
-/// answer edited by hand). A stale or missing entry gives the lexical method's verdicts; a
+/// on as many points. With [`Reasons::Explained`], a fresh lexical entry is checked against
+/// the lexical method's verdicts now (for their reasons) and replaced by them when they differ
+/// (an answer edited by hand). A stale or missing entry gives the lexical method's verdicts; a
 /// stale judge's entry says so in the note.
 pub fn in_force<S: AsRef<str>>(
     cover: &[String],
     answers: &[S],
     stored: Option<&TopicCoverage>,
+    reasons: Reasons,
 ) -> Verdicts {
     let fresh = stored.filter(|s| {
         usize::try_from(s.answers).is_ok_and(|n| n == answers.len())
             && s.points.len() == cover.len()
     });
-    if let Some(entry @ TopicCoverage { method: CoverageMethod::Model { .. }, .. }) = fresh {
-        return from_entry(cover, entry);
+    match fresh {
+        Some(entry @ TopicCoverage { method: CoverageMethod::Model { .. }, .. }) => {
+            return from_entry(cover, entry);
+        }
+        Some(entry) if reasons == Reasons::Recorded => return recorded(cover, entry),
+        _ => {}
     }
     let mut lexical = Verdicts::lexical(check_answers(cover, answers));
     lexical.note = match (stored, fresh) {
@@ -190,12 +215,26 @@ pub fn in_force<S: AsRef<str>>(
 
 /// The verdicts in force on `topic` in `transcript`, over all of the topic's answers (see
 /// [`in_force`]); `None` while the topic has no answer.
-pub fn of_topic(topic: &Topic, transcript: &Transcript) -> Option<Verdicts> {
+pub fn of_topic(topic: &Topic, transcript: &Transcript, reasons: Reasons) -> Option<Verdicts> {
     let answers = transcript.topic_answers(&topic.slug);
     if answers.iter().all(|a| a.trim().is_empty()) {
         return None;
     }
-    Some(in_force(&topic.cover, &answers, transcript.meta.coverage_of(&topic.slug)))
+    Some(in_force(&topic.cover, &answers, transcript.meta.coverage_of(&topic.slug), reasons))
+}
+
+/// A fresh lexical entry as it was recorded.
+fn recorded(cover: &[String], entry: &TopicCoverage) -> Verdicts {
+    let points = cover
+        .iter()
+        .zip(&entry.points)
+        .map(|(point, stored)| Verdict {
+            point: point.clone(),
+            covered: stored.covered,
+            why: Why::Recorded,
+        })
+        .collect();
+    Verdicts { method: entry.method.clone(), note: entry.note.clone(), points }
 }
 
 fn from_entry(cover: &[String], entry: &TopicCoverage) -> Verdicts {
@@ -303,7 +342,7 @@ mod tests {
         let entry = judged().entry("health-checks", 1);
         assert_eq!(entry.points[1].quote.as_deref(), Some("readiness probes gate traffic"));
         assert!(entry.points[1].quote_not_found);
-        let v = in_force(&cover(), &[ANSWER], Some(&entry));
+        let v = in_force(&cover(), &[ANSWER], Some(&entry), Reasons::Recorded);
         assert_eq!(v, judged());
     }
 
@@ -311,7 +350,7 @@ mod tests {
     fn a_stale_judged_entry_gives_lexical_verdicts_with_a_note() {
         let entry = judged().entry("health-checks", 1);
         let later = [ANSWER, "Readiness probes take a pod out of the Service endpoints."];
-        let v = in_force(&cover(), &later, Some(&entry));
+        let v = in_force(&cover(), &later, Some(&entry), Reasons::Recorded);
         assert_eq!(v.method, CoverageMethod::Lexical);
         assert_eq!(
             v.note.as_deref(),
@@ -320,7 +359,7 @@ mod tests {
                  lexical verdicts until the next answer is judged"
             )
         );
-        let fewer_points = in_force(&cover()[..2], &[ANSWER], Some(&entry));
+        let fewer_points = in_force(&cover()[..2], &[ANSWER], Some(&entry), Reasons::Recorded);
         assert!(fewer_points.note.unwrap().contains("are on 3 points, the topic now has 2"));
     }
 
@@ -330,14 +369,33 @@ mod tests {
         let mut entry = lexical.entry("health-checks", 1);
         entry.note = Some("the judge failed (HTTP 500): lexical verdicts".into());
         entry.usage = Some(Usage { prompt_tokens: 10, completion_tokens: 0, cached_tokens: 0 });
-        let v = in_force(&cover(), &[ANSWER], Some(&entry));
+        let v = in_force(&cover(), &[ANSWER], Some(&entry), Reasons::Explained);
         assert_eq!(v.note, entry.note);
         assert_eq!(v.points, lexical.points, "the lexical reasons are there for /coverage");
         entry.points[2].covered = !entry.points[2].covered;
-        let edited = in_force(&cover(), &[ANSWER], Some(&entry));
+        let edited = in_force(&cover(), &[ANSWER], Some(&entry), Reasons::Explained);
         assert!(edited.note.unwrap().contains("no longer match the answers"));
         assert_eq!(edited.points, lexical.points);
-        assert_eq!(in_force(&cover(), &[ANSWER], None), lexical);
+        assert_eq!(in_force(&cover(), &[ANSWER], None, Reasons::Recorded), lexical);
+    }
+
+    #[test]
+    fn a_fresh_lexical_entry_is_used_as_recorded_without_checking_the_answers_again() {
+        let lexical = Verdicts::lexical(check_answers(&cover(), &[ANSWER]));
+        let mut entry = lexical.entry("health-checks", 1);
+        // What the entry says wins over what the answers would give now: it was paid for.
+        entry.points[2].covered = !entry.points[2].covered;
+        let v = in_force(&cover(), &[ANSWER], Some(&entry), Reasons::Recorded);
+        assert_eq!(v.method, CoverageMethod::Lexical);
+        assert!(v.points.iter().all(|p| p.why == Why::Recorded));
+        let marks: Vec<bool> = v.points.iter().map(|p| p.covered).collect();
+        let stored: Vec<bool> = entry.points.iter().map(|p| p.covered).collect();
+        assert_eq!(marks, stored);
+        assert!(v.explain().contains("(as recorded)"));
+        // A stale one is checked again.
+        let later = [ANSWER, "Readiness probes take a pod out of the Service endpoints."];
+        let v = in_force(&cover(), &later, Some(&entry), Reasons::Recorded);
+        assert!(v.points.iter().all(|p| matches!(p.why, Why::Lexical(_))));
     }
 
     #[test]

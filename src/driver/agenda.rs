@@ -118,7 +118,7 @@ impl Opening<'_> {
             .peekable();
         for name in self.followups {
             let text = if name == GAPS {
-                let verdicts = coverage::of_topic(topic, transcript);
+                let verdicts = coverage::of_topic(topic, transcript, coverage::Reasons::Recorded);
                 let missing = verdicts.as_ref().map(|v| v.missing()).unwrap_or_default();
                 match coverage::gaps_question(topic, &missing) {
                     Some(text) => text,

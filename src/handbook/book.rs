@@ -333,7 +333,7 @@ fn chapter(
 /// Which "Cover:" points the answers addressed, by the verdicts in force (the transcript's
 /// stored entry when it is fresh): the one place the handbook asks.
 fn verdicts(topic: &Topic, transcript: &Transcript) -> Option<Verdicts> {
-    coverage::of_topic(topic, transcript)
+    coverage::of_topic(topic, transcript, coverage::Reasons::Recorded)
 }
 
 fn marks(topic: &Topic, report: Option<&Verdicts>, truncated: bool) -> Vec<PointMark> {

@@ -181,7 +181,10 @@ fn transcripts(a: &Transcript, b: &Transcript, library: &Library) -> Vec<TopicCo
             .map(|g| g.exchanges.clone())
             .ok_or_else(|| "no prompt for this topic in this session".to_string())?;
         let known = slug.as_deref().and_then(|s| library.topic_by_slug(s));
-        Ok((exchanges, known.and_then(|topic| coverage::of_topic(topic, t))))
+        Ok((
+            exchanges,
+            known.and_then(|topic| coverage::of_topic(topic, t, coverage::Reasons::Recorded)),
+        ))
     };
     slugs
         .iter()
@@ -209,8 +212,9 @@ fn runs(a: &RunFolder, b: &RunFolder, library: &Library) -> Vec<TopicComparison>
             .find(|g| g.slug.as_deref() == Some(slug))
             .map(|g| g.exchanges)
             .ok_or_else(|| "the transcript has no prompt for this topic".to_string())?;
-        let verdicts =
-            library.topic_by_slug(slug).and_then(|topic| coverage::of_topic(topic, &transcript));
+        let verdicts = library
+            .topic_by_slug(slug)
+            .and_then(|topic| coverage::of_topic(topic, &transcript, coverage::Reasons::Recorded));
         Ok((exchanges, verdicts))
     };
     slugs
