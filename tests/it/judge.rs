@@ -133,6 +133,9 @@ fn valid_verdicts_are_stored_and_a_made_up_quote_counts_as_not_covered() {
     assert_eq!(request.body["model"], "judge-1");
     assert_eq!(request.body["response_format"]["type"], "json_schema");
     assert_eq!(request.body["response_format"]["json_schema"]["strict"], true);
+    // A judge that never stops is cut off: 100 tokens per point and 50 more, greedily.
+    assert_eq!(request.body["max_tokens"], 10 * 100 + 50);
+    assert_eq!(request.body["temperature"], 0.0);
     let asked = request.last_user_message().unwrap();
     assert!(asked.contains("1. Difference between liveness, readiness, and startup probes\n"));
     assert!(asked.contains("10. Health checks during deployments and scaling\n"));
@@ -221,6 +224,20 @@ fn invalid_json_leaves_the_lexical_verdicts_and_its_tokens_are_still_counted() {
         Some(Usage { prompt_tokens: 300, completion_tokens: 12, cached_tokens: 0 })
     );
     assert!(t.meta.usage.prompt_tokens >= 300 + 1000);
+}
+
+#[test]
+fn a_judge_that_runs_into_its_token_limit_leaves_the_lexical_verdicts() {
+    // What SmolLM2-135M under llama.cpp's JSON-schema grammar did: repeat itself until cut off.
+    falls_back(
+        || {
+            Reply::stream(
+                "{\"verdicts\": [{\"point\": 1, \"covered\": true, \"quote\": \"probes probes",
+            )
+            .finish(Some("length"))
+        },
+        "the judge's reply was cut off at its token limit",
+    );
 }
 
 #[test]

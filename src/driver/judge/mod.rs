@@ -30,6 +30,13 @@ pub fn request_messages<S: AsRef<str>>(topic: &Topic, answers: &[S]) -> Vec<Mess
 /// Longest failure reason kept in a note, in characters.
 const REASON_CHARS: usize = 200;
 
+/// The judge's reply may have this many tokens per point (a verdict with a quote of up to 30
+/// words is 20-70), plus [`REPLY_FRAME_TOKENS`]: a model that does not stop (a small one
+/// under a JSON schema can repeat itself for thousands of tokens) is cut off and the lexical
+/// verdicts stand.
+pub const MAX_TOKENS_PER_POINT: u32 = 100;
+const REPLY_FRAME_TOKENS: u32 = 50;
+
 /// A model that grades the points: where its requests go and which model answers them.
 #[derive(Clone, Copy)]
 pub struct Judge<'a> {
@@ -63,6 +70,15 @@ impl Judge<'_> {
             model: self.model.to_string(),
             messages: prompt::messages(topic, answers),
             response_format: Some(prompt::response_format()),
+            // Grading is not creative: the same answers get the same verdicts where the
+            // server allows it.
+            temperature: Some(0.0),
+            max_tokens: Some(
+                u32::try_from(topic.cover.len())
+                    .unwrap_or(u32::MAX)
+                    .saturating_mul(MAX_TOKENS_PER_POINT)
+                    .saturating_add(REPLY_FRAME_TOKENS),
+            ),
             ..ChatRequest::default()
         };
         let (backend, limiter) = match self.backend {
