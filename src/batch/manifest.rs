@@ -38,6 +38,16 @@ pub enum TopicStatus {
 }
 
 impl TopicStatus {
+    /// Every status, in the order summaries count them.
+    pub const ALL: [TopicStatus; 6] = [
+        TopicStatus::Complete,
+        TopicStatus::Truncated,
+        TopicStatus::Failed,
+        TopicStatus::Interrupted,
+        TopicStatus::Skipped,
+        TopicStatus::Pending,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TopicStatus::Pending => "pending",

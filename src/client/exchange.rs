@@ -239,9 +239,9 @@ fn whole_answer(
         on_event(ClientEvent::Delta(&content));
     }
     // A whole JSON document cannot be cut off; servers that leave this out finished normally.
-    let finish_reason = match (cut, choice.finish_reason.as_deref()) {
+    let finish_reason = match (cut, choice.finish_reason) {
         (true, _) => FinishReason::Length,
-        (false, Some(reason)) => FinishReason::from_server(reason),
+        (false, Some(reason)) => reason,
         (false, None) => FinishReason::Stop,
     };
     Ok(Answer { text: content, finish_reason, usage })

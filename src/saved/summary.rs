@@ -25,7 +25,7 @@ pub fn run_summary(run: &RunFolder) -> String {
         facts.push(format!("profile {}", plan.profile));
     }
     facts.push(format!("{} UTC", super::short_time(manifest.created)));
-    facts.push(run.status());
+    facts.push(run.status().to_string());
     out.push_str(&(facts.join(" · ") + "\n"));
     if let Some(stack) = &plan.stack {
         out.push_str(&format!("stack: {stack}\n"));

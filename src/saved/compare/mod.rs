@@ -16,6 +16,7 @@ pub use exchanges::{Answer, Exchange};
 pub use report::markdown;
 
 use super::SavedError;
+use super::listing::Standing;
 use super::run::RunFolder;
 use crate::coverage::{self, Verdicts};
 use crate::prompts::Library;
@@ -46,13 +47,13 @@ impl Source {
                 path: path.clone(),
                 model: t.meta.model.clone(),
                 created: t.meta.created,
-                status: t.meta.status.as_str().to_string(),
+                status: Standing::Session(t.meta.status),
             },
             Source::Run(run) => SideInfo {
                 path: run.dir.clone(),
                 model: run.manifest.plan.model.clone(),
                 created: run.manifest.created,
-                status: run.status(),
+                status: Standing::Run(run.status()),
             },
         }
     }
@@ -64,7 +65,7 @@ pub struct SideInfo {
     pub path: PathBuf,
     pub model: String,
     pub created: SystemTime,
-    pub status: String,
+    pub status: Standing,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
