@@ -225,29 +225,26 @@ pub fn of_topic(topic: &Topic, transcript: &Transcript, reasons: Reasons) -> Opt
 
 /// A fresh lexical entry as it was recorded.
 fn recorded(cover: &[String], entry: &TopicCoverage) -> Verdicts {
-    let points = cover
-        .iter()
-        .zip(&entry.points)
-        .map(|(point, stored)| Verdict {
-            point: point.clone(),
-            covered: stored.covered,
-            why: Why::Recorded,
-        })
-        .collect();
-    Verdicts { method: entry.method.clone(), note: entry.note.clone(), points }
+    stored(cover, entry, |_| Why::Recorded)
 }
 
+/// A fresh judge's entry, with its quotes.
 fn from_entry(cover: &[String], entry: &TopicCoverage) -> Verdicts {
+    stored(cover, entry, |point| Why::Judge {
+        quote: point.quote.clone(),
+        quote_not_found: point.quote_not_found,
+    })
+}
+
+/// The verdicts an entry stores, each point's reason made by `why`.
+fn stored(cover: &[String], entry: &TopicCoverage, why: impl Fn(&PointVerdict) -> Why) -> Verdicts {
     let points = cover
         .iter()
         .zip(&entry.points)
         .map(|(point, stored)| Verdict {
             point: point.clone(),
             covered: stored.covered,
-            why: Why::Judge {
-                quote: stored.quote.clone(),
-                quote_not_found: stored.quote_not_found,
-            },
+            why: why(stored),
         })
         .collect();
     Verdicts { method: entry.method.clone(), note: entry.note.clone(), points }
