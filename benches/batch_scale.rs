@@ -16,16 +16,18 @@
 
 #[path = "../tests/common/server.rs"]
 mod server;
+#[allow(dead_code)] // shared with the other benches, which use other parts
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use deepdive::batch::{Manifest, TopicStatus};
 use server::{RecordedRequest, Reply, Script, TestServer};
-use tempfile::TempDir;
+use support::sandbox::Sandbox;
 
 /// The binary built with the bench profile (which is the release profile).
 const BIN: &str = env!("CARGO_BIN_EXE_deepdive");
@@ -69,53 +71,14 @@ fn machine() {
     println!("binary: {BIN}\n");
 }
 
-/// An isolated place to run the binary: HOME, XDG dirs, a config file with one profile.
-struct Sandbox {
-    dir: TempDir,
-}
-
 impl Sandbox {
-    fn new(url: &str, config_sections: &str) -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        for sub in ["home", "config/deepdive", "data", "work"] {
-            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        }
-        let config = format!(
-            "{config_sections}\n[profiles.bench]\nbase_url = \"{url}\"\nmodel = \"bench-model\"\n\
-             api_key_env = \"\"\n"
-        );
-        std::fs::write(dir.path().join("config/deepdive/config.toml"), config).unwrap();
-        Sandbox { dir }
-    }
-
     fn run_dir(&self) -> PathBuf {
-        self.dir.path().join("run")
-    }
-
-    /// `program args…` with the sandbox's environment; `program` is the binary or a wrapper.
-    fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            if name.starts_with("OPENAI_") || name.starts_with("DEEPDIVE_") {
-                cmd.env_remove(name.as_ref());
-            }
-        }
-        let path = self.dir.path();
-        cmd.current_dir(path.join("work"))
-            .env("HOME", path.join("home"))
-            .env("XDG_CONFIG_HOME", path.join("config"))
-            .env("XDG_DATA_HOME", path.join("data"))
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        cmd
+        self.path().join("run")
     }
 
     /// Runs `deepdive -q batch --out <run dir> args…` to its end.
     fn batch(&self, args: &[&str], measure_rss: bool) -> Outcome {
-        let rss_file = self.dir.path().join("maxrss");
+        let rss_file = self.path().join("maxrss");
         let mut cmd = if measure_rss {
             let mut cmd = self.command(TIME);
             cmd.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(BIN);
@@ -714,7 +677,7 @@ fn profile() {
             Reply::default_for(request).delay(delay)
         }));
         let sandbox = Sandbox::new(&server.url(), "");
-        let cpu_file = sandbox.dir.path().join("cpu");
+        let cpu_file = sandbox.path().join("cpu");
         let mut cmd = sandbox.command(TIME);
         cmd.args(["-f", "%U %S", "-o"]).arg(&cpu_file).arg(&bin);
         cmd.args(["-q", "batch", "--out"]).arg(sandbox.run_dir());
@@ -747,7 +710,7 @@ fn profile() {
         Reply::default_for(request).delay(delay)
     }));
     let sandbox = Sandbox::new(&server.url(), "");
-    let data = sandbox.dir.path().join("perf.data");
+    let data = sandbox.path().join("perf.data");
     let mut cmd = sandbox.command("perf");
     cmd.args(["record", "-q", "-F", "2000", "-g", "-o"]).arg(&data).arg(&bin);
     cmd.args(["-q", "batch", "--out"]).arg(sandbox.run_dir());

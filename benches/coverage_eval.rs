@@ -5,7 +5,14 @@
 //! cargo bench --bench coverage_eval                      # both splits
 //! cargo bench --bench coverage_eval -- --split tune      # only the tuning part
 //! cargo bench --bench coverage_eval -- --explain FILE    # the method's reasons for one answer
+//! cargo bench --bench coverage_eval -- --judge http://127.0.0.1:8080/v1 MODEL
+//!                                    # the model judge at that endpoint instead (key: JUDGE_API_KEY)
 //! ```
+//!
+//! With `--judge`, each answer of the set is graded by one request to the endpoint, as
+//! `coverage = "model"` does after an answer (quotes checked against the answer; a judge that
+//! fails leaves the lexical verdicts, counted and shown); the run also reports the judge's
+//! failures, the quotes it made up, its tokens and its time.
 //!
 //! For each split it prints the agreement (share of points whose verdict equals the label),
 //! the share of covered points found covered and the share of left-out points found
@@ -18,11 +25,16 @@
 mod eval_set;
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use deepdive::coverage::{self, PointResult};
+use deepdive::client::{AdaptiveLimiter, ChatClient, RetryPolicy};
+use deepdive::coverage::{self, Verdict, Verdicts, Why};
+use deepdive::driver::{Endpoint, Judge};
+use deepdive::message::Usage;
 use deepdive::prompts::Library;
+use deepdive::secret::{ApiKey, KeySource};
 use eval_set::{Item, Kind, Split};
+use tokio_util::sync::CancellationToken;
 
 /// Verdicts against labels, counted.
 #[derive(Default, Clone, Copy)]
@@ -65,7 +77,7 @@ impl Tally {
 
 struct Disagreement<'a> {
     item: &'a Item,
-    result: PointResult,
+    result: Verdict,
     label: bool,
 }
 
@@ -75,13 +87,30 @@ fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/coverage-eval");
     let items = eval_set::load(&dir).unwrap_or_else(|e| panic!("reading the evaluation set: {e}"));
     let library = Library::builtin();
+    let judge = judge_args(&args);
 
     let started = Instant::now();
     let mut checked = Vec::new();
+    let mut spent = Usage::default();
     for item in items.iter().filter(|i| only.is_none_or(|s| s == i.split)) {
         let topic = library.topic_by_slug(&item.topic).expect("a built-in topic");
-        let report = coverage::check(&topic.cover, &item.answer);
-        checked.push((item, report));
+        let lexical = Verdicts::lexical(coverage::check(&topic.cover, &item.answer));
+        let verdicts = match &judge {
+            None => lexical,
+            Some((client, model)) => {
+                let asked = Instant::now();
+                let judgement = judged(client, model, &library, topic, &item.answer, &lexical);
+                spent += judgement.spent;
+                eprintln!(
+                    "judged {} in {:.1}s: {}",
+                    item.file,
+                    asked.elapsed().as_secs_f64(),
+                    judgement.verdicts.note.as_deref().unwrap_or("ok")
+                );
+                judgement.verdicts
+            }
+        };
+        checked.push((item, verdicts));
     }
     let elapsed = started.elapsed();
 
@@ -90,6 +119,23 @@ fn main() {
         let (_, report) = checked.iter().find(|(i, _)| i.file == *file).expect("a file of the set");
         print!("{}", report.explain());
         return;
+    }
+    if let Some((client, model)) = &judge {
+        let failed = checked.iter().filter(|(_, v)| v.note.is_some()).count();
+        let made_up = checked
+            .iter()
+            .flat_map(|(_, v)| &v.points)
+            .filter(|p| matches!(p.why, Why::Judge { quote_not_found: true, .. }))
+            .count();
+        println!("model judge {model} at {}", client.url());
+        println!(
+            "judge failures (lexical verdicts used): {failed} of {} answers; quotes not in the \
+             answer: {made_up}; tokens: {} prompt, {} completion; {:.1}s in all",
+            checked.len(),
+            spent.prompt_tokens,
+            spent.completion_tokens,
+            elapsed.as_secs_f64()
+        );
     }
 
     println!("coverage evaluation set: {}", dir.display());
@@ -133,21 +179,76 @@ fn main() {
             let verdict = if d.result.covered { "covered" } else { "missing" };
             let label = if d.label { "covered" } else { "missing" };
             println!("- {}", d.result.point);
-            println!(
-                "    verdict {verdict}, label {label}; matched: {}",
-                d.result.matched.join(", ")
-            );
-            if let Some(about) = &d.result.about {
-                println!("    about: {about}");
-            }
-            if let Some(evidence) = &d.result.evidence {
-                println!("    evidence: “{evidence}”");
+            match &d.result.why {
+                Why::Lexical(result) => {
+                    println!(
+                        "    verdict {verdict}, label {label}; matched: {}",
+                        result.matched.join(", ")
+                    );
+                    if let Some(about) = &result.about {
+                        println!("    about: {about}");
+                    }
+                    if let Some(evidence) = &result.evidence {
+                        println!("    evidence: “{evidence}”");
+                    }
+                }
+                Why::Judge { quote, quote_not_found } => {
+                    let quote =
+                        quote.as_deref().map(|q| format!("; quote: “{q}”")).unwrap_or_default();
+                    let found = if *quote_not_found { " (not in the answer)" } else { "" };
+                    println!("    verdict {verdict}, label {label}{quote}{found}");
+                }
+                Why::Recorded => println!("    verdict {verdict}, label {label} (as recorded)"),
             }
         }
     }
     println!();
     println!("checked {} answers in {:.1} ms", checked.len(), elapsed.as_secs_f64() * 1e3);
-    scaling(&items, &library);
+    if judge.is_none() {
+        scaling(&items, &library);
+    }
+}
+
+/// `--judge URL MODEL`: a client for the endpoint, and the model.
+fn judge_args(args: &[String]) -> Option<(ChatClient, String)> {
+    let at = args.iter().position(|a| a == "--judge")?;
+    let url = args.get(at + 1).expect("--judge takes a base URL and a model");
+    let model = args.get(at + 2).expect("--judge takes a base URL and a model");
+    let mut endpoint = deepdive::client::Endpoint::new(url.as_str());
+    endpoint.api_key = std::env::var("JUDGE_API_KEY").ok().and_then(ApiKey::new);
+    endpoint.key_source = KeySource::Env("JUDGE_API_KEY".into());
+    endpoint.idle_timeout = Duration::from_secs(600);
+    let client = ChatClient::new(endpoint, RETRY).expect("a valid judge endpoint");
+    Some((client, model.clone()))
+}
+
+const RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 2,
+    initial_backoff: Duration::from_millis(500),
+    max_backoff: Duration::from_secs(5),
+};
+
+/// One answer graded by the model judge, as a conversation's coverage step does.
+fn judged(
+    client: &ChatClient,
+    model: &str,
+    library: &Library,
+    topic: &deepdive::prompts::Topic,
+    answer: &str,
+    lexical: &Verdicts,
+) -> deepdive::driver::judge::Judgement {
+    let limiter: Option<&AdaptiveLimiter> = None;
+    let run = Endpoint {
+        backend: client,
+        limiter,
+        retry: &RETRY,
+        library,
+        judge: None,
+        count_prompts: false,
+    };
+    let judge = Judge { backend: None, model };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(judge.grade(&run, topic, &[answer], lexical, &CancellationToken::new()))
 }
 
 /// Time to check one long answer repeated 1, 10 and 100 times: the work is linear in the

@@ -180,6 +180,8 @@ fn run_folder(library: &Library, dir: &std::path::Path) -> Manifest {
             error: None,
             usage: Usage { prompt_tokens: 4_500, completion_tokens: 12_000, cached_tokens: 0 },
             coverage: None,
+            coverage_by: None,
+            judge_usage: None,
             missing: Vec::new(),
             started: Some(created),
             finished: Some(created),

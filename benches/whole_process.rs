@@ -47,7 +47,7 @@ use deepdive::session::{
     AnswerStatus, Coverage, Meta, SessionStatus, Transcript, Turn, TurnInfo, TurnKind, codec,
 };
 use server::{Reply, Script, TestServer};
-use tempfile::TempDir;
+use support::sandbox::Sandbox;
 
 /// The binary built with the bench profile (which is the release profile).
 const BUILT: &str = env!("CARGO_BIN_EXE_deepdive");
@@ -120,50 +120,7 @@ fn load_average() -> String {
 // The sandbox and the server.
 // ---------------------------------------------------------------------------------------
 
-/// An isolated place to run the binary: HOME, XDG dirs, a config file with one profile.
-struct Sandbox {
-    dir: TempDir,
-}
-
 impl Sandbox {
-    fn new(url: &str) -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        for sub in ["home", "config/deepdive", "data", "work", "sessions", "runs"] {
-            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        }
-        let config = format!(
-            "[profiles.bench]\nbase_url = \"{url}\"\nmodel = \"bench-model\"\napi_key_env = \"\"\n"
-        );
-        std::fs::write(dir.path().join("config/deepdive/config.toml"), config).unwrap();
-        Sandbox { dir }
-    }
-
-    fn sessions_dir(&self) -> PathBuf {
-        self.dir.path().join("sessions")
-    }
-
-    /// `program` with the sandbox's environment; `program` is the binary, a wrapper or curl.
-    fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            if name.starts_with("OPENAI_") || name.starts_with("DEEPDIVE_") {
-                cmd.env_remove(name.as_ref());
-            }
-        }
-        let path = self.dir.path();
-        cmd.current_dir(path.join("work"))
-            .env("HOME", path.join("home"))
-            .env("XDG_CONFIG_HOME", path.join("config"))
-            .env("XDG_DATA_HOME", path.join("data"))
-            .env("DEEPDIVE_SESSIONS_DIR", self.sessions_dir())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        cmd
-    }
-
     /// The binary with `args`, under GNU time when `rss` is set.
     fn deepdive<S: AsRef<std::ffi::OsStr>>(&self, args: &[S], rss: Option<&Path>) -> Command {
         let mut cmd = match rss {
@@ -179,7 +136,7 @@ impl Sandbox {
     }
 
     fn rss_file(&self) -> PathBuf {
-        self.dir.path().join("maxrss")
+        self.path().join("maxrss")
     }
 }
 
@@ -279,7 +236,7 @@ struct Versus {
 fn versus(server: &Server, sandbox: &Sandbox, commands: &[Versus], rounds: usize) {
     let url = format!("{}/chat/completions", server.server.url());
     // A first run of each command captures the bodies (and warms the page cache).
-    let bodies_dir = sandbox.dir.path().join("bodies");
+    let bodies_dir = sandbox.path().join("bodies");
     std::fs::create_dir_all(&bodies_dir).unwrap();
     let mut bodies = Vec::new();
     for (i, command) in commands.iter().enumerate() {
@@ -397,7 +354,7 @@ fn versus(server: &Server, sandbox: &Sandbox, commands: &[Versus], rounds: usize
 fn fresh(sandbox: &Sandbox, args: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     if args.contains(&"batch") {
-        let runs = sandbox.dir.path().join("runs");
+        let runs = sandbox.path().join("runs");
         let _ = std::fs::remove_dir_all(&runs);
         out.extend(["--out".to_string(), runs.join("run").display().to_string()]);
     }
@@ -442,7 +399,7 @@ fn request() {
     );
     let events = answer_events(&text, CHUNKS);
     let server = Server::start(events.clone(), events);
-    let sandbox = Sandbox::new(&server.server.url());
+    let sandbox = Sandbox::new(&server.server.url(), "");
     let commands = &batch_and_chat()[..1];
     versus(&server, &sandbox, commands, runs(31));
 }
@@ -456,7 +413,7 @@ fn long_answer() {
     );
     let short = markdown(18_000);
     let server = Server::start(answer_events(&short, 3_841), answer_events(&text, CHUNKS));
-    let sandbox = Sandbox::new(&server.server.url());
+    let sandbox = Sandbox::new(&server.server.url(), "");
     versus(&server, &sandbox, &batch_and_chat(), runs(7));
 }
 
@@ -512,6 +469,7 @@ fn long_conversation(bytes: usize) -> Transcript {
             status: SessionStatus::Complete,
             usage: Usage { prompt_tokens: 250_000, completion_tokens: 210_000, ..Usage::default() },
             replay_of: None,
+            coverage: Vec::new(),
         },
         turns,
     }
@@ -520,7 +478,7 @@ fn long_conversation(bytes: usize) -> Transcript {
 fn sessions() {
     const FILES: usize = 500;
     let text = rendered(&support::transcript::transcript(2_000_000));
-    let sandbox = Sandbox::new("http://127.0.0.1:9/v1");
+    let sandbox = Sandbox::new("http://127.0.0.1:9/v1", "");
     let dir = sandbox.sessions_dir();
     for i in 0..FILES {
         std::fs::write(dir.join(format!("2026-11-27T0435Z-session-{i:03}.md")), &text).unwrap();
@@ -551,7 +509,7 @@ fn sessions() {
 fn resume() {
     let transcript = long_conversation(2_000_000);
     let text = rendered(&transcript);
-    let sandbox = Sandbox::new("http://127.0.0.1:9/v1");
+    let sandbox = Sandbox::new("http://127.0.0.1:9/v1", "");
     let file = sandbox.sessions_dir().join("2026-11-27T0435Z-long.md");
     std::fs::write(&file, &text).unwrap();
     println!(

@@ -64,6 +64,19 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_stream: bool,
 
+    /// How the topics' "Cover:" points are judged after each answer: lexical (term matching,
+    /// the default) or model (one request to a model judge, quotes checked)
+    #[arg(long, global = true, value_name = "METHOD")]
+    pub coverage: Option<CoverageArg>,
+
+    /// The model judge's model, with --coverage model [default: the judge profile's, else --model]
+    #[arg(long, global = true, value_name = "MODEL")]
+    pub judge_model: Option<String>,
+
+    /// A profile whose endpoint the model judge uses, with --coverage model [default: this one]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub judge_profile: Option<String>,
+
     /// Where transcripts are saved [env DEEPDIVE_SESSIONS_DIR]
     #[arg(long, global = true, value_name = "DIR")]
     pub sessions_dir: Option<PathBuf>,
@@ -80,6 +93,13 @@ pub struct GlobalArgs {
     /// Say less: only results and errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+}
+
+/// `--coverage`: how coverage verdicts are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CoverageArg {
+    Lexical,
+    Model,
 }
 
 /// What a subcommand's help says instead of listing the global options again.

@@ -51,6 +51,7 @@ pub fn transcript(bytes: usize) -> Transcript {
             status: SessionStatus::Complete,
             usage: Usage { prompt_tokens: 250_000, completion_tokens: 210_000, cached_tokens: 0 },
             replay_of: None,
+            coverage: Vec::new(),
         },
         turns,
     }

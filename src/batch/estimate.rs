@@ -137,6 +137,47 @@ pub fn topic_counted(
     }
 }
 
+/// A judge's reply, per point: `{"point": 3, "covered": true, "quote": "…"}` with a quote of
+/// up to 30 words.
+pub const JUDGE_TOKENS_PER_POINT: u64 = 45;
+/// What each answer adds to a judge's request besides its text (its fence lines).
+const JUDGE_TOKENS_PER_ANSWER: u64 = 20;
+
+/// The model judge's part of `topic`'s conversation under `plan` (`coverage = "model"`): one
+/// request after each answer in the topic's section (the topic prompt's and each
+/// follow-up's), each with the points and every answer so far, counted with `judge_model`'s
+/// tokenizer; answer lengths are assumed as in [`topic`].
+pub fn judge(
+    library: &Library,
+    plan: &Plan,
+    topic: &Topic,
+    request: &RequestSettings,
+    judge_model: &str,
+) -> TopicEstimate {
+    let counter = TokenCounter::for_model(judge_model);
+    let cap = |tokens: u64| request.max_tokens.map_or(tokens, |max| tokens.min(u64::from(max)));
+    let frame = counter.count_request(&crate::driver::judge::request_messages::<&str>(topic, &[]));
+    let followups = plan.followups.iter().filter(|f| *f == GAPS || library.followup(f).is_some());
+    let answers = std::iter::once(TOPIC_ANSWER_TOKENS)
+        .chain(followups.map(|_| FOLLOWUP_ANSWER_TOKENS))
+        .map(cap);
+    let (mut requests, mut so_far, mut prompt_tokens) = (0, 0, 0);
+    for answer in answers {
+        so_far += answer + JUDGE_TOKENS_PER_ANSWER;
+        prompt_tokens += frame.tokens + so_far;
+        requests += 1;
+    }
+    let points = topic.cover.len() as u64;
+    TopicEstimate {
+        slug: topic.slug.clone(),
+        requests,
+        prompt_tokens,
+        completion_tokens: requests as u64 * (JUDGE_TOKENS_PER_POINT * points + 10),
+        approximate: !counter.is_exact(),
+        priming: (0, 0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +222,26 @@ mod tests {
         assert_eq!(shared.requests, 1);
         assert_eq!(shared.prompt_tokens + est.priming_only().prompt_tokens, est.prompt_tokens);
         assert_eq!(shared.completion_tokens, TOPIC_ANSWER_TOKENS);
+    }
+
+    #[test]
+    fn the_judge_is_asked_after_every_answer_with_the_answers_so_far() {
+        let library = Library::builtin();
+        let topic = library.resolve("15").unwrap();
+        let alone = judge(&library, &plan(&[]), topic, &request(None), "gpt-4o-mini");
+        assert_eq!(alone.requests, 1);
+        let points = topic.cover.len() as u64;
+        assert_eq!(alone.completion_tokens, JUDGE_TOKENS_PER_POINT * points + 10);
+        let frame = alone.prompt_tokens - TOPIC_ANSWER_TOKENS - JUDGE_TOKENS_PER_ANSWER;
+        assert!(frame > 200, "the instructions and the points: {frame}");
+        let two = judge(&library, &plan(&["checklist", "gaps"]), topic, &request(None), "gpt-4o");
+        assert_eq!(two.requests, 3);
+        let per_followup = FOLLOWUP_ANSWER_TOKENS + JUDGE_TOKENS_PER_ANSWER;
+        let first = TOPIC_ANSWER_TOKENS + JUDGE_TOKENS_PER_ANSWER;
+        let answers = first + (first + per_followup) + (first + 2 * per_followup);
+        assert_eq!(two.prompt_tokens, 3 * frame + answers);
+        let capped = judge(&library, &plan(&["gaps"]), topic, &request(Some(100)), "gpt-4o");
+        assert_eq!(capped.prompt_tokens, 2 * frame + 120 + 240);
     }
 
     #[test]

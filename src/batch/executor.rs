@@ -118,6 +118,8 @@ fn fresh_record(topic: &Topic) -> TopicRecord {
         error: None,
         usage: Usage::default(),
         coverage: None,
+        coverage_by: None,
+        judge_usage: None,
         missing: Vec::new(),
         started: None,
         finished: None,
@@ -139,7 +141,9 @@ fn priming_record() -> TopicRecord {
         error: None,
         usage: Usage::default(),
         coverage: None,
+        coverage_by: None,
         missing: Vec::new(),
+        judge_usage: None,
         started: None,
         finished: None,
         elapsed_ms: 0,
@@ -266,8 +270,9 @@ pub async fn execute(
     });
     if let Some(line) = &stopped {
         observer.note(line);
+        // The skipped topics' records changed; every other change was saved as it happened.
+        manifest.save(&job.dir)?;
     }
-    manifest.save(&job.dir)?;
     write_handbook(job, &manifest)?;
     Ok(RunSummary {
         manifest,
@@ -452,17 +457,12 @@ async fn run_topic(
     let talk = Talk { endpoint, observer, cancel, slug: &topic.slug };
     let end = talk.run(&mut session, &mut agenda, &mut record).await?;
     let transcript = session.transcript();
-    match transcript.section_of(&topic.slug).filter(|s| s.exchanges.iter().any(|e| e.is_seen())) {
-        Some(section) => {
-            let report = coverage::check(&topic.cover, &section.answers());
-            record.coverage = Some(report.summary());
-            record.missing = report.missing().map(|p| p.point.clone()).collect();
-        }
-        None => {
-            record.coverage = None;
-            record.missing = Vec::new();
-        }
-    }
+    let verdicts = coverage::of_topic(topic, transcript, coverage::Reasons::Recorded);
+    record.coverage = verdicts.as_ref().map(coverage::Verdicts::summary);
+    record.coverage_by = verdicts.as_ref().map(|v| v.method.label());
+    record.missing =
+        verdicts.map(|v| v.missing().into_iter().map(str::to_string).collect()).unwrap_or_default();
+    record.judge_usage = Some(transcript.meta.judge_usage()).filter(|u| u.total() > 0);
     Ok((record, end))
 }
 

@@ -87,7 +87,7 @@ pub fn check_names(dir: &Path, manifest: &Manifest) -> Result<(), FolderError> {
     let bad =
         |name: &str, why| FolderError::BadName { dir: dir.to_path_buf(), name: name.into(), why };
     let mut seen = std::collections::HashSet::new();
-    let fixed = [PRIMING_FILE, super::manifest::MANIFEST_FILE, super::handbook::HANDBOOK_FILE];
+    let fixed = [PRIMING_FILE, super::manifest::MANIFEST_FILE, super::handbook::INDEX_FILE];
     for name in manifest.topics.iter().map(|r| r.file.as_str()).chain(fixed) {
         if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
             return Err(bad(name, "it must be a plain file name"));

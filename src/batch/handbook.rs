@@ -14,7 +14,7 @@ use crate::prompts::Library;
 use crate::render::thousands;
 
 /// The run's index, which links to everything else (`handbook.html` first).
-pub const HANDBOOK_FILE: &str = "index.md";
+pub const INDEX_FILE: &str = "index.md";
 
 /// Writes `coverage.svg`, `handbook.md`, `handbook.html` and `index.md` into the run
 /// folder `dir`, each atomically; returns the handbook and the paths written.
@@ -25,8 +25,8 @@ pub fn write(
 ) -> Result<(Book, Vec<PathBuf>), HandbookError> {
     let book = Book::from_run(dir, dir, manifest, library)?;
     let mut written = Files::render(&book).write(dir)?;
-    let path = dir.join(HANDBOOK_FILE);
-    atomic_file::write(&path, render(dir, manifest, &book).as_bytes())
+    let path = dir.join(INDEX_FILE);
+    atomic_file::write_rebuildable(&path, render(dir, manifest, &book).as_bytes())
         .map_err(|source| HandbookError::Write { path: path.clone(), source })?;
     written.push(path);
     Ok((book, written))
@@ -56,9 +56,14 @@ pub fn render(dir: &Path, manifest: &Manifest, book: &Book) -> String {
         handbook::MARKDOWN_FILE,
         handbook::SVG_FILE
     );
-    out.push_str(
+    let _ = writeln!(
+        out,
         "Each topic links to its whole conversation. Coverage counts the topic's \"Cover:\" \
-         points that the answers addressed; the points they missed are listed under Gaps.\n\n",
+         points that the answers addressed ({}); the points they missed are listed under Gaps.\n",
+        match book.coverage_methods().as_slice() {
+            [] => "lexical".to_string(),
+            methods => methods.join(", "),
+        }
     );
     out.push_str(
         "| # | Topic | Status | Coverage | Tokens |\n| ---: | --- | --- | ---: | ---: |\n",

@@ -38,6 +38,16 @@ pub enum TopicStatus {
 }
 
 impl TopicStatus {
+    /// Every status, in the order summaries count them.
+    pub const ALL: [TopicStatus; 6] = [
+        TopicStatus::Complete,
+        TopicStatus::Truncated,
+        TopicStatus::Failed,
+        TopicStatus::Interrupted,
+        TopicStatus::Skipped,
+        TopicStatus::Pending,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TopicStatus::Pending => "pending",
@@ -74,6 +84,12 @@ pub struct TopicRecord {
     pub usage: Usage,
     /// "Cover:" points the answers addressed.
     pub coverage: Option<Coverage>,
+    /// The method that made the coverage verdicts: "lexical", "model judge gpt-4o-mini".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage_by: Option<String>,
+    /// The model judge's tokens (included in `usage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge_usage: Option<Usage>,
     /// The "Cover:" points the answers did not address (listed in the handbook).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
@@ -281,7 +297,7 @@ fn transcript_name_problem(file: &str) -> Option<&'static str> {
     } else if file.contains(|c: char| c.is_control() || c == ':') {
         Some("it has a control character or a colon")
     } else if !file.ends_with(".md")
-        || [super::handbook::HANDBOOK_FILE, crate::handbook::MARKDOWN_FILE].contains(&file)
+        || [super::handbook::INDEX_FILE, crate::handbook::MARKDOWN_FILE].contains(&file)
     {
         Some("a transcript is a .md file other than index.md and handbook.md")
     } else {

@@ -88,6 +88,17 @@ impl ChatRenderer {
                 self.end_answer();
                 self.printer.error(format!("{failure} (/retry sends it again)"));
             }
+            Event::Judging { judge, .. } => {
+                self.end_answer();
+                self.waiting = Some(Waiting::start(&format!("grading coverage with {judge}…")));
+            }
+            Event::Coverage { verdicts, .. } => {
+                self.end_answer();
+                self.printer.status(format!("  coverage {}", verdicts.label()));
+                if let Some(note) = &verdicts.note {
+                    self.printer.warn(format!("coverage: {note}"));
+                }
+            }
         }
     }
 
@@ -170,7 +181,7 @@ pub fn suggestions(list: &[Suggestion], width: usize) -> String {
     out
 }
 
-/// `/tokens`: usage per answer and in total.
+/// `/tokens`: usage per answer, the coverage judge's, and in total (the judge's included).
 pub fn tokens_table(transcript: &Transcript, prices: Option<&Prices>) -> String {
     let mut out =
         format!("{:>4}  {:<28} {:>9} {:>11}  MODEL\n", "TURN", "QUESTION", "PROMPT", "COMPLETION");
@@ -192,6 +203,15 @@ pub fn tokens_table(transcript: &Transcript, prices: Option<&Prices>) -> String 
             n + 1
         ));
     }
+    let judge = transcript.meta.judge_usage();
+    if judge.total() > 0 {
+        out.push_str(&format!(
+            "      {:<28} {:>9} {:>11}\n",
+            "coverage judge",
+            thousands(judge.prompt_tokens),
+            thousands(judge.completion_tokens)
+        ));
+    }
     let usage = transcript.meta.usage;
     out.push_str(&format!(
         "      {:<28} {:>9} {:>11}",
@@ -210,8 +230,8 @@ pub fn tokens_table(transcript: &Transcript, prices: Option<&Prices>) -> String 
 }
 
 /// `/coverage`: for each topic of the conversation (or only `only`), which "Cover:" points
-/// its answer and the follow-ups after it addressed, and why; a planned topic not asked yet
-/// says so.
+/// its answer and the follow-ups after it addressed by the verdicts in force, which method
+/// made them, and why each point is covered or not; a planned topic not asked yet says so.
 pub fn coverage_report(
     library: &crate::prompts::Library,
     transcript: &Transcript,
@@ -221,19 +241,23 @@ pub fn coverage_report(
     let slugs = transcript.meta.topics.iter().filter(|slug| only.is_none_or(|o| o == *slug));
     for slug in slugs {
         let Some(topic) = library.topic_by_slug(slug) else { continue };
-        let answers = transcript.section_of(slug).map(|s| s.answers()).unwrap_or_default();
-        if answers.trim().is_empty() {
+        let Some(verdicts) =
+            crate::coverage::of_topic(topic, transcript, crate::coverage::Reasons::Explained)
+        else {
             out.push_str(&format!("“{}”: planned, not answered yet\n", topic.title));
             continue;
-        }
-        let report = crate::coverage::check(&topic.cover, &answers);
+        };
         out.push_str(&format!(
-            "Coverage of “{}”: {} of {}\n{}",
+            "Coverage of “{}”: {} of {} ({})\n",
             topic.title,
-            report.covered(),
-            plural(u64::from(report.total()), "point"),
-            report.explain()
+            verdicts.covered(),
+            plural(u64::from(verdicts.total()), "point"),
+            verdicts.method.label()
         ));
+        if let Some(note) = &verdicts.note {
+            out.push_str(&format!("note: {note}\n"));
+        }
+        out.push_str(&verdicts.explain());
     }
     out
 }

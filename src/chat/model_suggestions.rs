@@ -30,6 +30,7 @@ pub async fn ask(
         max_tokens: Some(300),
         prompt_tokens: None,
         rate_limits_to_caller: false,
+        response_format: None,
     };
     let completion = client.complete(&chat, &mut |_| {}).await?;
     Ok(parse(&completion.text, transcript, ours))

@@ -3,8 +3,10 @@
 //!
 //! # Choice and order
 //!
-//! 1. **Gaps.** The current topic is the last topic prompt of the conversation; its "Cover:"
-//!    points are checked against every answer since that prompt. Each missed point becomes
+//! 1. **Gaps.** The current topic is the last topic prompt of the conversation; the verdicts
+//!    in force on its "Cover:" points (the model judge's, when one graded the answers since
+//!    that prompt, else the lexical method's: [`coverage::of_topic`]) decide which points its
+//!    answers missed. Each missed point becomes
 //!    a follow-up asking for it, at most [`MAX_GAPS`] items so that the other kinds still
 //!    show. When more points are missed than that, the first item asks for *all* of them in
 //!    one message (so one pick closes the whole gap, and its text does not depend on what
@@ -33,7 +35,7 @@
 
 use std::collections::HashSet;
 
-use crate::coverage;
+use crate::coverage::{self, Verdicts};
 use crate::driver::PlannedTurn;
 use crate::prompts::{FollowupKind, FollowupTemplate, Library, Topic};
 use crate::session::Transcript;
@@ -125,7 +127,9 @@ pub fn suggest(
         return list;
     };
     let answers = transcript.section_of(&topic.slug).map(|s| s.answers()).unwrap_or_default();
-    list.extend(gaps(topic, &answers, &mut seen));
+    if let Some(verdicts) = coverage::of_topic(topic, transcript, coverage::Reasons::Recorded) {
+        list.extend(gaps(topic, &verdicts, &mut seen));
+    }
     list.truncate(limit);
 
     let technologies = technologies(stack, &answers);
@@ -189,17 +193,13 @@ pub fn current_topic<'l>(library: &'l Library, transcript: &Transcript) -> Optio
     library.topic_by_slug(slug)
 }
 
-/// One item per missed "Cover:" point, at most [`MAX_GAPS`], led by one asking for all of them
-/// when more are missed. None before an answer.
-fn gaps(topic: &Topic, answers: &str, seen: &mut Seen) -> Vec<Suggestion> {
-    if answers.trim().is_empty() {
-        return Vec::new();
-    }
-    let report = coverage::check(&topic.cover, answers);
-    let missed: Vec<&str> = report.missing().map(|p| p.point.as_str()).collect();
+/// One item per "Cover:" point the verdicts in force call missed, at most [`MAX_GAPS`], led by
+/// one asking for all of them when more are missed.
+fn gaps(topic: &Topic, verdicts: &Verdicts, seen: &mut Seen) -> Vec<Suggestion> {
+    let missed = verdicts.missing();
     let mut list = Vec::new();
     if missed.len() > MAX_GAPS {
-        if let Some(text) = coverage::gaps_question(topic, &report).filter(|t| seen.admit(t)) {
+        if let Some(text) = coverage::gaps_question(topic, &missed).filter(|t| seen.admit(t)) {
             let label = format!("Ask for all {} missed points", missed.len());
             list.push(Suggestion { label, ..Suggestion::new(SuggestionKind::Gap, text) });
         }

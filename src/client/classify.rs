@@ -92,6 +92,12 @@ pub(crate) fn rejects_stream_options(status: u16, body: &str) -> bool {
     matches!(status, 400 | 422) && body.contains("stream_options")
 }
 
+/// True when a 400 (or 422) names `response_format`: the server does not take structured
+/// output (or this schema of it).
+pub(crate) fn rejects_response_format(status: u16, body: &str) -> bool {
+    matches!(status, 400 | 422) && body.contains("response_format")
+}
+
 fn parse_error(body: &str) -> Option<WireError> {
     serde_json::from_str::<ErrorBody>(body).ok()?.into_error()
 }
@@ -332,6 +338,13 @@ mod tests {
         assert!(rejects_stream_options(422, r#"{"detail":[{"loc":["body","stream_options"]}]}"#));
         assert!(!rejects_stream_options(500, "stream_options"));
         assert!(!rejects_stream_options(400, "bad temperature"));
+        assert!(rejects_response_format(
+            400,
+            r#"{"error":{"message":"Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model."}}"#
+        ));
+        assert!(rejects_response_format(422, r#"{"detail":[{"loc":["body","response_format"]}]}"#));
+        assert!(!rejects_response_format(500, "response_format"));
+        assert!(!rejects_response_format(400, "stream_options"));
     }
 
     #[test]

@@ -29,6 +29,8 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 pub(super) enum Failure {
     /// The server does not know `stream_options`; ask again without it.
     StreamOptionsRejected,
+    /// The server does not take `response_format`; ask again without it.
+    ResponseFormatRejected,
     Api(ApiError),
 }
 
@@ -75,7 +77,12 @@ impl ChatClient {
             max_tokens: req.max_tokens,
             stream,
             stream_options: with_options.then_some(StreamOptions { include_usage: true }),
+            response_format: req
+                .response_format
+                .as_ref()
+                .filter(|_| !self.no_response_format.load(Ordering::Relaxed)),
         };
+        let with_format = body.response_format.is_some();
         let body = serde_json::to_vec(&body)
             .map_err(|e| ApiError::InvalidEndpoint(format!("could not encode the request: {e}")))?;
         let request = self
@@ -112,6 +119,9 @@ impl ChatClient {
                 .unwrap_or_default();
             if with_options && classify::rejects_stream_options(status, &text) {
                 return Err(Failure::StreamOptionsRejected);
+            }
+            if with_format && classify::rejects_response_format(status, &text) {
+                return Err(Failure::ResponseFormatRejected);
             }
             let facts = RequestFacts {
                 url: &self.shown_url,
@@ -229,9 +239,9 @@ fn whole_answer(
         on_event(ClientEvent::Delta(&content));
     }
     // A whole JSON document cannot be cut off; servers that leave this out finished normally.
-    let finish_reason = match (cut, choice.finish_reason.as_deref()) {
+    let finish_reason = match (cut, choice.finish_reason) {
         (true, _) => FinishReason::Length,
-        (false, Some(reason)) => FinishReason::from_server(reason),
+        (false, Some(reason)) => reason,
         (false, None) => FinishReason::Stop,
     };
     Ok(Answer { text: content, finish_reason, usage })

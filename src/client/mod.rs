@@ -87,6 +87,10 @@ pub struct ChatRequest {
     /// Return a rate-limit answer (429) at once instead of retrying it: for a caller that
     /// paces many requests together (a batch's adaptive limiter) and retries them itself.
     pub rate_limits_to_caller: bool,
+    /// Sent as `response_format` (structured output, e.g. a JSON schema) unless the server
+    /// rejected it before: a 400 that names `response_format` is asked again without it, once
+    /// for the client's lifetime, as `stream_options` is. The local backend ignores it.
+    pub response_format: Option<serde_json::Value>,
 }
 
 /// A complete answer (possibly truncated by the server: see `finish_reason`).
@@ -133,6 +137,8 @@ pub struct ChatClient {
     retry: RetryPolicy,
     /// Set once the server rejected `stream_options`; it is not sent again.
     no_stream_options: AtomicBool,
+    /// Set once the server rejected `response_format`; it is not sent again.
+    no_response_format: AtomicBool,
 }
 
 impl std::fmt::Debug for ChatClient {
@@ -168,6 +174,7 @@ impl ChatClient {
             request_url,
             retry,
             no_stream_options: AtomicBool::new(false),
+            no_response_format: AtomicBool::new(false),
         })
     }
 
@@ -205,6 +212,10 @@ impl ChatClient {
                 Err(exchange::Failure::StreamOptionsRejected) => {
                     // Not the server failing: ask again at once, without the option.
                     self.no_stream_options.store(true, Ordering::Relaxed);
+                    continue;
+                }
+                Err(exchange::Failure::ResponseFormatRejected) => {
+                    self.no_response_format.store(true, Ordering::Relaxed);
                     continue;
                 }
                 Err(exchange::Failure::Api(error)) => error,

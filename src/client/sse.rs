@@ -140,7 +140,7 @@ impl<'a> Assembler<'a> {
         let start = self.text.len();
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
             if let Some(reason) = choice.finish_reason {
-                self.finish_reason = Some(FinishReason::from_server(&reason));
+                self.finish_reason = Some(reason);
             }
             let Some(content) = choice.delta.and_then(|d| d.content) else { continue };
             match self.limits.check(self.text.len(), content.len()) {

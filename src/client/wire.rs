@@ -10,7 +10,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::message::{Message, Usage};
+use crate::message::{FinishReason, Message, Usage};
 
 /// The request body of `POST /chat/completions`.
 #[derive(Serialize)]
@@ -24,6 +24,8 @@ pub(crate) struct WireRequest<'a> {
     pub stream: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<StreamOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<&'a Value>,
 }
 
 #[derive(Serialize)]
@@ -52,7 +54,7 @@ pub(crate) struct ChunkChoice {
     #[serde(default)]
     pub delta: Option<Delta>,
     #[serde(default, deserialize_with = "lenient_reason")]
-    pub finish_reason: Option<String>,
+    pub finish_reason: Option<FinishReason>,
 }
 
 /// A streamed piece of the answer; the first one often carries only the role.
@@ -74,7 +76,7 @@ pub(crate) struct ChatResponse {
 pub(crate) struct ResponseChoice {
     pub message: ResponseMessage,
     #[serde(default, deserialize_with = "lenient_reason")]
-    pub finish_reason: Option<String>,
+    pub finish_reason: Option<FinishReason>,
 }
 
 #[derive(Deserialize)]
@@ -122,12 +124,12 @@ fn lenient_index<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 
 /// `finish_reason`: a string; `null` (or an empty string) is none; any other value is a
 /// reason of its own, kept as its JSON text.
-fn lenient_reason<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn lenient_reason<'de, D: Deserializer<'de>>(d: D) -> Result<Option<FinishReason>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Null => None,
         Value::String(s) if s.is_empty() => None,
-        Value::String(s) => Some(s),
-        other => Some(other.to_string()),
+        Value::String(s) => Some(FinishReason::from_server(&s)),
+        other => Some(FinishReason::from_server(&other.to_string())),
     })
 }
 
@@ -258,7 +260,7 @@ mod tests {
                 r#"{{"choices":[{{"index":0,"delta":{{"content":"a"}},"finish_reason":"stop"}}],"usage":{usage},"extra":{{"x":[1]}}}}"#
             ));
             assert!(c.usage.is_none(), "{usage}");
-            assert_eq!(c.choices[0].finish_reason.as_deref(), Some("stop"), "{usage}");
+            assert_eq!(c.choices[0].finish_reason, Some(FinishReason::Stop), "{usage}");
         }
         let whole = chunk(r#"{"choices":[],"usage":{"prompt_tokens":7.0,"completion_tokens":2}}"#);
         assert_eq!(
@@ -273,7 +275,10 @@ mod tests {
         let c = chunk(r#"{"choices":null,"error":null}"#);
         assert!(c.choices.is_empty() && c.error.is_none());
         let c = chunk(r#"{"choices":[{"index":-3,"delta":null,"finish_reason":7}]}"#);
-        assert_eq!((c.choices[0].index, c.choices[0].finish_reason.as_deref()), (0, Some("7")));
+        assert_eq!(
+            (c.choices[0].index, c.choices[0].finish_reason.clone()),
+            (0, Some(FinishReason::Other("7".into())))
+        );
     }
 
     #[test]

@@ -3,13 +3,14 @@
 
 use super::Context;
 use crate::client::{ChatBackend, ChatClient, Endpoint, RetryPolicy};
+use crate::driver::Judge;
 use crate::exit::Failure;
 use crate::local::backend::LocalBackend;
 use crate::local::counter::PromptCounter;
 use crate::local::download::{HubEndpoint, ensure};
 use crate::local::engine::LocalModel;
 use crate::local::hub::{HubCache, ModelRef};
-use crate::settings::Backend;
+use crate::settings::{Backend, Settings};
 
 /// What a command talks to, and what it should know about it.
 pub struct Opened {
@@ -20,23 +21,61 @@ pub struct Opened {
     pub local: bool,
 }
 
+/// The model judge of `coverage = "model"`: its own profile's backend, or none (the
+/// conversation's is used), and its model.
+pub struct OpenedJudge {
+    own: Option<Opened>,
+    model: String,
+}
+
+impl OpenedJudge {
+    pub fn judge(&self) -> Judge<'_> {
+        Judge { backend: self.own.as_ref().map(|o| o.backend.as_ref()), model: &self.model }
+    }
+}
+
 impl Context {
     /// The backend of the resolved settings. For the local model this may download it
     /// (with progress) and loads it, which takes a few seconds.
     pub fn open_backend(&self) -> Result<Opened, Failure> {
-        match self.settings.backend() {
+        self.open_backend_for(&self.settings)
+    }
+
+    /// With `coverage = "model"`: the judge, with its profile's backend opened when it names
+    /// one (else it shares the conversation's); `None` with lexical coverage.
+    pub fn open_judge(&self) -> Result<Option<OpenedJudge>, Failure> {
+        let Some(model) = self.settings.judge_model() else { return Ok(None) };
+        let own = match self.settings.judge_profile() {
+            Some(profile) => Some(self.open_backend_for(profile)?),
+            None => None,
+        };
+        let at = match self.settings.judge_profile() {
+            Some(profile) => {
+                format!(" at {} (profile {})", profile.base_url_shown(), profile.profile())
+            }
+            None => String::new(),
+        };
+        self.printer.status(format!("coverage: model judge {model}{at}"));
+        Ok(Some(OpenedJudge { own, model: model.to_string() }))
+    }
+
+    fn open_backend_for(&self, settings: &Settings) -> Result<Opened, Failure> {
+        match settings.backend() {
             Backend::Http => Ok(Opened {
-                backend: Box::new(self.http_client()?),
+                backend: Box::new(self.http_client_for(settings)?),
                 context_window: None,
                 local: false,
             }),
-            Backend::Local => self.local_backend(),
+            Backend::Local => self.local_backend(settings),
         }
     }
 
     /// A client for the resolved HTTP endpoint; runs the key command, if any, once.
     pub fn http_client(&self) -> Result<ChatClient, Failure> {
-        let s = &self.settings;
+        self.http_client_for(&self.settings)
+    }
+
+    fn http_client_for(&self, s: &Settings) -> Result<ChatClient, Failure> {
         let endpoint = Endpoint {
             base_url: s.base_url().to_string(),
             api_key: s.api_key()?,
@@ -60,17 +99,12 @@ impl Context {
             s.model(),
             if s.stream() { "streaming" } else { "not streaming" }
         ));
-        ChatClient::new(endpoint, self.retry_policy()).map_err(Failure::usage)
+        ChatClient::new(endpoint, retry_policy(s)).map_err(Failure::usage)
     }
 
     /// The configured retries and backoff, for the client and for a batch's limiter.
     pub fn retry_policy(&self) -> RetryPolicy {
-        let retry = self.settings.retry();
-        RetryPolicy {
-            max_attempts: retry.max_attempts,
-            initial_backoff: retry.initial_backoff,
-            max_backoff: retry.max_backoff,
-        }
+        retry_policy(&self.settings)
     }
 
     /// The per-request parameters, with the local model's own context window when the
@@ -100,8 +134,8 @@ impl Context {
         }
     }
 
-    fn local_backend(&self) -> Result<Opened, Failure> {
-        let name = self.settings.model();
+    fn local_backend(&self, settings: &Settings) -> Result<Opened, Failure> {
+        let name = settings.model();
         let model: ModelRef = name.parse().map_err(super::model::failure)?;
         let env = |var: &str| std::env::var(var).ok();
         let path = match &model {
@@ -127,5 +161,14 @@ impl Context {
         let loaded = LocalModel::load(&path).map_err(|e| Failure::usage(e.to_string()))?;
         let context_window = u32::try_from(loaded.context_length()).ok();
         Ok(Opened { backend: Box::new(LocalBackend::new(loaded)), context_window, local: true })
+    }
+}
+
+fn retry_policy(settings: &Settings) -> RetryPolicy {
+    let retry = settings.retry();
+    RetryPolicy {
+        max_attempts: retry.max_attempts,
+        initial_backoff: retry.initial_backoff,
+        max_backoff: retry.max_backoff,
     }
 }

@@ -82,6 +82,8 @@ pub fn run_plan(
     let manifest = batch::prepare(library, plan.clone(), dir).map_err(batch_failure)?;
     folder::check_names(dir, &manifest).map_err(Failure::usage)?;
     let opened = ctx.open_backend()?;
+    let opened_judge = ctx.open_judge()?;
+    let judge = opened_judge.as_ref().map(|j| j.judge());
     let request = ctx.request_for(&opened);
     let concurrency = if opened.local && options.concurrency > 1 {
         // One generation already uses every core; more would only slow each answer down.
@@ -100,6 +102,7 @@ pub fn run_plan(
             limiter: None,
             retry: &retry,
             library,
+            judge: judge.as_ref(),
             count_prompts: ctx.printer.verbosity() == Verbosity::Verbose,
         },
         request,
@@ -323,8 +326,25 @@ fn dry_run(ctx: &Context, library: &Library, plan: &Plan) -> CommandResult {
         output += est.completion_tokens;
         approximate |= est.approximate;
     }
-    let cost =
-        prices.map(|p| format!("${:.4}", p.cost(prompt, output))).unwrap_or_else(|| "–".into());
+    let mut cost_so_far = prices.map(|p| p.cost(prompt, output));
+    if let Some(judge) = judge_estimate(ctx, library, plan, &topics, &request) {
+        let judge_prices = ctx.settings.judge_profile().map_or(prices, |s| s.prices());
+        let cost = judge_prices.map(|p| judge.cost(&p));
+        out.push_str(&format!(
+            "     {:<24} {:>8} {:>14} {:>16} {:>10}\n",
+            format!("judge {}", judge.slug),
+            judge.requests,
+            thousands(judge.prompt_tokens),
+            thousands(judge.completion_tokens),
+            cost.map_or_else(|| "–".into(), |c| format!("${c:.4}"))
+        ));
+        requests += judge.requests;
+        prompt += judge.prompt_tokens;
+        output += judge.completion_tokens;
+        approximate |= judge.approximate;
+        cost_so_far = cost_so_far.zip(cost).map(|(a, b)| a + b);
+    }
+    let cost = cost_so_far.map(|c| format!("${c:.4}")).unwrap_or_else(|| "–".into());
     out.push_str(&format!(
         "     {:<24} {:>8} {:>14} {:>16} {:>10}\n\n",
         "TOTAL",
@@ -341,12 +361,60 @@ fn dry_run(ctx: &Context, library: &Library, plan: &Plan) -> CommandResult {
         thousands(estimate::TOPIC_ANSWER_TOKENS),
         thousands(estimate::FOLLOWUP_ANSWER_TOKENS),
     ));
+    if ctx.settings.judge_model().is_some() {
+        out.push_str(&format!(
+            "The coverage judge is asked once per answer (about {} output tokens per point).\n",
+            estimate::JUDGE_TOKENS_PER_POINT
+        ));
+    }
     if prices.is_none() {
         out.push_str("No cost estimate: the profile has no prices.\n");
     }
     out.push_str("Nothing was sent.\n");
     ctx.printer.out(&out)?;
     Ok(ExitCode::Success)
+}
+
+/// ` (judge 2,100)`: the model judge's share of the tokens, when it had one.
+fn judge_tokens(manifest: &Manifest) -> String {
+    let judge = manifest
+        .topics
+        .iter()
+        .filter_map(|r| r.judge_usage)
+        .fold(0, |sum: u64, u| sum.saturating_add(u.total()));
+    if judge == 0 { String::new() } else { format!(" (judge {})", thousands(judge)) }
+}
+
+/// ` (lexical)`, ` (model judge gpt-4o-mini)`: the methods that made the coverage verdicts.
+fn coverage_methods(manifest: &Manifest) -> String {
+    let mut methods: Vec<&str> = Vec::new();
+    for by in manifest.topics.iter().filter_map(|r| r.coverage_by.as_deref()) {
+        if !methods.contains(&by) {
+            methods.push(by);
+        }
+    }
+    if methods.is_empty() { String::new() } else { format!(" ({})", methods.join(", ")) }
+}
+
+/// With `coverage = "model"`: the judge's requests over all topics, as one estimate named
+/// after the judge's model.
+fn judge_estimate(
+    ctx: &Context,
+    library: &Library,
+    plan: &Plan,
+    topics: &[&Topic],
+    request: &crate::driver::RequestSettings,
+) -> Option<estimate::TopicEstimate> {
+    let model = ctx.settings.judge_model()?;
+    let all = topics.iter().map(|t| estimate::judge(library, plan, t, request, model));
+    all.reduce(|a, b| estimate::TopicEstimate {
+        requests: a.requests + b.requests,
+        prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+        completion_tokens: a.completion_tokens + b.completion_tokens,
+        approximate: a.approximate || b.approximate,
+        ..a
+    })
+    .map(|total| estimate::TopicEstimate { slug: model.to_string(), ..total })
 }
 
 /// The table of topics (stdout), the totals, each cause of failure once and how to go on.
@@ -381,17 +449,19 @@ fn print_summary(ctx: &Context, summary: &batch::RunSummary, dir: &Path) -> std:
         String::new()
     };
     out.push_str(&format!(
-        "\n{}: {} · {} tokens{cached} · coverage {covered}/{points} · {}\n",
+        "\n{}: {} · {} tokens{}{cached} · coverage {covered}/{points}{} · {}\n",
         plural(manifest.topics.len() as u64, "topic"),
         manifest.status_summary(),
         thousands(usage.total()),
+        judge_tokens(manifest),
+        coverage_methods(manifest),
         duration(summary.elapsed)
     ));
     for line in causes(manifest) {
         out.push_str(&line);
         out.push('\n');
     }
-    out.push_str(&format!("handbook: {}\n", dir.join(batch::handbook::HANDBOOK_FILE).display()));
+    out.push_str(&crate::saved::summary::handbook_line(dir));
     ctx.printer.out(&out)?;
     let unfinished = |r: &&batch::TopicRecord| {
         !matches!(r.status, TopicStatus::Complete | TopicStatus::Truncated)

@@ -27,6 +27,8 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
     let named = library.resolve_all(&args.topics)?;
     // Before the runtime starts: opening the local model may download it on its own runtime.
     let opened = ctx.open_backend()?;
+    let opened_judge = ctx.open_judge()?;
+    let judge = opened_judge.as_ref().map(|j| j.judge());
     let request = ctx.request_for(&opened);
     let retry = ctx.retry_policy();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -84,6 +86,7 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CommandResult {
             limiter: None,
             retry: &retry,
             library: &library,
+            judge: judge.as_ref(),
             count_prompts: ctx.printer.verbosity() == Verbosity::Verbose,
         };
         let mut events = |event: Event<'_>| renderer.show(&event);

@@ -108,5 +108,11 @@ fn overrides(global: &GlobalArgs) -> Overrides {
         stack: global.stack.clone(),
         context_window: global.context_window,
         max_attempts: global.max_attempts,
+        coverage: global.coverage.map(|c| match c {
+            crate::cli::CoverageArg::Lexical => settings::CoverageMode::Lexical,
+            crate::cli::CoverageArg::Model => settings::CoverageMode::Model,
+        }),
+        judge_model: global.judge_model.clone(),
+        judge_profile: global.judge_profile.clone(),
     }
 }

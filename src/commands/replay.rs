@@ -58,6 +58,8 @@ fn replay_file(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Comman
     }
     let total = questions.questions.len();
     let opened = ctx.open_backend()?;
+    let opened_judge = ctx.open_judge()?;
+    let judge = opened_judge.as_ref().map(|j| j.judge());
     let request = ctx.request_for(&opened);
     let retry = ctx.retry_policy();
     let endpoint = Endpoint {
@@ -65,6 +67,7 @@ fn replay_file(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Comman
         limiter: None,
         retry: &retry,
         library: &library,
+        judge: judge.as_ref(),
         count_prompts: ctx.printer.verbosity() == Verbosity::Verbose,
     };
     ctx.printer.status(format!(
@@ -204,8 +207,17 @@ impl ReplayLines {
                     duration(*elapsed)
                 ));
             }
-            Event::Delta(_) | Event::Restart | Event::Interrupted { .. } | Event::Failed { .. } => {
+            Event::Coverage { verdicts, .. } => {
+                self.printer.status(format!("  coverage {}", verdicts.label()));
+                if let Some(note) = &verdicts.note {
+                    self.printer.warn(format!("coverage: {note}"));
+                }
             }
+            Event::Delta(_)
+            | Event::Restart
+            | Event::Interrupted { .. }
+            | Event::Failed { .. }
+            | Event::Judging { .. } => {}
         }
     }
 }

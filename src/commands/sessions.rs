@@ -66,7 +66,7 @@ struct Row<'a> {
     prompt_tokens: u64,
     completion_tokens: u64,
     coverage: Option<Coverage>,
-    status: &'a str,
+    status: String,
     error: Option<&'a str>,
 }
 
@@ -82,7 +82,7 @@ impl<'a> From<&'a Entry> for Row<'a> {
             prompt_tokens: e.usage.prompt_tokens,
             completion_tokens: e.usage.completion_tokens,
             coverage: e.coverage,
-            status: &e.status,
+            status: e.status.to_string(),
             error: e.error.as_deref(),
         }
     }
@@ -107,7 +107,7 @@ fn table(entries: &[&Entry], dir: &Path) -> String {
                 e.turns.to_string(),
                 thousands(e.usage.total()),
                 e.coverage.map_or("–".into(), |c| format!("{}/{}", c.covered, c.total)),
-                e.status.clone(),
+                e.status.to_string(),
                 short_path(dir, &e.path).display().to_string(),
             ]
         })

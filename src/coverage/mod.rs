@@ -55,10 +55,12 @@ mod by_topic;
 mod lexicon;
 mod point;
 mod questions;
+mod quotes;
 mod scan;
 mod stem;
 mod structure;
 mod text;
+mod verdicts;
 mod vocabulary;
 
 #[cfg(test)]
@@ -72,6 +74,8 @@ use vocabulary::Vocabulary;
 
 pub use by_topic::{TopicReport, check_topics};
 pub use questions::{gap_question, gaps_question};
+pub use quotes::{MIN_QUOTE_CHARS, quote_found};
+pub use verdicts::{Graded, Reasons, Verdict, Verdicts, Why, in_force, of_topic};
 
 use crate::session::Coverage;
 
@@ -119,40 +123,43 @@ impl CoverageReport {
         self.points.iter().filter(|p| !p.covered)
     }
 
-    /// One line per point: `✓ point — matched: a, b (“evidence”)`,
-    /// `✗ point — missing: c, d; found: a (“evidence”)` or, when the passage that shows
-    /// the point is about another one, `✗ point — found: a, b, but about “other” (“evidence”)`.
+    /// One line per point (see [`PointResult::explain`]).
     pub fn explain(&self) -> String {
         let mut out = String::new();
         for p in &self.points {
-            let quote = p.evidence.as_ref().map(|e| format!(" (“{e}”)")).unwrap_or_default();
-            let line = if p.covered {
-                format!("✓ {} — matched: {}{quote}", p.point, p.matched.join(", "))
-            } else if let Some(about) = &p.about {
-                format!(
-                    "✗ {} — found: {}, but about “{about}”{quote}",
-                    p.point,
-                    p.matched.join(", ")
-                )
-            } else if p.matched.is_empty() {
-                let missing = if p.missing.is_empty() {
-                    "no key terms to look for".into()
-                } else {
-                    p.missing.join(", ")
-                };
-                format!("✗ {} — missing: {missing}", p.point)
-            } else {
-                format!(
-                    "✗ {} — missing: {}; found: {}{quote}",
-                    p.point,
-                    p.missing.join(", "),
-                    p.matched.join(", ")
-                )
-            };
-            out.push_str(&line);
+            out.push_str(&p.explain());
             out.push('\n');
         }
         out
+    }
+}
+
+impl PointResult {
+    /// `✓ point — matched: a, b (“evidence”)`, `✗ point — missing: c, d; found: a
+    /// (“evidence”)` or, when the passage that shows the point is about another one,
+    /// `✗ point — found: a, b, but about “other” (“evidence”)`.
+    pub fn explain(&self) -> String {
+        let p = self;
+        let quote = p.evidence.as_ref().map(|e| format!(" (“{e}”)")).unwrap_or_default();
+        if p.covered {
+            format!("✓ {} — matched: {}{quote}", p.point, p.matched.join(", "))
+        } else if let Some(about) = &p.about {
+            format!("✗ {} — found: {}, but about “{about}”{quote}", p.point, p.matched.join(", "))
+        } else if p.matched.is_empty() {
+            let missing = if p.missing.is_empty() {
+                "no key terms to look for".into()
+            } else {
+                p.missing.join(", ")
+            };
+            format!("✗ {} — missing: {missing}", p.point)
+        } else {
+            format!(
+                "✗ {} — missing: {}; found: {}{quote}",
+                p.point,
+                p.missing.join(", "),
+                p.matched.join(", ")
+            )
+        }
     }
 }
 

@@ -1,6 +1,5 @@
 //! Follow-up questions that ask for the points an answer missed.
 
-use super::CoverageReport;
 use crate::prompts::Topic;
 
 /// A follow-up asking for one missed point of `topic`.
@@ -12,11 +11,10 @@ pub fn gap_question(topic: &Topic, point: &str) -> String {
     )
 }
 
-/// One follow-up asking for every point the answer missed; `None` when none is missing.
+/// One follow-up asking for every point the answers `missing`; `None` when none is missing.
 /// A single missed point gives the same text as [`gap_question`].
-pub fn gaps_question(topic: &Topic, report: &CoverageReport) -> Option<String> {
-    let missing: Vec<&str> = report.missing().map(|p| p.point.as_str()).collect();
-    match missing.as_slice() {
+pub fn gaps_question(topic: &Topic, missing: &[&str]) -> Option<String> {
+    match missing {
         [] => None,
         [point] => Some(gap_question(topic, point)),
         points => {

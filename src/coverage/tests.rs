@@ -198,7 +198,7 @@ fn gap_questions_name_the_missing_points() {
     );
 
     let report = check(&health.cover, HEALTH_ALL_BUT_TWO);
-    let both = gaps_question(&health, &report).unwrap();
+    let both = gaps_question(&health, &missing_points(&report)).unwrap();
     assert!(both.ends_with(
         ":\n- Avoiding cascading failures through health checks\n- Monitoring health check success rates"
     ));
@@ -207,9 +207,12 @@ fn gap_questions_name_the_missing_points() {
     let probes = "Liveness versus readiness versus startup probes: a failed liveness probe \
                   restarts the container, a failed readiness probe takes it out of the Service.";
     let single = check(&health.cover[..1], probes);
-    assert!(gaps_question(&health, &single).is_none());
+    assert!(gaps_question(&health, &missing_points(&single)).is_none());
     let one_missing = check(&health.cover[..2], probes);
-    assert_eq!(gaps_question(&health, &one_missing), Some(gap_question(&health, &health.cover[1])));
+    assert_eq!(
+        gaps_question(&health, &missing_points(&one_missing)),
+        Some(gap_question(&health, &health.cover[1]))
+    );
 }
 
 #[test]

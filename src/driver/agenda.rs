@@ -118,8 +118,9 @@ impl Opening<'_> {
             .peekable();
         for name in self.followups {
             let text = if name == GAPS {
-                let report = coverage::check(&topic.cover, &section.answers());
-                match coverage::gaps_question(topic, &report) {
+                let verdicts = coverage::of_topic(topic, transcript, coverage::Reasons::Recorded);
+                let missing = verdicts.as_ref().map(|v| v.missing()).unwrap_or_default();
+                match coverage::gaps_question(topic, &missing) {
                     Some(text) => text,
                     None => continue,
                 }

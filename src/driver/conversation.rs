@@ -4,7 +4,8 @@
 
 use crate::message::{FinishReason, Message, Usage};
 use crate::session::{
-    AnswerStatus, Coverage, Exchange, Meta, SessionStatus, Transcript, Turn, TurnInfo, TurnKind,
+    AnswerStatus, Coverage, Exchange, Meta, SessionStatus, TopicCoverage, Transcript, Turn,
+    TurnInfo, TurnKind,
 };
 use crate::tokens::{CountTokens, TokenCount};
 
@@ -191,8 +192,10 @@ impl Conversation {
         })
     }
 
+    /// Totals from the answers' usage and the coverage judge's (which stays paid for when
+    /// the exchange it judged is removed).
     fn recount_usage(&mut self) {
-        let mut usage = Usage::default();
+        let mut usage = self.transcript.meta.judge_usage();
         for exchange in self.transcript.exchanges() {
             if let Some(u) = exchange.usage() {
                 usage += u;
@@ -225,6 +228,12 @@ impl Conversation {
             },
         );
         self.transcript.meta.status = SessionStatus::InProgress;
+    }
+
+    /// Records the verdicts on a topic's points after its latest answer, with the judge's
+    /// tokens `spent` on them (see [`Transcript::record_coverage`]).
+    pub fn record_coverage(&mut self, entry: TopicCoverage, spent: Usage) {
+        self.transcript.record_coverage(entry, spent);
     }
 
     /// Records that `turn` got no usable answer, keeping the `partial` text that arrived.
@@ -472,6 +481,33 @@ mod tests {
         assert_eq!(
             prepared.prompt.unwrap().tokens,
             gpt4o().count_request(&prepared.messages).tokens
+        );
+    }
+
+    #[test]
+    fn the_judges_tokens_stay_in_the_totals_when_an_exchange_is_undone() {
+        let mut conv = Conversation::new(empty_transcript());
+        conv.record_answer(PlannedTurn::followup("q"), answer("a", FinishReason::Stop));
+        let entry = TopicCoverage {
+            topic: "t".into(),
+            method: crate::session::CoverageMethod::Model { judge: "j".into() },
+            answers: 1,
+            note: None,
+            points: vec![],
+            usage: None,
+        };
+        conv.record_coverage(
+            entry,
+            Usage { prompt_tokens: 7, completion_tokens: 3, cached_tokens: 0 },
+        );
+        assert_eq!(
+            conv.transcript().meta.usage,
+            Usage { prompt_tokens: 17, completion_tokens: 8, cached_tokens: 0 }
+        );
+        conv.undo();
+        assert_eq!(
+            conv.transcript().meta.usage,
+            Usage { prompt_tokens: 7, completion_tokens: 3, cached_tokens: 0 }
         );
     }
 }

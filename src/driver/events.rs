@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::conversation::PlannedTurn;
 use super::run::TurnFailure;
 use crate::client::ApiError;
+use crate::coverage::Verdicts;
 use crate::render::duration;
 use crate::session::Exchange;
 use crate::tokens::TokenCount;
@@ -31,6 +32,11 @@ pub enum Event<'a> {
     Interrupted { exchange: Exchange<'a> },
     /// The turn failed (after the client's retries); recorded and saved.
     Failed { exchange: Exchange<'a>, failure: &'a TurnFailure },
+    /// After an answer: the model judge `judge` grades the points of `topic`.
+    Judging { topic: &'a str, judge: &'a str },
+    /// After an answer: the verdicts in force on `topic`'s points were recorded and saved
+    /// (their note says when they are not what was asked for).
+    Coverage { topic: &'a str, verdicts: &'a Verdicts },
 }
 
 /// Why and how long a request waits.

@@ -11,12 +11,14 @@ pub mod agenda;
 mod conversation;
 pub mod events;
 pub mod interactive;
+pub mod judge;
 pub mod run;
 
 pub use agenda::{Agenda, Flow, GAPS, Opening, Replay, opening_turns, priming_turn, topic_turn};
 pub use conversation::{Answer, Conversation, Limits, PlannedTurn, Prepared, TooLarge};
 pub use events::{Event, Wait};
 pub use interactive::{Choice, Interactive, User};
+pub use judge::Judge;
 pub use run::{
     Endpoint, Interrupt, RequestSettings, RunEnd, Session, TurnEnd, TurnFailure, ask, run,
 };

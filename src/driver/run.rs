@@ -12,13 +12,13 @@ use tokio_util::sync::CancellationToken;
 use super::agenda::{Agenda, Flow};
 use super::conversation::{Answer, Conversation, Limits, PlannedTurn, TooLarge};
 use super::events::{Event, Wait};
+use super::judge::{Judge, Step};
 use crate::client::{
     AdaptiveLimiter, ApiError, ChatBackend, ChatRequest, ClientEvent, RetryPolicy,
 };
-use crate::coverage;
 use crate::message::Usage;
 use crate::prompts::Library;
-use crate::session::{Coverage, Transcript, TurnKind, store};
+use crate::session::{Transcript, store};
 use crate::tokens::{CountTokens, TokenCounter};
 
 /// Request parameters shared by every turn (the interactive user may switch the model).
@@ -41,6 +41,8 @@ pub struct Endpoint<'a> {
     pub retry: &'a RetryPolicy,
     /// For the coverage check of topic answers.
     pub library: &'a Library,
+    /// The model judge that grades the points after each answer; `None`: lexical only.
+    pub judge: Option<&'a Judge<'a>>,
     /// Count every request's prompt tokens, for output that shows them (`-v`); otherwise
     /// only a request near the context window is counted.
     pub count_prompts: bool,
@@ -201,6 +203,7 @@ pub async fn ask(
         prompt_tokens: prepared.prompt.map(|p| p.tokens),
         messages: prepared.messages,
         rate_limits_to_caller: false,
+        response_format: None,
     };
     let started = Instant::now();
     let mut partial = String::new();
@@ -240,7 +243,6 @@ pub async fn ask(
         completion_tokens: counter.count_text(&completion.text).tokens,
         cached_tokens: 0,
     });
-    let coverage = coverage_after(session.transcript(), &turn, &completion.text, endpoint.library);
     session.conversation.record_answer(
         turn,
         Answer {
@@ -249,12 +251,18 @@ pub async fn ask(
             usage: Some(usage),
             usage_counted,
             model: request.model.clone(),
-            coverage,
+            coverage: None,
         },
     );
+    // The verdicts on the topic's points (and their covered/total on the answer) are
+    // recorded with it; a judge grades them once the answer is safe on disk.
+    let coverage = Step::record(session, endpoint);
     session.save().await?;
     if let Some(exchange) = session.transcript().last_exchange() {
         events(Event::Answered { exchange, elapsed: started.elapsed() });
+    }
+    if let Some(step) = coverage {
+        step.finish(session, endpoint, events, stop).await?;
     }
     Ok(TurnEnd::Answered)
 }
@@ -297,26 +305,4 @@ fn forward<'a>(
             events(Event::Wait(Wait::RateLimited { wait, error }))
         }
     }
-}
-
-/// Coverage of the current topic's "Cover:" points by its answers so far plus `answer` to
-/// `turn`: the topic prompt's answer and the follow-ups after it, not another topic's.
-/// `None` before any topic prompt (the priming answer) or for a topic the library lacks.
-fn coverage_after(
-    transcript: &Transcript,
-    turn: &PlannedTurn,
-    answer: &str,
-    library: &Library,
-) -> Option<Coverage> {
-    let (slug, mut answers) = match &turn.kind {
-        TurnKind::Topic(slug) => (slug.as_str(), String::new()),
-        TurnKind::Priming => return None,
-        TurnKind::Followup => {
-            let section = transcript.topic_sections().pop()?;
-            (section.topic?, section.answers())
-        }
-    };
-    let topic = library.topic_by_slug(slug)?;
-    answers.push_str(answer);
-    Some(coverage::check(&topic.cover, &answers).summary())
 }

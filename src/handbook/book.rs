@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::{HandbookError, paths};
 use crate::batch::{Manifest, TopicRecord, TopicStatus};
-use crate::coverage::{self, CoverageReport};
+use crate::coverage::{self, Verdicts};
 use crate::prompts::{Library, Topic};
 use crate::session::{AnswerStatus, Exchange, TopicSection, Transcript, store};
 
@@ -54,10 +54,21 @@ pub struct Chapter {
     /// The topic's "Cover:" points and whether the answers addressed them (empty when the
     /// library does not know the topic).
     pub points: Vec<PointMark>,
+    /// Which method made the verdicts ("lexical", "model judge gpt-4o-mini"), and why they
+    /// are not what was asked for, when that is so; `None` without verdicts.
+    pub coverage_by: Option<CoverageBy>,
     /// The follow-up that asks for the missed points, when some were missed.
     pub gaps_question: Option<String>,
     /// The `checklist` follow-up for this topic, when the library has one.
     pub checklist_question: Option<String>,
+}
+
+/// Who judged a chapter's points.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoverageBy {
+    /// "lexical" or "model judge gpt-4o-mini".
+    pub method: String,
+    pub note: Option<String>,
 }
 
 /// A question (none for the topic prompt) and what came back.
@@ -141,6 +152,17 @@ impl Chapter {
 }
 
 impl Book {
+    /// The methods that judged the chapters' points, each once, in chapter order.
+    pub fn coverage_methods(&self) -> Vec<&str> {
+        let mut methods: Vec<&str> = Vec::new();
+        for by in self.chapters.iter().filter_map(|c| c.coverage_by.as_ref()) {
+            if !methods.contains(&by.method.as_str()) {
+                methods.push(&by.method);
+            }
+        }
+        methods
+    }
+
     /// The handbook of a run folder: the manifest's topics in guide order, each from its
     /// transcript. The manifest's status explains topics without a transcript; a transcript
     /// that does not parse is an error naming its file and line.
@@ -194,8 +216,9 @@ impl Book {
                 slug,
                 title: topic.map_or(slug, |t| t.title.as_str()),
             };
-            let mut chapter =
-                chapter(heading, topic, &own, library, transcript.meta.stack.as_deref());
+            let verdicts = topic.and_then(|topic| verdicts(topic, transcript));
+            let stack = transcript.meta.stack.as_deref();
+            let mut chapter = chapter(heading, verdicts.as_ref(), topic, &own, library, stack);
             chapter.link = Some(paths::link(out, file));
             chapter.transcript = Some(file.to_path_buf());
             if chapter.parts.is_empty() {
@@ -234,6 +257,7 @@ fn run_chapter(
         transcript.as_ref().and_then(|t| t.section_of(&record.slug)).into_iter().collect();
     let mut chapter = chapter(
         Heading { number: record.number, slug: &record.slug, title: &record.title },
+        topic.zip(transcript.as_ref()).and_then(|(topic, t)| verdicts(topic, t)).as_ref(),
         topic,
         &sections,
         library,
@@ -256,9 +280,11 @@ struct Heading<'a> {
     title: &'a str,
 }
 
-/// A chapter from the topic's sections of a conversation.
+/// A chapter from the topic's sections of a conversation and the verdicts in force on its
+/// points.
 fn chapter(
     heading: Heading<'_>,
+    verdicts: Option<&Verdicts>,
     topic: Option<&Topic>,
     sections: &[TopicSection<'_>],
     library: &Library,
@@ -272,16 +298,18 @@ fn chapter(
         parts.clear();
     }
     let unfinished = parts.iter().any(|p| matches!(p.ending, Ending::Failed(_)));
-    let answers: String = sections.iter().map(TopicSection::answers).collect();
+    let verdicts = verdicts.filter(|_| answered);
     let (points, gaps_question) = match topic {
         Some(topic) => {
-            let report = answered.then(|| verdicts(topic, &answers));
             let truncated = parts.iter().any(|p| p.ending == Ending::Truncated);
-            let gaps = report.as_ref().and_then(|r| coverage::gaps_question(topic, r));
-            (marks(topic, report.as_ref(), truncated), gaps)
+            let gaps = verdicts.and_then(|v| coverage::gaps_question(topic, &v.missing()));
+            (marks(topic, verdicts, truncated), gaps)
         }
         None => (Vec::new(), None),
     };
+    let coverage_by = verdicts
+        .filter(|_| topic.is_some())
+        .map(|v| CoverageBy { method: v.method.label(), note: v.note.clone() });
     let technology = stack.and_then(|s| s.split(',').map(str::trim).find(|t| !t.is_empty()));
     let checklist_question = topic
         .zip(library.followup("checklist"))
@@ -296,17 +324,19 @@ fn chapter(
         stub: None,
         unfinished,
         points,
+        coverage_by,
         gaps_question,
         checklist_question,
     }
 }
 
-/// Which "Cover:" points the answers addressed: the one place the handbook asks.
-fn verdicts(topic: &Topic, answers: &str) -> CoverageReport {
-    coverage::check(&topic.cover, answers)
+/// Which "Cover:" points the answers addressed, by the verdicts in force (the transcript's
+/// stored entry when it is fresh): the one place the handbook asks.
+fn verdicts(topic: &Topic, transcript: &Transcript) -> Option<Verdicts> {
+    coverage::of_topic(topic, transcript, coverage::Reasons::Recorded)
 }
 
-fn marks(topic: &Topic, report: Option<&CoverageReport>, truncated: bool) -> Vec<PointMark> {
+fn marks(topic: &Topic, report: Option<&Verdicts>, truncated: bool) -> Vec<PointMark> {
     let Some(report) = report else {
         let not_run = |p: &String| PointMark { point: p.clone(), mark: Mark::NotRun };
         return topic.cover.iter().map(not_run).collect();

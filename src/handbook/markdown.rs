@@ -140,16 +140,21 @@ fn chapter_body(book: &Book, chapter: &Chapter) -> String {
     let mut body = String::new();
     let mut facts = vec![format!("Status: {}", chapter.status())];
     if !chapter.points.is_empty() && chapter.stub.is_none() {
+        let by = chapter.coverage_by.as_ref().map(|b| format!(" ({})", b.method));
         facts.push(format!(
-            "{} of {} Cover: points addressed",
+            "{} of {} Cover: points addressed{}",
             chapter.covered(),
-            chapter.points.len()
+            chapter.points.len(),
+            escape_inline(&by.unwrap_or_default())
         ));
     }
     if let Some(link) = &chapter.link {
         facts.push(format!("[the whole conversation]({link})"));
     }
     let _ = writeln!(body, "*{}*\n", facts.join(" · "));
+    if let Some(note) = chapter.coverage_by.as_ref().and_then(|b| b.note.as_ref()) {
+        let _ = writeln!(body, "*Coverage: {}.*\n", escape_inline(note.trim_end_matches('.')));
+    }
     if let Some(stub) = &chapter.stub {
         let _ = writeln!(
             body,
@@ -280,10 +285,9 @@ fn checklist_appendix(book: &Book) -> String {
 }
 
 fn gaps_appendix(book: &Book) -> String {
-    let mut out = String::from(
-        "For each topic, the guide's Cover: points its answers did not address. deepdive \
-         checks this by matching terms, so read the chapter before you act on a gap.\n",
-    );
+    let mut out =
+        String::from("For each topic, the guide's Cover: points its answers did not address. ");
+    out.push_str(&gaps_method(book));
     let mut complete = Vec::new();
     let mut not_run = Vec::new();
     for chapter in &book.chapters {
@@ -299,6 +303,9 @@ fn gaps_appendix(book: &Book) -> String {
             continue;
         }
         let _ = writeln!(out, "\n### {}\n", escape_inline(&chapter.heading()));
+        if let Some(by) = chapter.coverage_by.as_ref().filter(|_| mixed(book)) {
+            let _ = writeln!(out, "*Judged by: {}.*\n", escape_inline(&by.method));
+        }
         for point in missed {
             let note = match point.mark {
                 Mark::Truncated => " (the answer was cut off: it may have come later)",
@@ -325,6 +332,26 @@ fn gaps_appendix(book: &Book) -> String {
         let _ = writeln!(out, "\nNot checked, no answers yet: {}.", not_run.join(", "));
     }
     out
+}
+
+/// How the gaps were found.
+fn gaps_method(book: &Book) -> String {
+    match book.coverage_methods().as_slice() {
+        [] | ["lexical"] => "deepdive checks this by matching terms, so read the chapter before \
+                             you act on a gap.\n"
+            .to_string(),
+        methods => format!(
+            "Judged by: {}{}; a model judge's verdict counts a point only with a quote found in \
+             the answers. Read the chapter before you act on a gap.\n",
+            escape_inline(&methods.join(", ")),
+            if methods.len() > 1 { " (each topic says which)" } else { "" }
+        ),
+    }
+}
+
+/// True when the chapters' points were judged by more than one method.
+fn mixed(book: &Book) -> bool {
+    book.coverage_methods().len() > 1
 }
 
 fn map_legend() -> String {

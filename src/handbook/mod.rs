@@ -79,7 +79,7 @@ impl Files {
             .par_iter()
             .map(|(name, text)| {
                 let path = dir.join(name);
-                atomic_file::write(&path, text.as_bytes())
+                atomic_file::write_rebuildable(&path, text.as_bytes())
                     .map_err(|source| HandbookError::Write { path: path.clone(), source })?;
                 Ok(path)
             })

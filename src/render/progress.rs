@@ -43,6 +43,9 @@ fn topic_note(slug: &str, event: &Event<'_>) -> Option<String> {
         Event::Answered { exchange, .. } if exchange.is_truncated() => {
             Some(format!("{slug}: an answer was cut off at max_tokens (recorded as truncated)"))
         }
+        Event::Coverage { verdicts, .. } => {
+            verdicts.note.as_ref().map(|note| format!("{slug}: coverage: {note}"))
+        }
         _ => None,
     }
 }
@@ -132,7 +135,8 @@ impl Timing {
         }
     }
 
-    /// `ETA 2m10s`, `ETA –` before a topic has finished, or nothing once no topic is left.
+    /// `ETA 2m10s`; `ETA –` before a topic has finished, or when every topic left has already
+    /// run longer than the mean (no honest estimate); nothing once no topic is left.
     fn describe(&self) -> String {
         let state = self.lock();
         if state.running.is_empty() && state.queued == 0 {
@@ -140,8 +144,8 @@ impl Timing {
         }
         let running: Vec<Duration> = state.running.values().map(Instant::elapsed).collect();
         match eta(&state.finished, &running, state.queued, self.concurrency) {
-            Some(left) => format!("ETA {}", duration(left)),
-            None => "ETA –".to_string(),
+            Some(left) if left >= Duration::from_secs(1) => format!("ETA {}", duration(left)),
+            _ => "ETA –".to_string(),
         }
     }
 }
@@ -360,6 +364,9 @@ impl Observer for Bars {
             Event::Delta(_) => self.with_bar(slug, |bar| bar.inc(1)),
             Event::Restart => self.with_bar(slug, |bar| bar.set_position(0)),
             Event::Wait(wait) => self.with_bar(slug, |bar| bar.set_message(wait.short())),
+            Event::Judging { judge, .. } => {
+                self.with_bar(slug, |bar| bar.set_message(format!("grading coverage ({judge})")))
+            }
             other => {
                 if let Some(note) = topic_note(slug, other) {
                     let _ = self.multi.println(Printer::new(Verbosity::Normal).warning_text(&note));
@@ -429,6 +436,23 @@ mod tests {
         assert_eq!(eta(&finished, &[], 0, 4), Some(Duration::ZERO));
         // Uneven: 5 queued on 2 slots take 3 rounds.
         assert_eq!(eta(&secs(&[10]), &[], 5, 2), Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn an_overdue_topic_shows_no_estimate_rather_than_eta_0ms() {
+        let timing = Timing::new(4);
+        let started = Instant::now().checked_sub(Duration::from_secs(90)).unwrap();
+        {
+            let mut state = timing.lock();
+            state.finished.push(Duration::from_secs(30));
+            state.running.insert("graceful-shutdown".into(), started);
+        }
+        assert_eq!(timing.describe(), "ETA –");
+        timing.lock().queued = 2;
+        assert_eq!(timing.describe(), "ETA 30.0s");
+        timing.lock().running.clear();
+        timing.lock().queued = 0;
+        assert_eq!(timing.describe(), "");
     }
 
     #[test]

@@ -96,6 +96,7 @@ mod tests {
             status: SessionStatus::Complete,
             usage: Usage::default(),
             replay_of: None,
+            coverage: Vec::new(),
         }
     }
 

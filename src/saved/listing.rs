@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::SavedError;
-use super::run::RunFolder;
+use super::run::{RunFolder, RunStatus};
 use crate::message::Usage;
 use crate::session::codec::{Header, Summary, sum};
-use crate::session::{Coverage, StoreError, store};
+use crate::session::{Coverage, SessionStatus, StoreError, store};
 
 /// Where batch runs keep their folders, inside the sessions directory.
 pub const RUNS_DIR: &str = "runs";
@@ -38,6 +38,25 @@ impl Kind {
     }
 }
 
+/// How a listed session or run stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Standing {
+    Session(SessionStatus),
+    Run(RunStatus),
+    /// The file or folder could not be read (`Entry::error` says why).
+    Unreadable,
+}
+
+impl std::fmt::Display for Standing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Standing::Session(status) => f.write_str(status.as_str()),
+            Standing::Run(status) => status.fmt(f),
+            Standing::Unreadable => f.write_str("unreadable"),
+        }
+    }
+}
+
 /// One listed session or run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -54,7 +73,7 @@ pub struct Entry {
     pub usage: Usage,
     /// "Cover:" points addressed, summed over topics.
     pub coverage: Option<Coverage>,
-    pub status: String,
+    pub status: Standing,
     /// Why the entry could not be read (then the fields above are empty).
     pub error: Option<String>,
 }
@@ -75,7 +94,7 @@ impl Entry {
             turns: 0,
             usage: Usage::default(),
             coverage: None,
-            status: "unreadable".to_string(),
+            status: Standing::Unreadable,
             error: Some(error),
         }
     }
@@ -164,7 +183,7 @@ fn session_entry(path: PathBuf, header: &Header, summary: Summary) -> Entry {
         turns: summary.turns,
         usage: meta.usage,
         coverage: summary.coverage,
-        status: meta.status.as_str().to_string(),
+        status: Standing::Session(meta.status),
         error: None,
     }
 }
@@ -191,7 +210,7 @@ fn run_entry(run: &RunFolder) -> Entry {
         turns,
         usage,
         coverage: sum(records.iter().filter_map(|r| r.coverage)),
-        status: run.status(),
+        status: Standing::Run(run.status()),
         error: None,
     }
 }

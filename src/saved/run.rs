@@ -6,6 +6,24 @@ use super::SavedError;
 use crate::batch::{Manifest, TopicRecord, TopicStatus};
 use crate::session::{StoreError, Transcript, store};
 
+/// How many of a run's topics stand at each status, in the order of [`TopicStatus::ALL`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunStatus {
+    pub counts: Vec<(TopicStatus, usize)>,
+}
+
+impl std::fmt::Display for RunStatus {
+    /// `complete` when every topic is (or there is none), else `18 complete, 2 failed`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.counts.iter().all(|&(s, _)| s == TopicStatus::Complete) {
+            return f.write_str("complete");
+        }
+        let parts: Vec<String> =
+            self.counts.iter().map(|(s, n)| format!("{n} {}", s.as_str())).collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct RunFolder {
     pub dir: PathBuf,
@@ -27,26 +45,14 @@ impl RunFolder {
         path.exists().then(|| store::load(&path))
     }
 
-    /// `complete` when every topic is, else the count per status: `18 complete, 2 failed`.
-    pub fn status(&self) -> String {
+    /// How its topics stand: `complete` when every topic is, else the count per status.
+    pub fn status(&self) -> RunStatus {
         let topics = &self.manifest.topics;
-        if topics.iter().all(|r| r.status == TopicStatus::Complete) {
-            return "complete".to_string();
-        }
-        let statuses = [
-            TopicStatus::Complete,
-            TopicStatus::Truncated,
-            TopicStatus::Failed,
-            TopicStatus::Interrupted,
-            TopicStatus::Skipped,
-            TopicStatus::Pending,
-        ];
-        let parts: Vec<String> = statuses
+        let counts = TopicStatus::ALL
             .iter()
             .map(|&s| (s, topics.iter().filter(|r| r.status == s).count()))
             .filter(|&(_, n)| n > 0)
-            .map(|(s, n)| format!("{n} {}", s.as_str()))
             .collect();
-        parts.join(", ")
+        RunStatus { counts }
     }
 }

@@ -2,10 +2,11 @@
 //! attempts, tokens, coverage and transcript, the totals, the errors, and where the
 //! transcripts and the handbook are.
 
+use std::path::Path;
 use std::time::Duration;
 
 use super::run::RunFolder;
-use crate::batch::handbook::HANDBOOK_FILE;
+use crate::batch::handbook::INDEX_FILE;
 use crate::message::Usage;
 use crate::render::{columns, duration, plural, thousands};
 use crate::session::Coverage;
@@ -24,7 +25,7 @@ pub fn run_summary(run: &RunFolder) -> String {
         facts.push(format!("profile {}", plan.profile));
     }
     facts.push(format!("{} UTC", super::short_time(manifest.created)));
-    facts.push(run.status());
+    facts.push(run.status().to_string());
     out.push_str(&(facts.join(" · ") + "\n"));
     if let Some(stack) = &plan.stack {
         out.push_str(&format!("stack: {stack}\n"));
@@ -86,10 +87,22 @@ pub fn run_summary(run: &RunFolder) -> String {
         out.push_str(&format!("{} {}: {error}\n", r.slug, r.status.as_str()));
     }
     out.push_str(&format!("transcripts: {}\n", run.dir.display()));
-    let handbook = run.dir.join(HANDBOOK_FILE);
-    match handbook.is_file() {
-        true => out.push_str(&format!("handbook: {}\n", handbook.display())),
-        false => out.push_str("handbook: not written yet\n"),
-    }
+    out.push_str(&handbook_line(&run.dir));
     out
+}
+
+/// `handbook: DIR/handbook.html (also handbook.md; index.md lists the conversations)`, or
+/// that it is not written yet.
+pub fn handbook_line(dir: &Path) -> String {
+    let html = dir.join(crate::handbook::HTML_FILE);
+    match (html.is_file(), dir.join(INDEX_FILE).is_file()) {
+        (true, _) => format!(
+            "handbook: {} (also {}; {} lists the conversations)\n",
+            html.display(),
+            crate::handbook::MARKDOWN_FILE,
+            INDEX_FILE
+        ),
+        (false, true) => format!("handbook: {}\n", dir.join(INDEX_FILE).display()),
+        (false, false) => "handbook: not written yet\n".to_string(),
+    }
 }

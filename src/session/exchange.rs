@@ -85,17 +85,21 @@ pub struct TopicSection<'a> {
     pub exchanges: Vec<Exchange<'a>>,
 }
 
-impl TopicSection<'_> {
-    /// The answers the model gave in this section, joined: what a coverage check reads.
+impl<'a> TopicSection<'a> {
+    /// The answers the model gave in this section, joined.
     pub fn answers(&self) -> String {
         let mut text = String::new();
-        for exchange in &self.exchanges {
-            if let Some(answer) = exchange.answer_text().filter(|_| exchange.is_seen()) {
-                text.push_str(answer);
-                text.push_str("\n\n");
-            }
+        for answer in self.answer_texts() {
+            text.push_str(answer);
+            text.push_str("\n\n");
         }
         text
+    }
+
+    /// The answers the model gave in this section (failed ones left out), in order: what a
+    /// coverage check reads, each as a document of its own.
+    pub fn answer_texts(&self) -> Vec<&'a str> {
+        self.exchanges.iter().filter(|e| e.is_seen()).filter_map(|e| e.answer_text()).collect()
     }
 }
 
@@ -125,6 +129,13 @@ impl Transcript {
             }
         }
         sections
+    }
+
+    /// Every answer given to `slug`'s topic prompt and its follow-ups, over all of its
+    /// sections (a topic asked twice is judged on both): what its coverage is of.
+    pub fn topic_answers(&self, slug: &str) -> Vec<&str> {
+        let sections = self.topic_sections().into_iter().filter(|s| s.topic == Some(slug));
+        sections.flat_map(|s| s.answer_texts()).collect()
     }
 
     /// The last section of `slug`, if the conversation has one.

@@ -11,7 +11,7 @@ mod time;
 pub use codec::{FORMAT_VERSION, ParseError};
 pub use exchange::{Exchange, TopicSection};
 pub use model::{
-    AnswerStatus, Coverage, Meta, ReplayOf, SessionStatus, Transcript, Turn, TurnInfo, TurnKind,
-    now,
+    AnswerStatus, Coverage, CoverageMethod, Meta, PointVerdict, ReplayOf, SessionStatus,
+    TopicCoverage, Transcript, Turn, TurnInfo, TurnKind, now,
 };
 pub use store::StoreError;

@@ -160,6 +160,7 @@ mod tests {
                 status: SessionStatus::Complete,
                 usage: Usage::default(),
                 replay_of: None,
+                coverage: Vec::new(),
             },
             turns: vec![Turn { role: Role::User, text: text.into(), info: TurnInfo::default() }],
         }

@@ -72,6 +72,10 @@ impl Settings {
         let prompts = self.prompts_dir.value.as_deref().map_or(NONE.to_string(), display_path);
         push("prompts_dir", prompts, &self.prompts_dir.origin);
         push("stack", optional(&self.stack), &self.stack.origin);
+        push("coverage", self.coverage.value.as_str().to_string(), &self.coverage.origin);
+        let judge_model = self.judge_model().map_or(NONE.to_string(), str::to_string);
+        push("judge_model", judge_model, &self.judge_model.origin);
+        push("judge_profile", optional(&self.judge_profile), &self.judge_profile.origin);
         rows
     }
 }

@@ -84,6 +84,35 @@ pub struct ProfileConfig {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub prices: Option<Prices>,
+    /// How the topic's "Cover:" points are judged after each answer: `lexical` (the default)
+    /// or `model` (a model grades them, with quotes checked against the answers).
+    pub coverage: Option<CoverageMode>,
+    /// The judge's model with `coverage = "model"`; default: `judge_profile`'s model, else
+    /// this profile's.
+    pub judge_model: Option<String>,
+    /// A profile whose endpoint the judge's requests go to; default: this profile's.
+    pub judge_profile: Option<String>,
+}
+
+/// How coverage verdicts are made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(rename_all = "lowercase")]
+pub enum CoverageMode {
+    /// Term matching in the process: no model call.
+    #[default]
+    Lexical,
+    /// One request to a model judge after each answer.
+    Model,
+}
+
+impl CoverageMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CoverageMode::Lexical => "lexical",
+            CoverageMode::Model => "model",
+        }
+    }
 }
 
 /// What answers requests.

@@ -24,7 +24,8 @@ pub use defaults::context_window as known_context_window;
 pub use entries::Entry;
 pub use error::{ConfigError, Place};
 pub use file::{
-    Backend, FileConfig, LimitsConfig, Prices, ProfileConfig, RetryConfig, TimeoutsConfig,
+    Backend, CoverageMode, FileConfig, LimitsConfig, Prices, ProfileConfig, RetryConfig,
+    TimeoutsConfig,
 };
 pub use headers::is_secret as is_secret_header;
 pub use origin::{Origin, Sourced, display_path};
@@ -61,6 +62,12 @@ pub struct Overrides {
     pub context_window: Option<u32>,
     /// `--max-attempts N`
     pub max_attempts: Option<u32>,
+    /// `--coverage lexical|model`
+    pub coverage: Option<CoverageMode>,
+    /// `--judge-model M`
+    pub judge_model: Option<String>,
+    /// `--judge-profile NAME`
+    pub judge_profile: Option<String>,
 }
 
 /// How often and how patiently to retry a request.
@@ -107,6 +114,11 @@ pub struct Settings {
     sessions_dir: Sourced<PathBuf>,
     prompts_dir: Sourced<Option<PathBuf>>,
     stack: Sourced<Option<String>>,
+    coverage: Sourced<CoverageMode>,
+    judge_model: Sourced<Option<String>>,
+    judge_profile: Sourced<Option<String>>,
+    /// With `coverage = "model"` and a judge profile: that profile's settings.
+    judge: Option<Box<Settings>>,
 }
 
 impl Settings {
@@ -242,5 +254,27 @@ impl Settings {
     /// The technology stack line ("PostgreSQL, Spring Boot, EKS"), if any.
     pub fn stack(&self) -> Option<&str> {
         self.stack.value.as_deref()
+    }
+
+    /// How the topics' "Cover:" points are judged after each answer.
+    pub fn coverage(&self) -> CoverageMode {
+        self.coverage.value
+    }
+
+    /// With `coverage = "model"`: the judge profile's settings when one is named (its
+    /// endpoint, key, headers and timeouts serve the judge), else `None`: the judge uses
+    /// this profile's endpoint.
+    pub fn judge_profile(&self) -> Option<&Settings> {
+        self.judge.as_deref()
+    }
+
+    /// With `coverage = "model"`: the judge's model (`judge_model`, else the judge profile's
+    /// model, else this profile's); `None` with lexical coverage.
+    pub fn judge_model(&self) -> Option<&str> {
+        if self.coverage.value != CoverageMode::Model {
+            return None;
+        }
+        let profile = self.judge.as_deref().map(Settings::model);
+        Some(self.judge_model.value.as_deref().or(profile).unwrap_or(self.model()))
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::defaults::{self, Dirs};
 use super::error::{ConfigError, Place};
-use super::file::{Backend, LoadedFile, ProfileConfig};
+use super::file::{Backend, CoverageMode, LoadedFile, ProfileConfig};
 use super::headers::{self, Headers};
 use super::key::KeyResolver;
 use super::origin::{Origin, Sourced};
@@ -149,6 +149,23 @@ pub(super) fn resolve_in(
         .or_else(|| env.get("DEEPDIVE_STACK"))
         .or_else(|| layer.get(config.stack.clone().filter(|s| !s.trim().is_empty())))
         .map_or_else(unset, |s| s.map(|v| Some(v.trim().to_string())));
+    let coverage = flag(flags.coverage, "--coverage")
+        .or_else(|| layer.get(p.coverage))
+        .unwrap_or_else(|| Sourced::default(CoverageMode::Lexical));
+    let judge_model = flag(flags.judge_model.clone(), "--judge-model")
+        .or_else(|| layer.get(p.judge_model.clone()))
+        .map_or_else(unset, |s| s.map(|m| Some(m.trim().to_string())));
+    let judge_profile = flag(flags.judge_profile.clone(), "--judge-profile")
+        .or_else(|| layer.get(p.judge_profile.clone()))
+        .map_or_else(unset, |s| s.map(|m| Some(m.trim().to_string())));
+    let judge = match (&judge_profile.value, coverage.value) {
+        (Some(name), CoverageMode::Model) => {
+            let judge =
+                judge_settings(flags, &env, dirs, &layer, &profile.value, name, &judge_profile);
+            Some(Box::new(judge?))
+        }
+        _ => None,
+    };
 
     let settings = Settings {
         config_file,
@@ -177,9 +194,52 @@ pub(super) fn resolve_in(
         stack,
         profile,
         backend,
+        coverage,
+        judge_model,
+        judge_profile,
+        judge,
     };
     validate(&settings, &layer)?;
     Ok(settings)
+}
+
+/// The settings of the judge's profile `name`: that profile's endpoint, key, headers and
+/// model, with the config file's retries and timeouts. The environment's endpoint and model
+/// (`OPENAI_BASE_URL`, `DEEPDIVE_MODEL`) and the flags are the conversation's, not the
+/// judge's, so they do not apply; the judge profile's own coverage keys are ignored.
+fn judge_settings(
+    flags: &Overrides,
+    env: &Env<'_>,
+    dirs: &Dirs,
+    layer: &FileLayer<'_>,
+    profile: &str,
+    name: &str,
+    set: &Sourced<Option<String>>,
+) -> Result<Settings, ConfigError> {
+    let defined = layer.file.is_some_and(|f| f.config.profiles.contains_key(name));
+    if !defined && name != defaults::LOCAL_PROFILE {
+        let problem = match layer.file {
+            Some(file) => format!(
+                "names profile `{name}`, which {} does not define; add a [profiles.{name}] table",
+                super::display_path(&file.path)
+            ),
+            None => format!(
+                "names profile `{name}`, and there is no config file; create one with a \
+                 [profiles.{name}] table (see config.example.toml)"
+            ),
+        };
+        let keys = ["profiles", profile, "judge_profile"];
+        return Err(layer.invalid(&set.origin, &keys, problem));
+    }
+    let conversation_only = ["OPENAI_BASE_URL", "DEEPDIVE_MODEL", "DEEPDIVE_PROFILE"];
+    let judge_env = |var: &str| if conversation_only.contains(&var) { None } else { (env.0)(var) };
+    let judge_flags = Overrides {
+        config_path: flags.config_path.clone(),
+        profile: Some(name.to_string()),
+        coverage: Some(CoverageMode::Lexical),
+        ..Overrides::default()
+    };
+    resolve_in(&judge_flags, &judge_env, dirs)
 }
 
 /// Reads the config file: `(which file, the default file looked for in vain, its contents)`.
@@ -303,6 +363,19 @@ fn validate(s: &Settings, layer: &FileLayer<'_>) -> Result<(), ConfigError> {
             crate::secret::redact_url(&s.base_url.value)
         );
         return Err(layer.invalid(&s.base_url.origin, &in_profile("base_url"), problem));
+    }
+    if s.coverage.value == CoverageMode::Model {
+        if s.judge_model.value.as_deref() == Some("") {
+            let problem = "must not be empty; name the judge's model, or leave it out".to_string();
+            return Err(layer.invalid(&s.judge_model.origin, &in_profile("judge_model"), problem));
+        }
+        let other_model = s.judge_model.value.as_deref().is_some_and(|m| m != s.model.value);
+        if s.backend.value == Backend::Local && s.judge.is_none() && other_model {
+            let problem = "names another model than the local one, and the local backend runs \
+                           one model; name a judge_profile whose endpoint serves it"
+                .to_string();
+            return Err(layer.invalid(&s.judge_model.origin, &in_profile("judge_model"), problem));
+        }
     }
     if s.model.value.is_empty() {
         let problem = "must not be empty; name the model the endpoint serves".to_string();

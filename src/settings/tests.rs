@@ -686,6 +686,9 @@ fn every_file_key_is_documented_in_the_example() {
             output_per_mtok: 1.0,
             cached_input_per_mtok: None,
         }),
+        coverage: Some(CoverageMode::Model),
+        judge_model: Some(String::new()),
+        judge_profile: Some(String::new()),
     };
     let full = FileConfig {
         profile: Some(String::new()),
@@ -711,4 +714,69 @@ fn every_file_key_is_documented_in_the_example() {
     assert!(names.len() >= 24, "{names:?}");
     let missing: Vec<_> = names.iter().filter(|k| !documented(EXAMPLE, k)).collect();
     assert!(missing.is_empty(), "config.example.toml does not document: {missing:?}");
+}
+
+const JUDGED: &str = r#"
+profile = "main"
+
+[profiles.main]
+base_url = "http://main.example/v1"
+model = "answerer"
+api_key_env = ""
+coverage = "model"
+judge_profile = "grader"
+
+[profiles.grader]
+base_url = "https://grader.example/v1"
+model = "grader-model"
+api_key_env = "GRADER_KEY"
+coverage = "model"
+judge_profile = "main"
+"#;
+
+#[test]
+fn coverage_is_lexical_unless_a_profile_or_the_flag_asks_for_the_judge() {
+    let plain = World::with_file(LOCAL).settings();
+    assert_eq!(plain.coverage(), CoverageMode::Lexical);
+    assert_eq!(plain.judge_model(), None);
+    assert_eq!(entry(&plain, "coverage").value, "lexical");
+    let flags = Overrides { coverage: Some(CoverageMode::Model), ..Overrides::default() };
+    let flagged = World::with_file(LOCAL).resolve(&flags).unwrap();
+    assert_eq!(flagged.judge_model(), Some(flagged.model()), "the conversation's model by default");
+    assert!(flagged.judge_profile().is_none());
+    assert_eq!(entry(&flagged, "coverage").origin, Origin::Flag("--coverage"));
+}
+
+#[test]
+fn a_judge_profile_gives_the_judge_its_own_endpoint_untouched_by_the_conversations_overrides() {
+    let world = World::with_file(JUDGED).env("OPENAI_BASE_URL", "http://env.example/v1");
+    let flags = Overrides { model: Some("flag-model".into()), ..Overrides::default() };
+    let s = world.resolve(&flags).unwrap();
+    assert_eq!(s.base_url(), "http://env.example/v1");
+    let judge = s.judge_profile().unwrap();
+    assert_eq!(judge.base_url(), "https://grader.example/v1");
+    assert_eq!(judge.model(), "grader-model");
+    assert_eq!(judge.key_source().to_string(), KeySource::Env("GRADER_KEY".into()).to_string());
+    assert_eq!(judge.coverage(), CoverageMode::Lexical, "a judge's own judge is never opened");
+    assert_eq!(s.judge_model(), Some("grader-model"));
+    let flags = Overrides { judge_model: Some("other".into()), ..Overrides::default() };
+    assert_eq!(world.resolve(&flags).unwrap().judge_model(), Some("other"));
+    assert_eq!(entry(&s, "judge_profile").value, "grader");
+}
+
+#[test]
+fn judge_settings_that_cannot_work_are_errors_naming_the_key() {
+    let unknown = JUDGED.replace("judge_profile = \"grader\"", "judge_profile = \"nobody\"");
+    let err = World::with_file(&unknown).error(&Overrides::default());
+    assert!(err.contains("judge_profile") && err.contains("names profile `nobody`"), "{err}");
+    let lexical = Overrides { coverage: Some(CoverageMode::Lexical), ..Overrides::default() };
+    assert!(World::with_file(&unknown).resolve(&lexical).is_ok(), "unused with lexical coverage");
+    let local =
+        "[profiles.local]\nbackend = \"local\"\ncoverage = \"model\"\njudge_model = \"gpt-4o\"\n";
+    let err = World::with_file(local).error(&Overrides::default());
+    assert!(err.contains("judge_model") && err.contains("local backend runs one model"), "{err}");
+    let empty = "[profiles.p]\ncoverage = \"model\"\njudge_model = \"\"\n";
+    assert!(World::with_file(empty).error(&Overrides::default()).contains("must not be empty"));
+    let typo = "[profiles.p]\ncoverage = \"judge\"\n";
+    assert!(World::with_file(typo).error(&Overrides::default()).contains("coverage"));
 }

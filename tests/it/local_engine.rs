@@ -314,6 +314,7 @@ fn request(question: &str, max_tokens: Option<u32>) -> ChatRequest {
         max_tokens,
         prompt_tokens: None,
         rate_limits_to_caller: false,
+        response_format: None,
     }
 }
 

@@ -13,6 +13,7 @@ mod handbook;
 mod handbook_browser;
 mod hostile;
 mod hub;
+mod judge;
 mod library;
 mod local_cli;
 mod local_counts;

@@ -89,6 +89,14 @@ fn show_of_a_run_names_each_failure_and_the_handbook_once_written() {
     assert!(out.contains("\n1 topic: 0 complete, 1 failed · 3,400→356 tokens"), "{out}");
     assert!(out.contains("\nhealth-checks failed: HTTP 503 from the endpoint\n"), "{out}");
     assert!(out.ends_with(&format!("handbook: {}\n", dir.join("index.md").display())), "{out}");
+    std::fs::write(dir.join("handbook.html"), "<!doctype html>\n").unwrap();
+    let out = stdout_of(&sandbox.cmd().args(["show", "run-a"]).assert().success());
+    let html = dir.join("handbook.html");
+    let line = format!(
+        "handbook: {} (also handbook.md; index.md lists the conversations)\n",
+        html.display()
+    );
+    assert!(out.ends_with(&line), "{out}");
 }
 
 #[test]

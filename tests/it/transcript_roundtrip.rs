@@ -9,8 +9,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use deepdive::message::{FinishReason, Role, Usage};
 use deepdive::session::codec::{parse, render};
 use deepdive::session::{
-    AnswerStatus, Coverage, Meta, ReplayOf, SessionStatus, Transcript, Turn, TurnInfo, TurnKind,
-    store,
+    AnswerStatus, Coverage, CoverageMethod, Meta, PointVerdict, ReplayOf, SessionStatus,
+    TopicCoverage, Transcript, Turn, TurnInfo, TurnKind, store,
 };
 use proptest::prelude::*;
 
@@ -24,7 +24,8 @@ const TOPIC: &str = "Provide detailed guidance on implementing health checks, li
 
 const ANSWER: &str = "## 1. Three probes, three questions\n\n| probe | question | on failure |\n| --- | --- | --- |\n| startup | has it finished starting? | keep waiting |\n| liveness | is it stuck? | restart the container |\n| readiness | can it take traffic now? | remove from Service endpoints |\n\n```yaml\nreadinessProbe:\n  httpGet:\n    path: /ready\n    port: 8080\n  periodSeconds: 5\n```\n\n<!-- a comment the model wrote -->\n\n## Checklist\n\n- [ ] liveness never checks the database\n- [ ] readiness fails fast during shutdown\n";
 
-/// The transcript `normal-session.md` was rendered from (answers written by hand).
+/// The transcript `normal-session.md` was rendered from (answers written by hand), as format
+/// version 1 wrote it: no stored verdicts.
 fn normal() -> Transcript {
     let created = UNIX_EPOCH + Duration::from_secs(1_795_754_100); // 2026-11-27T04:35:00Z
     Transcript {
@@ -40,6 +41,7 @@ fn normal() -> Transcript {
             status: SessionStatus::Interrupted,
             usage: Usage { prompt_tokens: 2210, completion_tokens: 431, cached_tokens: 0 },
             replay_of: None,
+            coverage: Vec::new(),
         },
         turns: vec![
             user(PRIMING, Some(TurnKind::Priming)),
@@ -82,6 +84,39 @@ fn normal() -> Transcript {
     }
 }
 
+/// The transcript `normal-session-v2.md` was rendered from: `normal()` with the model judge's
+/// verdicts on the topic's three points stored (quotes copied from the answer by hand).
+fn normal_v2() -> Transcript {
+    let mut t = normal();
+    t.meta.usage.prompt_tokens += 1310;
+    t.meta.usage.completion_tokens += 96;
+    t.meta.coverage.push(TopicCoverage {
+        topic: "health-checks".into(),
+        method: CoverageMethod::Model { judge: "gpt-4o-mini".into() },
+        answers: 2,
+        note: None,
+        points: vec![
+            PointVerdict {
+                covered: true,
+                quote: Some("| liveness | is it stuck? | restart the container |".into()),
+                quote_not_found: false,
+            },
+            PointVerdict {
+                covered: false,
+                quote: Some("readiness checks every downstream service".into()),
+                quote_not_found: true,
+            },
+            PointVerdict {
+                covered: true,
+                quote: Some("periodSeconds: 5".into()),
+                quote_not_found: false,
+            },
+        ],
+        usage: Some(Usage { prompt_tokens: 1310, completion_tokens: 96, cached_tokens: 0 }),
+    });
+    t
+}
+
 fn user(text: &str, kind: Option<TurnKind>) -> Turn {
     Turn { role: Role::User, text: text.into(), info: TurnInfo { kind, ..TurnInfo::default() } }
 }
@@ -92,14 +127,23 @@ fn user(text: &str, kind: Option<TurnKind>) -> Turn {
 fn normal_session_is_rendered_exactly_and_reads_back() {
     let path = fixture("normal-session-v2.md");
     let on_disk = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(render(&normal()), on_disk, "the version 2 rendering changed");
-    assert_eq!(store::load(&path).unwrap(), normal());
+    assert_eq!(render(&normal_v2()), on_disk, "the version 2 rendering changed");
+    assert_eq!(store::load(&path).unwrap(), normal_v2());
 }
 
 #[test]
-fn a_version_1_file_reads_back_as_it_was_written() {
-    assert_eq!(store::load(&fixture("normal-session.md")).unwrap(), normal());
-    let header = store::load_header(&fixture("normal-session.md")).unwrap();
+fn a_version_1_file_reads_with_no_stored_verdicts_and_is_saved_as_version_2() {
+    let path = fixture("normal-session.md");
+    let t = store::load(&path).unwrap();
+    assert_eq!(t, normal());
+    let saved = render(&t);
+    assert!(saved.starts_with("+++\nformat_version = 2\n"), "{saved}");
+    assert!(!saved.contains("[[coverage]]"));
+    assert_eq!(parse(&saved).unwrap(), t);
+    let v1 = std::fs::read_to_string(&path).unwrap();
+    let without_turns = saved.replace(&format!("\nturns = {}\n", t.turns.len()), "\n");
+    assert_eq!(without_turns.replace("format_version = 2", "format_version = 1"), v1);
+    let header = store::load_header(&path).unwrap();
     assert_eq!((header.meta, header.summary), (normal().meta, None));
 }
 
@@ -140,6 +184,8 @@ fn malformed_files_report_the_exact_line() {
         ("bad-no-front-matter.md", 1, "missing front matter"),
         ("bad-unclosed-front-matter.md", 1, "never closed"),
         ("bad-missing-version.md", 1, "add `format_version = 2`"),
+        ("bad-coverage-in-v1.md", 11, "`[[coverage]]` is a format_version 2 key"),
+        ("bad-coverage-method.md", 11, "unknown method `vibes`"),
         ("bad-version-too-new.md", 2, "upgrade deepdive"),
         ("bad-toml.md", 3, "bad front matter"),
         ("bad-time.md", 6, "not a UTC time"),
@@ -260,6 +306,51 @@ fn time() -> impl Strategy<Value = std::time::SystemTime> {
     (0u64..253_402_300_800, nanos).prop_map(|(s, n)| UNIX_EPOCH + Duration::new(s, n))
 }
 
+fn entry() -> impl Strategy<Value = TopicCoverage> {
+    let tokens = 0u64..=i64::MAX as u64;
+    let method = prop_oneof![
+        Just(CoverageMethod::Lexical),
+        text().prop_map(|judge| CoverageMethod::Model { judge }),
+    ];
+    let point = (any::<bool>(), proptest::option::of(text()), any::<bool>()).prop_map(
+        |(covered, quote, quote_not_found)| PointVerdict { covered, quote, quote_not_found },
+    );
+    let usage = (tokens.clone(), tokens).prop_map(|(p, c)| Usage {
+        prompt_tokens: p,
+        completion_tokens: c,
+        cached_tokens: 0,
+    });
+    (
+        text(),
+        method,
+        any::<u32>(),
+        proptest::option::of(text()),
+        proptest::collection::vec(point, 0..5),
+        proptest::option::of(usage),
+    )
+        .prop_map(|(topic, method, answers, note, points, usage)| TopicCoverage {
+            topic,
+            method,
+            answers,
+            note,
+            points,
+            usage,
+        })
+}
+
+/// Stored verdicts, at most one per topic.
+fn entries() -> impl Strategy<Value = Vec<TopicCoverage>> {
+    proptest::collection::vec(entry(), 0..3).prop_map(|mut all| {
+        let mut seen = Vec::new();
+        all.retain(|e| {
+            let new = !seen.contains(&e.topic);
+            seen.push(e.topic.clone());
+            new
+        });
+        all
+    })
+}
+
 fn meta() -> impl Strategy<Value = Meta> {
     let tokens = 0u64..=i64::MAX as u64;
     let replay = (text(), text(), any::<u32>()).prop_map(|(file, model, turns)| ReplayOf {
@@ -272,7 +363,7 @@ fn meta() -> impl Strategy<Value = Meta> {
         "https?://[a-z0-9.-]{1,20}(:[0-9]{1,5})?(/[a-zA-Z0-9._~-]{0,10}){0,3}",
         (proptest::option::of(text()), time(), time()),
         (proptest::sample::select(SessionStatus::ALL.to_vec()), tokens.clone(), tokens),
-        proptest::option::of(replay),
+        (proptest::option::of(replay), entries()),
     )
         .prop_map(
             |(
@@ -280,7 +371,7 @@ fn meta() -> impl Strategy<Value = Meta> {
                 endpoint,
                 (profile, created, updated),
                 (status, p, c),
-                replay_of,
+                (replay_of, coverage),
             )| {
                 Meta {
                     title,
@@ -294,6 +385,7 @@ fn meta() -> impl Strategy<Value = Meta> {
                     status,
                     usage: Usage { prompt_tokens: p, completion_tokens: c, cached_tokens: 0 },
                     replay_of,
+                    coverage,
                 }
             },
         )

@@ -16,25 +16,26 @@ pub use exchanges::{Answer, Exchange};
 pub use report::markdown;
 
 use super::SavedError;
+use super::listing::Standing;
 use super::run::RunFolder;
-use crate::coverage;
+use crate::coverage::{self, Verdicts};
 use crate::prompts::Library;
 use crate::session::{Coverage, Transcript, store};
 
 /// What was named on the command line, read.
 #[derive(Clone, Debug)]
 pub enum Source {
-    Transcript(PathBuf, Transcript),
-    Run(RunFolder),
+    Transcript(PathBuf, Box<Transcript>),
+    Run(Box<RunFolder>),
 }
 
 impl Source {
     /// A folder is read as a run folder, anything else as a transcript.
     pub fn open(path: &Path) -> Result<Source, SavedError> {
         if path.is_dir() {
-            Ok(Source::Run(RunFolder::open(path)?))
+            Ok(Source::Run(Box::new(RunFolder::open(path)?)))
         } else if path.exists() {
-            Ok(Source::Transcript(path.to_path_buf(), store::load(path)?))
+            Ok(Source::Transcript(path.to_path_buf(), Box::new(store::load(path)?)))
         } else {
             Err(SavedError::Missing { path: path.to_path_buf(), looked: Vec::new() })
         }
@@ -46,13 +47,13 @@ impl Source {
                 path: path.clone(),
                 model: t.meta.model.clone(),
                 created: t.meta.created,
-                status: t.meta.status.as_str().to_string(),
+                status: Standing::Session(t.meta.status),
             },
             Source::Run(run) => SideInfo {
                 path: run.dir.clone(),
                 model: run.manifest.plan.model.clone(),
                 created: run.manifest.created,
-                status: run.status(),
+                status: Standing::Run(run.status()),
             },
         }
     }
@@ -64,7 +65,7 @@ pub struct SideInfo {
     pub path: PathBuf,
     pub model: String,
     pub created: SystemTime,
-    pub status: String,
+    pub status: Standing,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +86,9 @@ pub struct TopicComparison {
     pub cover: Vec<String>,
     pub a: Result<Vec<bool>, String>,
     pub b: Result<Vec<bool>, String>,
+    /// The method that made each side's verdicts ("lexical", "model judge gpt-4o-mini").
+    pub by_a: Option<String>,
+    pub by_b: Option<String>,
     pub exchanges: Vec<ExchangeComparison>,
 }
 
@@ -99,6 +103,11 @@ impl TopicComparison {
         let side = if side_a { &self.a } else { &self.b };
         side.as_ref().ok().map(|points| summary(points))
     }
+
+    /// Which method made side `a`'s (or `b`'s) verdicts.
+    pub fn by(&self, side_a: bool) -> Option<&str> {
+        if side_a { self.by_a.as_deref() } else { self.by_b.as_deref() }
+    }
 }
 
 /// One exchange on each side (or on one side only).
@@ -106,7 +115,8 @@ impl TopicComparison {
 pub struct ExchangeComparison {
     pub a: Option<Exchange>,
     pub b: Option<Exchange>,
-    /// Per cover point, whether each side's answer addressed it (empty without cover points).
+    /// Per cover point, whether each side's answer addressed it on its own, by the lexical
+    /// method (stored verdicts are per topic; empty without cover points).
     pub covered_a: Vec<bool>,
     pub covered_b: Vec<bool>,
 }
@@ -127,7 +137,21 @@ impl Comparison {
         }
         total
     }
+
+    /// The methods that made side `a`'s (or `b`'s) verdicts, each once.
+    pub fn methods(&self, side_a: bool) -> Vec<&str> {
+        let mut methods: Vec<&str> = Vec::new();
+        for by in self.topics.iter().filter_map(|t| t.by(side_a)) {
+            if !methods.contains(&by) {
+                methods.push(by);
+            }
+        }
+        methods
+    }
 }
+
+/// A side's exchanges for one topic, and the verdicts in force on its points.
+type Side = Result<(Vec<Exchange>, Option<Verdicts>), String>;
 
 /// Compares two transcripts or two run folders.
 pub fn compare(a: &Source, b: &Source, library: &Library) -> Result<Comparison, SavedError> {
@@ -151,16 +175,21 @@ fn transcripts(a: &Transcript, b: &Transcript, library: &Library) -> Vec<TopicCo
             slugs.push(group.slug.clone());
         }
     }
-    let find = |groups: &[exchanges::Group], slug: &Option<String>| {
-        groups
+    let find = |t: &Transcript, groups: &[exchanges::Group], slug: &Option<String>| -> Side {
+        let exchanges = groups
             .iter()
             .find(|g| &g.slug == slug)
             .map(|g| g.exchanges.clone())
-            .ok_or_else(|| "no prompt for this topic in this session".to_string())
+            .ok_or_else(|| "no prompt for this topic in this session".to_string())?;
+        let known = slug.as_deref().and_then(|s| library.topic_by_slug(s));
+        Ok((
+            exchanges,
+            known.and_then(|topic| coverage::of_topic(topic, t, coverage::Reasons::Recorded)),
+        ))
     };
     slugs
         .iter()
-        .map(|slug| topic(slug.clone(), library, find(&ga, slug), find(&gb, slug)))
+        .map(|slug| topic(slug.clone(), library, find(a, &ga, slug), find(b, &gb, slug)))
         .collect()
 }
 
@@ -173,17 +202,21 @@ fn runs(a: &RunFolder, b: &RunFolder, library: &Library) -> Vec<TopicComparison>
     }
     // Guide order; topics the library does not know keep their order, after the others.
     slugs.sort_by_key(|slug| library.topic_by_slug(slug).map_or(u32::MAX, |t| t.number));
-    let side = |run: &RunFolder, slug: &str| -> Result<Vec<Exchange>, String> {
+    let side = |run: &RunFolder, slug: &str| -> Side {
         let record = run.manifest.record(slug).ok_or("not in this run")?;
         let transcript = match run.transcript(record) {
             None => return Err(format!("no transcript ({})", record.status.as_str())),
             Some(loaded) => loaded.map_err(|e| e.to_string())?,
         };
-        exchanges::groups(&transcript)
+        let exchanges = exchanges::groups(&transcript)
             .into_iter()
             .find(|g| g.slug.as_deref() == Some(slug))
             .map(|g| g.exchanges)
-            .ok_or_else(|| "the transcript has no prompt for this topic".to_string())
+            .ok_or_else(|| "the transcript has no prompt for this topic".to_string())?;
+        let verdicts = library
+            .topic_by_slug(slug)
+            .and_then(|topic| coverage::of_topic(topic, &transcript, coverage::Reasons::Recorded));
+        Ok((exchanges, verdicts))
     };
     slugs
         .iter()
@@ -191,12 +224,7 @@ fn runs(a: &RunFolder, b: &RunFolder, library: &Library) -> Vec<TopicComparison>
         .collect()
 }
 
-fn topic(
-    slug: Option<String>,
-    library: &Library,
-    a: Result<Vec<Exchange>, String>,
-    b: Result<Vec<Exchange>, String>,
-) -> TopicComparison {
+fn topic(slug: Option<String>, library: &Library, a: Side, b: Side) -> TopicComparison {
     let known = slug.as_deref().and_then(|s| library.topic_by_slug(s));
     let cover = known.map(|t| t.cover.clone()).unwrap_or_default();
     let title = match (known, &slug) {
@@ -211,15 +239,19 @@ fn topic(
             coverage::check(&cover, answer).points.iter().map(|p| p.covered).collect()
         }
     };
-    let topic_points = |side: &Result<Vec<Exchange>, String>| {
-        side.as_ref().map_err(Clone::clone).map(|xs| {
-            let answers: Vec<&str> =
-                xs.iter().filter_map(|x| x.answer.as_ref()).map(|a| a.text.as_str()).collect();
-            check(&answers.join("\n\n"))
+    let topic_points = |side: &Side| {
+        side.as_ref().map_err(Clone::clone).map(|(_, verdicts)| match verdicts {
+            Some(v) if !cover.is_empty() => v.points.iter().map(|p| p.covered).collect(),
+            _ if cover.is_empty() => Vec::new(),
+            _ => vec![false; cover.len()],
         })
     };
+    let by = |side: &Side| {
+        let verdicts = side.as_ref().ok().and_then(|(_, v)| v.as_ref());
+        verdicts.filter(|_| !cover.is_empty()).map(|v| v.method.label())
+    };
     let empty = Vec::new();
-    let (xa, xb) = (a.as_ref().unwrap_or(&empty), b.as_ref().unwrap_or(&empty));
+    let (xa, xb) = (exchanges(&a).unwrap_or(&empty), exchanges(&b).unwrap_or(&empty));
     let exchanges = exchanges::pair(xa, xb)
         .into_iter()
         .map(|(ea, eb)| {
@@ -239,10 +271,16 @@ fn topic(
         title,
         a: topic_points(&a),
         b: topic_points(&b),
+        by_a: by(&a),
+        by_b: by(&b),
         slug,
         cover,
         exchanges,
     }
+}
+
+fn exchanges(side: &Side) -> Option<&Vec<Exchange>> {
+    side.as_ref().ok().map(|(xs, _)| xs)
 }
 
 /// Points that `this` covers and `other` does not (all of `this`'s when `other` is absent).

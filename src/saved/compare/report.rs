@@ -24,6 +24,13 @@ pub fn markdown(c: &Comparison) -> String {
     }
     out.push_str("\n## Summary\n\n");
     out.push_str(&verdict(c.totals(true), c.totals(false)));
+    let methods = |side_a| match c.methods(side_a).join(", ") {
+        none if none.is_empty() => "–".to_string(),
+        some => some,
+    };
+    if c.totals(true).total > 0 {
+        let _ = writeln!(out, "\nVerdicts by: A {} · B {}.", methods(true), methods(false));
+    }
     let with_points: Vec<&TopicComparison> =
         c.topics.iter().filter(|t| !t.cover.is_empty()).collect();
     if !with_points.is_empty() {
@@ -90,11 +97,15 @@ fn topic_section(out: &mut String, topic: &TopicComparison) {
         out.push('\n');
     }
     if !topic.cover.is_empty() {
+        let side = |side_a: bool| {
+            let by = topic.by(side_a).map(|m| format!(" ({m})")).unwrap_or_default();
+            format!("{}{by}", ratio(topic.coverage(side_a)))
+        };
         let _ = writeln!(
             out,
             "Coverage of the topic's \"Cover:\" points: A {} · B {}\n",
-            ratio(topic.coverage(true)),
-            ratio(topic.coverage(false))
+            side(true),
+            side(false)
         );
         points_only(out, "", topic.only(true), topic.only(false));
         if topic.a.is_ok()
@@ -165,7 +176,7 @@ fn exchange_section(out: &mut String, cover: &[String], n: usize, x: &ExchangeCo
         };
         let _ = writeln!(
             out,
-            "| coverage | {} | {} |",
+            "| coverage of this answer (lexical) | {} | {} |",
             points(&x.covered_a, &aa),
             points(&x.covered_b, &ab)
         );

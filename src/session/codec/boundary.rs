@@ -8,7 +8,7 @@
 use std::time::UNIX_EPOCH;
 
 use crate::message::FinishReason;
-use crate::session::model::{Transcript, TurnKind};
+use crate::session::model::{CoverageMethod, Transcript, TurnKind};
 
 /// Tokens are 8 base-36 digits: 40 bits.
 const BITS: u32 = 40;
@@ -41,6 +41,14 @@ fn strings(t: &Transcript) -> Vec<&str> {
     all.extend(m.profile.as_deref());
     if let Some(r) = &m.replay_of {
         all.extend([r.file.as_str(), &r.model]);
+    }
+    for entry in &m.coverage {
+        all.push(&entry.topic);
+        if let CoverageMethod::Model { judge } = &entry.method {
+            all.push(judge);
+        }
+        all.extend(entry.note.as_deref());
+        all.extend(entry.points.iter().filter_map(|p| p.quote.as_deref()));
     }
     for turn in &t.turns {
         all.push(&turn.text);

@@ -11,7 +11,9 @@ use super::lines::{Document, FENCE};
 use super::summary::Summary;
 use super::{FORMAT_VERSION, ParseError};
 use crate::message::Usage;
-use crate::session::model::{Coverage, Meta, ReplayOf, SessionStatus};
+use crate::session::model::{
+    CoverageMethod, Meta, PointVerdict, ReplayOf, SessionStatus, TopicCoverage,
+};
 use crate::session::time;
 
 /// Writes the front matter, both `+++` lines included.
@@ -47,9 +49,6 @@ pub fn render(meta: &Meta, boundary: &str, summary: &Summary) -> String {
     if meta.usage.cached_tokens > 0 {
         let _ = writeln!(out, "cached_tokens = {}", toml_int(meta.usage.cached_tokens));
     }
-    if let Some(c) = summary.coverage {
-        let _ = write!(out, "\n[coverage]\ncovered = {}\ntotal = {}\n", c.covered, c.total);
-    }
     if let Some(r) = &meta.replay_of {
         let _ = write!(
             out,
@@ -59,9 +58,48 @@ pub fn render(meta: &Meta, boundary: &str, summary: &Summary) -> String {
             r.turns
         );
     }
+    for entry in &meta.coverage {
+        render_coverage(&mut out, entry);
+    }
     out.push_str(FENCE);
     out.push('\n');
     out
+}
+
+/// One `[[coverage]]` table: a topic's verdicts, one point per line so that the file still
+/// reads well, in the topic's Cover: order.
+fn render_coverage(out: &mut String, entry: &TopicCoverage) {
+    let _ = write!(out, "\n[[coverage]]\ntopic = {}\n", string(&entry.topic));
+    match &entry.method {
+        CoverageMethod::Lexical => out.push_str("method = \"lexical\"\n"),
+        CoverageMethod::Model { judge } => {
+            let _ = write!(out, "method = \"model\"\njudge = {}\n", string(judge));
+        }
+    }
+    let _ = writeln!(out, "answers = {}", entry.answers);
+    if let Some(note) = &entry.note {
+        let _ = writeln!(out, "note = {}", string(note));
+    }
+    out.push_str("points = [\n");
+    for point in &entry.points {
+        let _ = write!(out, "  {{ covered = {}", point.covered);
+        if let Some(quote) = &point.quote {
+            let _ = write!(out, ", quote = {}", string(quote));
+        }
+        if point.quote_not_found {
+            out.push_str(", quote_not_found = true");
+        }
+        out.push_str(" },\n");
+    }
+    out.push_str("]\n");
+    if let Some(usage) = entry.usage {
+        let _ = write!(
+            out,
+            "[coverage.usage]\nprompt_tokens = {}\ncompletion_tokens = {}\n",
+            toml_int(usage.prompt_tokens),
+            toml_int(usage.completion_tokens)
+        );
+    }
 }
 
 /// Reads `format_version` alone, so that a file from a newer deepdive is reported as such
@@ -91,14 +129,14 @@ pub struct FrontMatter {
     pub summary: Option<Summary>,
 }
 
-/// Reads a version 1 or 2 front matter. Version 2 only adds the summary (`turns`,
-/// `[coverage]`), which a version 1 file must not have.
+/// Reads a version 1 or 2 front matter. Version 2 adds the summary of the body (`turns`) and
+/// the stored verdicts (`[[coverage]]`), which a version 1 file must not have.
 pub fn parse(doc: &Document<'_>, version: i64) -> Result<FrontMatter, ParseError> {
     let fm: Keys = toml::from_str(doc.front_matter).map_err(|e| toml_error(doc, &e))?;
     if version < 2 {
         let added = [
             ("turns", fm.turns.as_ref().map(Spanned::span)),
-            ("coverage", fm.coverage.as_ref().map(Spanned::span)),
+            ("[[coverage]]", fm.coverage.first().map(Spanned::span)),
         ];
         if let Some((key, Some(span))) = added.into_iter().find(|(_, span)| span.is_some()) {
             return Err(ParseError::new(
@@ -106,6 +144,18 @@ pub fn parse(doc: &Document<'_>, version: i64) -> Result<FrontMatter, ParseError
                 format!("`{key}` is a format_version 2 key; remove it, or set format_version = 2"),
             ));
         }
+    }
+    let mut coverage = Vec::with_capacity(fm.coverage.len());
+    for entry in fm.coverage {
+        let line = doc.front_matter_line_at(entry.span().start);
+        let entry = entry.into_inner().into_model().map_err(|m| ParseError::new(line, m))?;
+        if coverage.iter().any(|c: &TopicCoverage| c.topic == entry.topic) {
+            return Err(ParseError::new(
+                line,
+                format!("a second [[coverage]] table for topic `{}`; keep one", entry.topic),
+            ));
+        }
+        coverage.push(entry);
     }
     let boundary_line = doc.front_matter_line_at(fm.boundary.span().start);
     let boundary = fm.boundary.into_inner();
@@ -134,13 +184,11 @@ pub fn parse(doc: &Document<'_>, version: i64) -> Result<FrontMatter, ParseError
             cached_tokens: fm.usage.cached_tokens,
         },
         replay_of: fm.replay_of.map(|r| ReplayOf { file: r.file, model: r.model, turns: r.turns }),
+        coverage,
     };
     let summary = fm.turns.map(|turns| Summary {
         turns: usize::try_from(turns.into_inner()).unwrap_or(usize::MAX),
-        coverage: fm.coverage.map(|c| {
-            let c = c.into_inner();
-            Coverage { covered: c.covered, total: c.total }
-        }),
+        coverage: Summary::of_entries(&meta.coverage),
     });
     Ok(FrontMatter { meta, boundary, summary })
 }
@@ -169,16 +217,79 @@ struct Keys {
     boundary: Spanned<String>,
     #[serde(default)]
     usage: UsageV1,
-    /// Version 2.
-    coverage: Option<Spanned<CoverageV2>>,
     replay_of: Option<ReplayOfV1>,
+    /// Version 2.
+    #[serde(default)]
+    coverage: Vec<Spanned<CoverageV2>>,
+}
+
+/// One `[[coverage]]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CoverageV2 {
+    topic: String,
+    method: String,
+    judge: Option<String>,
+    answers: u32,
+    note: Option<String>,
+    points: Vec<PointV2>,
+    usage: Option<UsageV1>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CoverageV2 {
-    covered: u32,
-    total: u32,
+struct PointV2 {
+    covered: bool,
+    quote: Option<String>,
+    #[serde(default)]
+    quote_not_found: bool,
+}
+
+impl CoverageV2 {
+    /// The stored entry; the error says what to fix.
+    fn into_model(self) -> Result<TopicCoverage, String> {
+        let topic = &self.topic;
+        let method = match (self.method.as_str(), self.judge) {
+            ("lexical", None) => CoverageMethod::Lexical,
+            ("model", Some(judge)) => CoverageMethod::Model { judge },
+            ("lexical", Some(_)) => {
+                return Err(format!(
+                    "[[coverage]] of `{topic}`: `judge` goes with method = \"model\"; remove it"
+                ));
+            }
+            ("model", None) => {
+                return Err(format!(
+                    "[[coverage]] of `{topic}`: method = \"model\" needs `judge`, the judge's model"
+                ));
+            }
+            (other, _) => {
+                return Err(format!(
+                    "[[coverage]] of `{topic}`: unknown method `{other}`; use \"lexical\" or \"model\""
+                ));
+            }
+        };
+        let points = self
+            .points
+            .into_iter()
+            .map(|p| PointVerdict {
+                covered: p.covered,
+                quote: p.quote,
+                quote_not_found: p.quote_not_found,
+            })
+            .collect();
+        Ok(TopicCoverage {
+            topic: self.topic,
+            method,
+            answers: self.answers,
+            note: self.note,
+            points,
+            usage: self.usage.map(|u| Usage {
+                prompt_tokens: u.prompt_tokens,
+                completion_tokens: u.completion_tokens,
+                cached_tokens: u.cached_tokens,
+            }),
+        })
+    }
 }
 
 #[derive(Default, Deserialize)]

@@ -20,7 +20,8 @@ use lines::Document;
 pub use summary::{Header, Summary, sum};
 
 /// The format version [`render`] writes and the newest one [`parse`] reads. Version 2 adds
-/// the body's summary to the front matter (`turns`, `[coverage]`), for listings.
+/// the stored verdicts on each topic's points (`[[coverage]]`) and the body's turn count
+/// (`turns`), so that a listing reads the front matter alone.
 pub const FORMAT_VERSION: i64 = 2;
 
 /// Why a transcript could not be read: a 1-based line of the file and a one-line message
@@ -124,7 +125,8 @@ mod tests {
     use super::*;
     use crate::message::{Role, Usage};
     use crate::session::model::{
-        AnswerStatus, Coverage, Meta, ReplayOf, SessionStatus, Turn, TurnInfo, TurnKind,
+        AnswerStatus, Coverage, CoverageMethod, Meta, PointVerdict, ReplayOf, SessionStatus,
+        TopicCoverage, Turn, TurnInfo, TurnKind,
     };
 
     fn sample() -> Transcript {
@@ -146,6 +148,30 @@ mod tests {
                     model: "gpt-4.1".into(),
                     turns: 2,
                 }),
+                coverage: vec![TopicCoverage {
+                    topic: "health-checks".into(),
+                    method: CoverageMethod::Model { judge: "gpt-4o-mini".into() },
+                    answers: 1,
+                    note: None,
+                    points: vec![
+                        PointVerdict {
+                            covered: true,
+                            quote: Some("Liveness \"restarts\"\n a container".into()),
+                            quote_not_found: false,
+                        },
+                        PointVerdict::default(),
+                        PointVerdict {
+                            covered: false,
+                            quote: Some("made up".into()),
+                            quote_not_found: true,
+                        },
+                    ],
+                    usage: Some(Usage {
+                        prompt_tokens: 900,
+                        completion_tokens: 60,
+                        cached_tokens: 0,
+                    }),
+                }],
             },
             turns: vec![
                 Turn {
@@ -220,13 +246,35 @@ mod tests {
     }
 
     #[test]
+    fn stored_verdicts_read_well_and_round_trip() {
+        let mut t = sample();
+        let text = render(&t);
+        let expected = "\n[[coverage]]\ntopic = \"health-checks\"\nmethod = \"model\"\n\
+            judge = \"gpt-4o-mini\"\nanswers = 1\npoints = [\n  \
+            { covered = true, quote = \"Liveness \\\"restarts\\\"\\n a container\" },\n  \
+            { covered = false },\n  \
+            { covered = false, quote = \"made up\", quote_not_found = true },\n]\n\
+            [coverage.usage]\nprompt_tokens = 900\ncompletion_tokens = 60\n+++\n";
+        assert!(text.contains(expected), "{text}");
+        assert_eq!(parse(&text).unwrap(), t);
+        t.meta.coverage.push(TopicCoverage {
+            topic: "graceful-shutdown".into(),
+            method: CoverageMethod::Lexical,
+            answers: 2,
+            note: Some("the judge failed (HTTP 500): lexical verdicts".into()),
+            points: vec![PointVerdict { covered: true, ..PointVerdict::default() }],
+            usage: None,
+        });
+        let text = render(&t);
+        assert!(text.contains("method = \"lexical\"\nanswers = 2\nnote = \"the judge failed"));
+        assert_eq!(parse(&text).unwrap(), t);
+    }
+
+    #[test]
     fn the_front_matter_summarises_the_body_for_listings() {
         let mut t = sample();
         let text = render(&t);
-        assert!(
-            text.contains("\nturns = 2\nboundary")
-                && text.contains("\n[coverage]\ncovered = 6\ntotal = 7\n")
-        );
+        assert!(text.contains("\nturns = 2\nboundary"));
         let end = header_len(text.as_bytes()).unwrap();
         assert!(text[..end].ends_with("+++\n") && text[end..].starts_with("\n# Health checks"));
         // The header alone is enough, and nothing after it is looked at.
@@ -235,12 +283,16 @@ mod tests {
         assert_eq!(header.summary, Some(Summary::of(&t)));
         assert_eq!(
             Summary::of(&t),
+            Summary { turns: 2, coverage: Some(Coverage { covered: 1, total: 3 }) }
+        );
+        // Without stored verdicts (version 1), the answers' own coverage is summed.
+        t.meta.coverage.clear();
+        assert_eq!(
+            Summary::of(&t),
             Summary { turns: 2, coverage: Some(Coverage { covered: 6, total: 7 }) }
         );
-        // No coverage, no table; the summary is not read back as turns.
-        t.turns[1].info.coverage = None;
+        // The summary is not read back as turns.
         let text = render(&t);
-        assert!(!text.contains("[coverage]"));
         assert_eq!(
             parse(&text.replace("\nturns = 2\nboundary", "\nturns = 9\nboundary")).unwrap(),
             t
@@ -249,18 +301,46 @@ mod tests {
 
     #[test]
     fn version_1_files_read_without_a_summary_and_may_not_have_one() {
-        let t = sample();
+        let mut t = sample();
+        t.meta.coverage.clear();
         let v2 = render(&t);
         let v1 = v2
             .replace("format_version = 2", "format_version = 1")
-            .replace("\nturns = 2\nboundary", "\nboundary")
-            .replace("\n[coverage]\ncovered = 6\ntotal = 7\n", "");
+            .replace("\nturns = 2\nboundary", "\nboundary");
         assert_eq!(parse(&v1).unwrap(), t);
         assert_eq!(parse_header(&v1).unwrap().summary, None);
         let mixed = v2.replace("format_version = 2", "format_version = 1");
         let err = parse(&mixed).unwrap_err();
         assert_eq!(err.line, line_of(&mixed, "turns = "));
         assert!(err.message.contains("format_version 2"), "{err}");
+        let with_verdicts = render(&sample())
+            .replace("format_version = 2", "format_version = 1")
+            .replace("\nturns = 2\nboundary", "\nboundary");
+        let err = parse(&with_verdicts).unwrap_err();
+        assert_eq!(err.line, line_of(&with_verdicts, "[[coverage]]"));
+        assert!(err.message.contains("format_version 2"), "{err}");
+    }
+
+    #[test]
+    fn bad_stored_verdicts_say_what_to_fix() {
+        let text = render(&sample());
+        let at = line_of(&text, "[[coverage]]");
+        let cases = [
+            (text.replace("method = \"model\"", "method = \"vibes\""), "unknown method `vibes`"),
+            (text.replace("judge = \"gpt-4o-mini\"\n", ""), "needs `judge`"),
+            (text.replace("method = \"model\"", "method = \"lexical\""), "goes with method"),
+        ];
+        for (bad, needle) in cases {
+            let err = parse(&bad).unwrap_err();
+            assert_eq!(err.line, at, "{err}");
+            assert!(err.message.contains(needle), "{err}");
+        }
+        let start = text.find("\n[[coverage]]").unwrap();
+        let end = text.rfind("+++").unwrap();
+        let twice = format!("{}{}{}", &text[..end], &text[start + 1..end], &text[end..]);
+        assert!(parse(&twice).unwrap_err().message.contains("a second [[coverage]] table"));
+        let unknown = text.replace("answers = 1", "answers = 1\nscore = 3");
+        assert!(parse(&unknown).unwrap_err().message.contains("unknown field `score`"));
     }
 
     #[test]
