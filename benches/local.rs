@@ -8,9 +8,10 @@
 //! - speed and memory: all weights random, embeddings tied to the output as in the real model;
 //! - KV reuse: random layers, but embeddings and output arranged so that the answer is
 //!   "0123456789" repeated (tiny_gguf's `Behaviour::Counts`). Its digits re-tokenize to the
-//!   tokens generated, as a real model's answer usually does, so the follow-up turn can find
-//!   the whole history in the KV cache as in a real conversation. (A random model's answer
-//!   re-tokenizes differently, and only the first prompt would be found.)
+//!   tokens generated, as a real model's answer usually does, so the follow-up turn shares the
+//!   whole history with the cache as in a real conversation (the engine reuses its whole
+//!   aligned prompt chunks and computes the rest again, for greedy determinism). A random
+//!   model's answer re-tokenizes differently.
 //!
 //! Set `DEEPDIVE_BENCH_LAYERS` to build fewer layers (the output then says so).
 //!
@@ -18,8 +19,11 @@
 //! - load time and resident memory after loading;
 //! - prompt processing: a ~600-token prompt on an empty cache;
 //! - generation: 64 tokens after that prompt;
-//! - KV reuse: the first token of a follow-up turn (history + a short question) with the
-//!   history cached, against the same request on a cache that shares nothing;
+//! - KV reuse: the first token of a follow-up turn (history + a short question) on the cache
+//!   the first turn left, against the same request on a cache that shares nothing;
+//!
+//! With `DEEPDIVE_BENCH_GGUF=FILE` it measures that file instead (prompt, generation and a
+//! follow-up, `DEEPDIVE_BENCH_RUNS` times), as `benches/compare-llama-cpp.sh` does.
 //! - peak resident memory (VmHWM) of the measuring process.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a failed set-up is a failed run
