@@ -108,11 +108,16 @@ pub struct RunSummary {
 }
 
 fn fresh_record(topic: &Topic) -> TopicRecord {
+    pending_record(topic.number, &topic.slug, &topic.title, file_name(topic))
+}
+
+/// A record of a conversation not run yet.
+fn pending_record(number: u32, slug: &str, title: &str, file: String) -> TopicRecord {
     TopicRecord {
-        number: topic.number,
-        slug: topic.slug.clone(),
-        title: topic.title.clone(),
-        file: file_name(topic),
+        number,
+        slug: slug.to_string(),
+        title: title.to_string(),
+        file,
         status: TopicStatus::Pending,
         attempts: 0,
         error: None,
@@ -131,23 +136,7 @@ fn fresh_record(topic: &Topic) -> TopicRecord {
 pub const PRIMING_SLUG: &str = "priming";
 
 fn priming_record() -> TopicRecord {
-    TopicRecord {
-        number: 0,
-        slug: PRIMING_SLUG.into(),
-        title: "Priming".into(),
-        file: PRIMING_FILE.into(),
-        status: TopicStatus::Pending,
-        attempts: 0,
-        error: None,
-        usage: Usage::default(),
-        coverage: None,
-        coverage_by: None,
-        missing: Vec::new(),
-        judge_usage: None,
-        started: None,
-        finished: None,
-        elapsed_ms: 0,
-    }
+    pending_record(0, PRIMING_SLUG, "Priming", PRIMING_FILE.into())
 }
 
 /// Opens or creates the run folder's manifest for `plan`: a folder from an earlier run with

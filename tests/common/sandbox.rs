@@ -99,6 +99,18 @@ impl Sandbox {
         files
     }
 
+    /// The one transcript saved in the sessions directory (panics unless there is exactly one).
+    pub fn only_session(&self) -> deepdive::session::Transcript {
+        let files = self.transcripts_in(&self.sessions_dir());
+        assert_eq!(files.len(), 1, "{files:?}");
+        deepdive::session::store::load(&files[0]).unwrap()
+    }
+
+    /// `deepdive chat ARGS` with `script` on its standard input, run to its end.
+    pub fn chat(&self, args: &[&str], script: &str) -> assert_cmd::assert::Assert {
+        self.cmd().arg("chat").args(args).write_stdin(script).assert()
+    }
+
     /// Every transcript of the run folder.
     pub fn transcripts(&self) -> Vec<PathBuf> {
         self.transcripts_in(&self.run_dir())

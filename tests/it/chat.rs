@@ -12,7 +12,7 @@ use crate::common::sandbox::Sandbox;
 use crate::common::server::{Reply, Script, TestServer};
 use deepdive::chat::suggest;
 use deepdive::prompts::Library;
-use deepdive::session::{AnswerStatus, SessionStatus, Transcript, TurnKind, store};
+use deepdive::session::{AnswerStatus, SessionStatus, Transcript, TurnKind};
 use predicates::prelude::*;
 
 fn sandbox_for(url: &str) -> Sandbox {
@@ -24,26 +24,16 @@ fn sandbox_for(url: &str) -> Sandbox {
     sandbox
 }
 
-/// The one transcript the session saved.
-fn saved(sandbox: &Sandbox) -> Transcript {
-    let files = sandbox.transcripts_in(&sandbox.sessions_dir());
-    assert_eq!(files.len(), 1, "{files:?}");
-    store::load(&files[0]).unwrap()
-}
-
-fn chat(sandbox: &Sandbox, args: &[&str], script: &str) -> assert_cmd::assert::Assert {
-    sandbox.cmd().arg("chat").args(args).write_stdin(script).assert()
-}
-
 #[test]
 fn a_picked_number_sends_exactly_the_suggested_text() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["health-checks", "--stack", "PostgreSQL, Istio"], "2\n/quit\n")
+    sandbox
+        .chat(&["health-checks", "--stack", "PostgreSQL, Istio"], "2\n/quit\n")
         .success()
         .stdout(predicate::str::contains("Suggested follow-ups:"))
         .stdout(predicate::str::contains("  2. ["));
-    let transcript = saved(&sandbox);
+    let transcript = sandbox.only_session();
     assert_eq!(transcript.turns.len(), 6);
     // What was suggested after the opening answers, recomputed from the transcript then.
     let opening = Transcript { turns: transcript.turns[..4].to_vec(), ..transcript.clone() };
@@ -59,29 +49,32 @@ fn a_picked_number_sends_exactly_the_suggested_text() {
 fn a_resumed_session_makes_its_suggestions_when_a_number_or_followups_asks() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["health-checks"], "/quit\n").success();
-    let opening = saved(&sandbox);
+    sandbox.chat(&["health-checks"], "/quit\n").success();
+    let opening = sandbox.only_session();
     let suggestions = suggest::suggest(&Library::builtin(), &opening, None, None, 6);
     // Resuming shows the last exchange, not the list (it would check coverage again)...
-    chat(&sandbox, &["--resume"], "/quit\n")
+    sandbox
+        .chat(&["--resume"], "/quit\n")
         .success()
         .stdout(predicate::str::contains("Suggested follow-ups:").not())
         .stderr(predicate::str::contains("/followups lists the suggested follow-ups"));
     // ...which /followups shows, the same as at the end of the first session.
-    chat(&sandbox, &["--resume"], "/followups\n/quit\n")
+    sandbox
+        .chat(&["--resume"], "/followups\n/quit\n")
         .success()
         .stdout(predicate::str::contains(format!("  2. [{}]", suggestions[1].kind.as_str())));
     // A number picks from it without /followups first.
-    chat(&sandbox, &["--resume"], "2\n/quit\n").success();
+    sandbox.chat(&["--resume"], "2\n/quit\n").success();
     assert_eq!(server.requests()[2].last_user_message().unwrap(), suggestions[1].text);
-    assert_eq!(saved(&sandbox).turns.len(), 6);
+    assert_eq!(sandbox.only_session().turns.len(), 6);
 }
 
 #[test]
 fn typed_questions_are_sent_and_the_answers_streamed_to_stdout() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["15"], "How do probes interact with PgBouncer?\n")
+    sandbox
+        .chat(&["15"], "How do probes interact with PgBouncer?\n")
         .success()
         .stdout(predicate::str::contains("answer to: How do probes interact with PgBouncer?"));
     let requests = server.requests();
@@ -91,7 +84,7 @@ fn typed_questions_are_sent_and_the_answers_streamed_to_stdout() {
         5,
         "priming, topic and their answers, then the question"
     );
-    let transcript = saved(&sandbox);
+    let transcript = sandbox.only_session();
     assert_eq!(transcript.turns[4].info.kind, Some(TurnKind::Followup));
     assert!(transcript.turns[3].info.coverage.is_some(), "coverage recorded per answer");
 }
@@ -100,13 +93,13 @@ fn typed_questions_are_sent_and_the_answers_streamed_to_stdout() {
 fn undo_drops_the_last_exchange_from_later_requests() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["15"], "first question\n/undo\nsecond question\n/quit\n").success();
+    sandbox.chat(&["15"], "first question\n/undo\nsecond question\n/quit\n").success();
     let requests = server.requests();
     assert_eq!(requests.len(), 4);
     let last = requests[3].messages();
     assert_eq!(last.last().unwrap().1, "second question");
     assert!(last.iter().all(|(_, text)| !text.contains("first question")));
-    let transcript = saved(&sandbox);
+    let transcript = sandbox.only_session();
     assert!(transcript.turns.iter().all(|t| !t.text.contains("first question")));
 }
 
@@ -114,18 +107,19 @@ fn undo_drops_the_last_exchange_from_later_requests() {
 fn retry_asks_the_last_question_again_without_its_old_answer() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["15"], "why?\n/retry\n/quit\n").success();
+    sandbox.chat(&["15"], "why?\n/retry\n/quit\n").success();
     let requests = server.requests();
     assert_eq!(requests.len(), 4);
     assert_eq!(requests[2].messages(), requests[3].messages(), "the same request, resent");
-    assert_eq!(saved(&sandbox).turns.len(), 6);
+    assert_eq!(sandbox.only_session().turns.len(), 6);
 }
 
 #[test]
 fn unknown_commands_get_a_hint_and_reach_no_model() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["15"], "/covrage\n99\n/quit\n")
+    sandbox
+        .chat(&["15"], "/covrage\n99\n/quit\n")
         .success()
         .stderr(predicate::str::contains("/coverage"))
         .stderr(predicate::str::contains("pick a number from 1 to"));
@@ -136,7 +130,8 @@ fn unknown_commands_get_a_hint_and_reach_no_model() {
 fn coverage_shows_each_point_as_covered_or_missing() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["15"], "/coverage\n")
+    sandbox
+        .chat(&["15"], "/coverage\n")
         .success()
         .stdout(predicate::str::contains("Coverage of “Health Checks and Readiness Probes”"))
         .stdout(predicate::str::contains("✗"));
@@ -149,10 +144,11 @@ fn an_endpoint_failure_is_one_line_and_retry_resends() {
         _ => Reply::default_for(request),
     }));
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["15"], "why?\n/retry\n/quit\n")
+    sandbox
+        .chat(&["15"], "why?\n/retry\n/quit\n")
         .success()
         .stderr(predicate::str::contains("overloaded").and(predicate::str::contains("/retry")));
-    let transcript = saved(&sandbox);
+    let transcript = sandbox.only_session();
     assert_eq!(transcript.turns.len(), 6);
     assert_eq!(transcript.turns[5].info.status, Some(AnswerStatus::Complete));
     assert_eq!(transcript.turns[5].text, "answer to: why?");
@@ -162,8 +158,8 @@ fn an_endpoint_failure_is_one_line_and_retry_resends() {
 fn the_picker_reads_topics_from_the_first_line() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &[], "15 graceful\n/quit\n").success();
-    let transcript = saved(&sandbox);
+    sandbox.chat(&[], "15 graceful\n/quit\n").success();
+    let transcript = sandbox.only_session();
     assert_eq!(transcript.meta.topics, ["health-checks", "graceful-shutdown"]);
     assert_eq!(server.hits(), 3, "priming and both topics in one conversation");
 }
@@ -172,9 +168,9 @@ fn the_picker_reads_topics_from_the_first_line() {
 fn resume_continues_the_latest_session() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["15"], "/quit\n").success();
-    chat(&sandbox, &["--resume"], "one more question\n/quit\n").success();
-    let transcript = saved(&sandbox);
+    sandbox.chat(&["15"], "/quit\n").success();
+    sandbox.chat(&["--resume"], "one more question\n/quit\n").success();
+    let transcript = sandbox.only_session();
     assert_eq!(transcript.turns.len(), 6);
     assert_eq!(server.requests()[2].messages().len(), 5);
 }
@@ -205,7 +201,7 @@ fn a_session_killed_with_kill_9_keeps_every_finished_turn() {
     wait.recv_timeout(Duration::from_secs(60)).expect("the session reached the held request");
     child.kill().unwrap();
     child.wait().unwrap();
-    let transcript = saved(&sandbox);
+    let transcript = sandbox.only_session();
     assert_eq!(transcript.turns.len(), 6, "priming, topic and the first follow-up, answered");
     assert_eq!(transcript.turns[5].text, "answer to: first follow-up");
 }
@@ -229,7 +225,7 @@ fn ctrl_c_in_a_terminal_keeps_the_partial_answer_and_returns_to_the_prompt() {
     session.exp_string("you> ").unwrap();
     session.send_line("/quit").unwrap();
     session.exp_eof().unwrap();
-    let transcript = saved(&sandbox);
+    let transcript = sandbox.only_session();
     let last = transcript.turns.last().unwrap();
     assert_eq!(last.info.status, Some(AnswerStatus::Interrupted));
     assert_eq!(last.text, "The partial ", "exactly the text that arrived");
@@ -245,11 +241,12 @@ fn suggest_with_model_adds_the_models_own_questions_and_records_none_of_them() {
             _ => Reply::default_for(request),
         }));
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["15", "--suggest-with-model"], "/quit\n")
+    sandbox
+        .chat(&["15", "--suggest-with-model"], "/quit\n")
         .success()
         .stdout(predicate::str::contains("[model] How should probes change for gRPC services?"));
     assert_eq!(server.hits(), 3, "priming, topic, and one request for suggestions");
-    let transcript = saved(&sandbox);
+    let transcript = sandbox.only_session();
     assert_eq!(transcript.turns.len(), 4, "the suggestion request is not part of the session");
 }
 
@@ -285,7 +282,7 @@ fn ctrl_c_during_the_priming_answer_keeps_both_planned_topics_and_enter_continue
     assert_eq!(requests[1].last_user_message().unwrap(), topic("health-checks"));
     assert_eq!(requests[2].last_user_message().unwrap(), topic("graceful-shutdown"));
     let kinds: Vec<_> =
-        saved(&sandbox).exchanges().map(|e| (e.kind().clone(), e.status())).collect();
+        sandbox.only_session().exchanges().map(|e| (e.kind().clone(), e.status())).collect();
     assert_eq!(
         kinds,
         [
@@ -303,13 +300,14 @@ fn a_failed_topic_answer_keeps_the_plan_and_enter_sends_it_again() {
         _ => Reply::default_for(request),
     }));
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["15", "16"], "\n/quit\n")
+    sandbox
+        .chat(&["15", "16"], "\n/quit\n")
         .success()
         .stderr(predicate::str::contains("overloaded"))
         .stderr(predicate::str::contains("the plan goes on with the topic health-checks"));
     let requests = server.requests();
     assert_eq!(requests.len(), 5, "priming, topic 15 twice (retried), then 15 and 16");
-    let transcript = saved(&sandbox);
+    let transcript = sandbox.only_session();
     let topics: Vec<_> = transcript.exchanges().filter_map(|e| e.topic()).collect();
     assert_eq!(topics, ["health-checks", "health-checks", "graceful-shutdown"]);
     assert_eq!(transcript.meta.status, SessionStatus::Complete);
@@ -336,7 +334,7 @@ fn ctrl_c_during_the_models_suggestions_skips_them_and_the_session_goes_on() {
     session.exp_string("you> ").unwrap();
     session.send_line("/quit").unwrap();
     session.exp_eof().unwrap();
-    assert_eq!(saved(&sandbox).meta.status, SessionStatus::Complete);
+    assert_eq!(sandbox.only_session().meta.status, SessionStatus::Complete);
 }
 
 #[test]
@@ -370,7 +368,7 @@ fn ctrl_c_while_waiting_for_piped_input_ends_the_session_with_130() {
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
-    let transcript = saved(&sandbox);
+    let transcript = sandbox.only_session();
     assert_eq!(transcript.exchanges().count(), 2, "the opening exchanges are saved");
 }
 
@@ -383,7 +381,8 @@ fn mistakes_are_warnings_and_the_session_goes_on() {
     std::fs::write(&blocker, "not a folder").unwrap();
     let bad = blocker.join("copy.md");
     let script = format!("/save {}\n/edit\nstill here?\n/quit\n", bad.display());
-    chat(&sandbox, &["15"], &script)
+    sandbox
+        .chat(&["15"], &script)
         .success()
         .stderr(predicate::str::contains("copy.md"))
         .stderr(predicate::str::contains("the session goes on"))
@@ -416,12 +415,12 @@ fn an_editor_that_fails_or_writes_nothing_is_a_warning() {
 fn coverage_is_shown_for_each_topic_and_for_one_on_request() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
-    let both = chat(&sandbox, &["15", "16"], "/coverage\n/quit\n").success();
+    let both = sandbox.chat(&["15", "16"], "/coverage\n/quit\n").success();
     let stdout = String::from_utf8_lossy(&both.get_output().stdout).to_string();
     assert!(stdout.contains("Coverage of “Health Checks and Readiness Probes”"), "{stdout}");
     assert!(stdout.contains("Coverage of “Graceful Shutdown"), "{stdout}");
     let sandbox = sandbox_for(&server.url());
-    let one = chat(&sandbox, &["15", "16"], "/coverage 16\n/quit\n").success();
+    let one = sandbox.chat(&["15", "16"], "/coverage 16\n/quit\n").success();
     let stdout = String::from_utf8_lossy(&one.get_output().stdout).to_string();
     assert!(!stdout.contains("Coverage of “Health Checks"), "{stdout}");
     assert!(stdout.contains("Coverage of “Graceful Shutdown"), "{stdout}");
@@ -432,10 +431,11 @@ fn a_resumed_session_that_asks_nothing_leaves_the_file_as_it_was() {
     use std::os::unix::fs::MetadataExt;
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["15"], "/quit\n").success();
+    sandbox.chat(&["15"], "/quit\n").success();
     let file = sandbox.transcripts_in(&sandbox.sessions_dir()).remove(0);
     let before = (std::fs::read(&file).unwrap(), std::fs::metadata(&file).unwrap());
-    chat(&sandbox, &["--resume"], "/coverage\n/tokens\n/quit\n")
+    sandbox
+        .chat(&["--resume"], "/coverage\n/tokens\n/quit\n")
         .success()
         .stderr(predicate::str::contains("nothing new"));
     let after = std::fs::metadata(&file).unwrap();
@@ -446,21 +446,23 @@ fn a_resumed_session_that_asks_nothing_leaves_the_file_as_it_was() {
         (m.ino(), m.mtime(), m.mtime_nsec())
     });
     // Once something is asked, the session is saved as before.
-    chat(&sandbox, &["--resume"], "one more\n/quit\n").success();
-    assert_eq!(saved(&sandbox).turns.len(), 6);
+    sandbox.chat(&["--resume"], "one more\n/quit\n").success();
+    assert_eq!(sandbox.only_session().turns.len(), 6);
 }
 
 #[test]
 fn resume_shows_the_last_exchange_or_with_history_all_of_them() {
     let server = TestServer::start(Script::echo());
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["15"], "why probes?\n/quit\n").success();
-    chat(&sandbox, &["--resume"], "/quit\n")
+    sandbox.chat(&["15"], "why probes?\n/quit\n").success();
+    sandbox
+        .chat(&["--resume"], "/quit\n")
         .success()
         .stdout(predicate::str::contains("answer to: why probes?"))
         .stdout(predicate::str::contains("answer to: I am an experienced").not())
         .stderr(predicate::str::contains("2 earlier exchanges not shown"));
-    chat(&sandbox, &["--resume", "--history"], "/quit\n")
+    sandbox
+        .chat(&["--resume", "--history"], "/quit\n")
         .success()
         .stdout(predicate::str::contains("answer to: why probes?"))
         .stdout(predicate::str::contains("answer to: I am an experienced"));
@@ -488,7 +490,8 @@ fn a_wait_indicator_shows_on_a_terminal_until_the_first_token_and_never_when_pip
     session.send_line("/quit").unwrap();
     session.exp_eof().unwrap();
     let sandbox = sandbox_for(&server.url());
-    chat(&sandbox, &["15"], "/quit\n")
+    sandbox
+        .chat(&["15"], "/quit\n")
         .success()
         .stderr(predicate::str::contains("waiting for the answer").not());
 }

@@ -88,16 +88,6 @@ fn sandbox_for(url: &str, profile_lines: &str) -> Sandbox {
     sandbox
 }
 
-fn saved(sandbox: &Sandbox) -> Transcript {
-    let files = sandbox.transcripts_in(&sandbox.sessions_dir());
-    assert_eq!(files.len(), 1, "{files:?}");
-    store::load(&files[0]).unwrap()
-}
-
-fn chat(sandbox: &Sandbox, args: &[&str], script: &str) -> assert_cmd::assert::Assert {
-    sandbox.cmd().arg("chat").args(args).write_stdin(script).assert()
-}
-
 fn covered(t: &Transcript) -> Vec<bool> {
     t.meta.coverage_of("health-checks").unwrap().points.iter().map(|p| p.covered).collect()
 }
@@ -108,7 +98,7 @@ fn valid_verdicts_are_stored_and_a_made_up_quote_counts_as_not_covered() {
         Reply::stream(&all_ten(&[(1, QUOTE_1), (2, MADE_UP), (3, QUOTE_3)])).usage(700, 90)
     });
     let sandbox = sandbox_for(&server.url(), "");
-    let out = chat(&sandbox, &["15", "--coverage", "model", "--judge-model", "judge-1"], "/coverage\n/tokens\n/quit\n")
+    let out = sandbox.chat(&["15", "--coverage", "model", "--judge-model", "judge-1"], "/coverage\n/tokens\n/quit\n")
         .success()
         .stdout(predicate::str::contains(
             "Coverage of “Health Checks and Readiness Probes”: 2 of 10 points (model judge judge-1)",
@@ -141,7 +131,7 @@ fn valid_verdicts_are_stored_and_a_made_up_quote_counts_as_not_covered() {
     assert!(asked.contains("10. Health checks during deployments and scaling\n"));
     assert!(asked.contains(&format!("=== Answer 1 ===\n{}", HEALTH_ANSWER.trim_end())));
 
-    let t = saved(&sandbox);
+    let t = sandbox.only_session();
     let entry = t.meta.coverage_of("health-checks").unwrap();
     assert_eq!(entry.method, CoverageMethod::Model { judge: "judge-1".into() });
     assert_eq!(entry.answers, 1);
@@ -171,7 +161,7 @@ fn every_answer_in_the_section_is_judged_again_with_all_of_them() {
         Reply::stream(&all_ten(quotes)).usage(100, 10)
     });
     let sandbox = sandbox_for(&server.url(), "coverage = \"model\"\n");
-    chat(&sandbox, &["15"], "What are the most common mistakes with probes?\n/quit\n").success();
+    sandbox.chat(&["15"], "What are the most common mistakes with probes?\n/quit\n").success();
     let judged: Vec<RecordedRequest> = server.requests().into_iter().filter(is_judge).collect();
     assert_eq!(judged.len(), 2);
     let second = judged[1].last_user_message().unwrap();
@@ -179,7 +169,7 @@ fn every_answer_in_the_section_is_judged_again_with_all_of_them() {
         second.contains("=== Answer 1 ===")
             && second.contains("=== Answer 2 ===\nanswer to: What are the most common")
     );
-    let t = saved(&sandbox);
+    let t = sandbox.only_session();
     let entry = t.meta.coverage_of("health-checks").unwrap();
     assert_eq!((entry.answers, &covered(&t)[..3]), (2, &[true, true, false][..]));
     assert_eq!(
@@ -199,12 +189,13 @@ fn every_answer_in_the_section_is_judged_again_with_all_of_them() {
 fn falls_back(reply: fn() -> Reply, note: &str) -> Transcript {
     let server = server_with_judge(move |_, _| reply());
     let sandbox = sandbox_for(&server.url(), "");
-    chat(&sandbox, &["15", "--coverage", "model"], "/coverage\n/quit\n")
+    sandbox
+        .chat(&["15", "--coverage", "model"], "/coverage\n/quit\n")
         .success()
         .stdout(predicate::str::contains("points (lexical)"))
         .stdout(predicate::str::contains(format!("note: {note}")))
         .stderr(predicate::str::contains(format!("coverage: {note}")));
-    let t = saved(&sandbox);
+    let t = sandbox.only_session();
     let entry = t.meta.coverage_of("health-checks").unwrap();
     assert_eq!(entry.method, CoverageMethod::Lexical);
     assert!(entry.note.as_deref().unwrap().starts_with(note), "{:?}", entry.note);
@@ -270,8 +261,8 @@ fn a_fenced_reply_is_read() {
         Reply::stream(&format!("```json\n{}\n```", all_ten(&[(3, QUOTE_3)])))
     });
     let sandbox = sandbox_for(&server.url(), "coverage = \"model\"\n");
-    chat(&sandbox, &["15"], "/quit\n").success();
-    let t = saved(&sandbox);
+    sandbox.chat(&["15"], "/quit\n").success();
+    let t = sandbox.only_session();
     assert_eq!(covered(&t).iter().filter(|c| **c).count(), 1);
     assert!(covered(&t)[2]);
 }
@@ -290,12 +281,12 @@ fn a_server_that_rejects_response_format_is_asked_again_without_it_and_never_aga
         Reply::stream(&all_ten(&[(1, QUOTE_1)]))
     });
     let sandbox = sandbox_for(&server.url(), "coverage = \"model\"\n");
-    chat(&sandbox, &["15"], "And the mistakes?\n/quit\n").success();
+    sandbox.chat(&["15"], "And the mistakes?\n/quit\n").success();
     let judged: Vec<RecordedRequest> = server.requests().into_iter().filter(is_judge).collect();
     let formats: Vec<bool> =
         judged.iter().map(|r| r.body.get("response_format").is_some()).collect();
     assert_eq!(formats, [true, false, false], "dropped once, remembered for the next answer");
-    let t = saved(&sandbox);
+    let t = sandbox.only_session();
     let entry = t.meta.coverage_of("health-checks").unwrap();
     assert_eq!(entry.note, None);
     assert!(matches!(entry.method, CoverageMethod::Model { .. }));
@@ -324,12 +315,12 @@ fn a_judge_profile_sends_the_judge_requests_to_its_own_endpoint() {
         .stdout(predicate::str::contains("coverage").and(predicate::str::contains("model")))
         .stdout(predicate::str::contains("grader-model"))
         .stdout(predicate::str::contains("grader"));
-    chat(&sandbox, &["15"], "/quit\n").success();
+    sandbox.chat(&["15"], "/quit\n").success();
     assert!(main.requests().iter().all(|r| !is_judge(r)));
     let judged = judge.requests();
     assert_eq!(judged.len(), 1);
     assert_eq!(judged[0].body["model"], "grader-model");
-    let t = saved(&sandbox);
+    let t = sandbox.only_session();
     assert_eq!(
         t.meta.coverage_of("health-checks").unwrap().method,
         CoverageMethod::Model { judge: "grader-model".into() }
@@ -360,7 +351,7 @@ fn resuming_a_judged_session_keeps_the_verdicts_and_judges_the_next_answer() {
         Reply::stream(&all_ten(quotes))
     });
     let sandbox = sandbox_for(&server.url(), "coverage = \"model\"\n");
-    chat(&sandbox, &["15"], "/quit\n").success();
+    sandbox.chat(&["15"], "/quit\n").success();
     // Resumed with lexical coverage, the stored judge's verdicts are still those in force.
     sandbox
         .cmd()
@@ -377,7 +368,7 @@ fn resuming_a_judged_session_keeps_the_verdicts_and_judges_the_next_answer() {
         .assert()
         .success()
         .stdout(predicate::str::contains("2 of 10 points (model judge test-model)"));
-    let t = saved(&sandbox);
+    let t = sandbox.only_session();
     assert_eq!(t.meta.coverage_of("health-checks").unwrap().answers, 2);
 }
 
@@ -385,7 +376,7 @@ fn resuming_a_judged_session_keeps_the_verdicts_and_judges_the_next_answer() {
 fn a_stale_judged_entry_gives_lexical_verdicts_and_says_why() {
     let server = server_with_judge(|_, _| Reply::stream(&all_ten(&[(1, QUOTE_1)])));
     let sandbox = sandbox_for(&server.url(), "");
-    chat(&sandbox, &["15", "--coverage", "model"], "/quit\n").success();
+    sandbox.chat(&["15", "--coverage", "model"], "/quit\n").success();
     // A follow-up added by hand: the judge's entry covers 1 of the topic's 2 answers now.
     let path = sandbox.transcripts_in(&sandbox.sessions_dir()).remove(0);
     let mut t = store::load(&path).unwrap();
@@ -468,10 +459,10 @@ fn compare_says_which_method_judged_each_side() {
     let sandbox = sandbox_for(&server.url(), "");
     let a = sandbox.path().join("a.md");
     let b = sandbox.path().join("b.md");
-    chat(&sandbox, &["15", "--coverage", "model"], "/quit\n").success();
+    sandbox.chat(&["15", "--coverage", "model"], "/quit\n").success();
     let first = sandbox.transcripts_in(&sandbox.sessions_dir()).remove(0);
     std::fs::rename(&first, &a).unwrap();
-    chat(&sandbox, &["15"], "/quit\n").success();
+    sandbox.chat(&["15"], "/quit\n").success();
     let second = sandbox.transcripts_in(&sandbox.sessions_dir()).remove(0);
     std::fs::rename(&second, &b).unwrap();
     sandbox
@@ -497,7 +488,8 @@ fn each_topic_of_a_conversation_is_judged_on_its_own_answers() {
         Reply::stream(&all_ten(quotes))
     });
     let sandbox = sandbox_for(&server.url(), "coverage = \"model\"\n");
-    chat(&sandbox, &["15", "16"], "/coverage\n/quit\n")
+    sandbox
+        .chat(&["15", "16"], "/coverage\n/quit\n")
         .success()
         .stdout(predicate::str::contains("Probes”: 1 of 10 points (model judge test-model)"))
         .stdout(predicate::str::contains("Termination”: 0 of 10 points (model judge test-model)"));
@@ -515,7 +507,7 @@ fn each_topic_of_a_conversation_is_judged_on_its_own_answers() {
         judged[1]
     );
     assert!(judged[1].contains("1. Kubernetes pod termination lifecycle"));
-    let t = saved(&sandbox);
+    let t = sandbox.only_session();
     let slugs: Vec<&str> = t.meta.coverage.iter().map(|c| c.topic.as_str()).collect();
     assert_eq!(slugs, ["health-checks", "graceful-shutdown"]);
     assert!(t.meta.coverage.iter().all(|c| c.answers == 1));
