@@ -66,21 +66,14 @@ pub struct Prepared {
 /// The next request cannot fit the context window even without any follow-up exchange.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the request needs {needed} prompt tokens{} but the context window of {model} is {window}; \
-     use a model with a larger window, or set context_window in its profile if it is wrong",
-    answer_room(*answer)
+    "the request needs {needed} prompt tokens and one for the answer, but the context window of \
+     {model} is {window}; use a model with a larger window, or set context_window in its profile \
+     if it is wrong"
 )]
 pub struct TooLarge {
     pub needed: TokenCount,
-    /// The tokens kept free for the answer: `max_tokens`, else one.
-    pub answer: u64,
     pub window: u32,
     pub model: String,
-}
-
-/// ` and 2000 for the answer (max_tokens)`, or nothing when only one token is kept free.
-fn answer_room(answer: u64) -> String {
-    if answer > 1 { format!(" and {answer} for the answer (max_tokens)") } else { String::new() }
 }
 
 /// What limits a request's size.
@@ -175,18 +168,17 @@ impl Conversation {
             let prompt = want_count.then(|| count.count_request(&messages));
             return Ok(Prepared { messages, prompt, left_out: Vec::new() });
         }
-        // The answer needs room too: servers refuse a prompt plus max_tokens past the window,
-        // and without max_tokens at least one token must be left.
-        let answer = u64::from(limits.max_tokens.unwrap_or(1).max(1));
+        // The answer needs a token at least: a prompt that fills the window leaves it none
+        // (the local engine refuses it, a server can only stop at once). `max_tokens` is not
+        // reserved in full: servers that would exceed the window cut the answer off there.
         let mut left_out = Vec::new();
         loop {
             let prompt = count.count_request(&messages);
-            if prompt.tokens + answer <= room {
+            if prompt.tokens < room {
                 return Ok(Prepared { messages, prompt: Some(prompt), left_out });
             }
             let Some(i) = kept.iter().position(|e| is_droppable(e.kind())) else {
-                let model = model.to_string();
-                return Err(TooLarge { needed: prompt, answer, window, model });
+                return Err(TooLarge { needed: prompt, window, model: model.to_string() });
             };
             left_out.push(kept.remove(i).question_text().to_string());
             messages = request(&kept);
@@ -434,16 +426,10 @@ mod tests {
         let fitted = prepare(&conv, &third, Some(window));
         assert_eq!(fitted.left_out, ["first follow-up"]);
         assert!(fitted.prompt.unwrap().tokens < u64::from(window));
-        // The answer needs a token at least, max_tokens when it is set.
+        // The answer needs a token at least.
         let exact = prepare(&conv, &third, Some(all_tokens as u32));
         assert_eq!(exact.left_out, ["first follow-up"], "no token left for the answer");
         assert!(prepare(&conv, &third, Some(all_tokens as u32 + 1)).left_out.is_empty());
-        let limits = Limits { window: Some(all_tokens as u32 + 1), max_tokens: Some(500) };
-        let room = conv.prepare(&third, "gpt-4o", limits, &gpt4o(), false).unwrap();
-        assert_eq!(room.left_out, ["first follow-up", "second follow-up"]);
-        let limits = Limits { window: Some(all_tokens as u32 + 500), max_tokens: Some(500) };
-        let room = conv.prepare(&third, "gpt-4o", limits, &gpt4o(), false).unwrap();
-        assert!(room.left_out.is_empty());
         assert_eq!(fitted.messages.len(), all.messages.len() - 2);
         assert!(fitted.messages.iter().any(|m| m.content == "second follow-up"));
         // Priming and topic prompts are never left out: too small a window is an error.
@@ -451,9 +437,6 @@ mod tests {
         let err = conv.prepare(&third, "gpt-4o", limits, &gpt4o(), false).unwrap_err();
         assert_eq!(err.window, 100);
         assert!(err.to_string().contains("context window of gpt-4o is 100"));
-        let limits = Limits { window: Some(100), max_tokens: Some(2000) };
-        let err = conv.prepare(&third, "gpt-4o", limits, &gpt4o(), false).unwrap_err();
-        assert!(err.to_string().contains("prompt tokens and 2000 for the answer (max_tokens) but"));
     }
 
     #[test]
