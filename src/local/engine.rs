@@ -28,7 +28,10 @@ pub const DEFAULT_MAX_TOKENS: u32 = 2_048;
 /// of the pass that computed them (a 64-token chunk, a 17-token tail, one generated token).
 /// So only whole aligned chunks are reused ([`CachedTokens::reusable`]): a prompt processed
 /// on a warm cache performs exactly the passes, on exactly the shapes, that it performs on
-/// an empty one.
+/// an empty one. The one exception is a follow-up: a prompt that goes on past the last
+/// prompt into the answer just generated reuses that answer's keys as they were generated,
+/// so that a follow-up processes only its new turn (as llama.cpp's server does); its greedy
+/// answer may then differ, at a near-tie, from the same conversation computed afresh.
 const PREFILL_CHUNK: usize = 64;
 
 /// The `finish` of the partial [`Generation`] in [`LocalError::Cancelled`].
@@ -76,20 +79,35 @@ struct CachedTokens {
     /// How many leading tokens were computed in whole [`PREFILL_CHUNK`]s at aligned positions
     /// (a multiple of it): the part of the cache a later prompt may reuse.
     aligned: usize,
+    /// How many of `tokens` were the last prompt; the rest were generated after it.
+    prompt_len: usize,
 }
 
 impl CachedTokens {
     fn empty(transformer: &Transformer) -> CachedTokens {
-        CachedTokens { tokens: Vec::new(), cache: transformer.new_cache(), aligned: 0 }
+        CachedTokens {
+            tokens: Vec::new(),
+            cache: transformer.new_cache(),
+            aligned: 0,
+            prompt_len: 0,
+        }
     }
 
-    /// How many tokens of `prompt` can come from the cache: its shared prefix, cut back to the
-    /// last whole aligned chunk, and never its last token (whose logits choose the answer's
-    /// first token). The part of the last prompt that did not fill a chunk and every
+    /// How many tokens of `prompt` can come from the cache, never its last token (whose
+    /// logits choose the answer's first token). A follow-up (`prompt` holds the whole last
+    /// prompt and goes on: the answer to it, then a new turn) reuses its whole shared prefix,
+    /// as much of the answer as re-tokenizes the same included. Any other prompt (the same
+    /// request again, another conversation) reuses its shared prefix cut back to the last
+    /// whole aligned chunk: the part of the last prompt that did not fill a chunk and every
     /// generated token are computed again, in the chunks an empty cache would use.
     fn reusable(&self, prompt: &[u32]) -> usize {
         let shared = self.tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count();
-        let usable = shared.min(self.aligned).min(prompt.len().saturating_sub(1));
+        let last = prompt.len().saturating_sub(1);
+        let follow_up = self.prompt_len > 0 && shared >= self.prompt_len && last >= self.prompt_len;
+        if follow_up {
+            return shared.min(last);
+        }
+        let usable = shared.min(self.aligned).min(last);
         usable / PREFILL_CHUNK * PREFILL_CHUNK
     }
 }
@@ -142,8 +160,9 @@ impl LocalModel {
     }
 
     /// Blocking. Applies the chat template, reuses the KV cache for the whole aligned chunks of
-    /// a shared token prefix (see [`PREFILL_CHUNK`]: greedy answers do not depend on what the
-    /// cache held), streams text through `on_text`, stops on EOS/max_tokens/`cancel`.
+    /// a shared token prefix, or all of it for a follow-up (see [`PREFILL_CHUNK`]: greedy
+    /// answers do not depend on what the cache held, but for a follow-up's), streams text
+    /// through `on_text`, stops on EOS/max_tokens/`cancel`.
     ///
     /// Waits while another generation runs. `cancel` is checked before every token (and every
     /// 64 prompt tokens); once set, the result is [`LocalError::Cancelled`] with what was
@@ -200,7 +219,8 @@ impl LocalModel {
         let cached = state.reusable(prompt);
         state.cache.truncate(cached);
         state.tokens.truncate(cached);
-        state.aligned = cached;
+        state.aligned = state.aligned.min(cached);
+        state.prompt_len = cached;
 
         let mut out = Generation {
             text: String::new(),
@@ -221,13 +241,16 @@ impl LocalModel {
         };
 
         let mut logits = None;
-        // `cached` is a multiple of the chunk, so these chunks start at aligned positions.
+        // Unless this is a follow-up, `cached` is the aligned part, a multiple of the chunk,
+        // so these chunks start at aligned positions and each whole one extends that part.
         for chunk in prompt[cached..].chunks(PREFILL_CHUNK) {
             if cancel.load(Ordering::Relaxed) {
                 return cancelled(out);
             }
+            let at = state.tokens.len();
             logits = Some(self.feed(state, chunk)?);
-            if chunk.len() == PREFILL_CHUNK {
+            state.prompt_len = state.tokens.len();
+            if chunk.len() == PREFILL_CHUNK && at == state.aligned {
                 state.aligned = state.tokens.len();
             }
         }
