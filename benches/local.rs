@@ -9,9 +9,9 @@
 //! - KV reuse: random layers, but embeddings and output arranged so that the answer is
 //!   "0123456789" repeated (tiny_gguf's `Behaviour::Counts`). Its digits re-tokenize to the
 //!   tokens generated, as a real model's answer usually does, so the follow-up turn shares the
-//!   whole history with the cache as in a real conversation (the engine reuses its whole
-//!   aligned prompt chunks and computes the rest again, for greedy determinism). A random
-//!   model's answer re-tokenizes differently.
+//!   whole history with the cache as in a real conversation (a follow-up reuses the answer
+//!   it follows: only the new turn is computed). A random model's answer re-tokenizes
+//!   differently.
 //!
 //! Set `DEEPDIVE_BENCH_LAYERS` to build fewer layers (the output then says so).
 //!
