@@ -106,6 +106,12 @@ impl Sandbox {
         deepdive::session::store::load(&files[0]).unwrap()
     }
 
+    /// The standard output of `deepdive ARGS --model MODEL`, which must succeed.
+    pub fn stdout_with_model(&self, args: &[&str], model: &Path) -> Vec<u8> {
+        let out = self.cmd().args(args).arg("--model").arg(model).assert().success();
+        out.get_output().stdout.clone()
+    }
+
     /// `deepdive chat ARGS` with `script` on its standard input, run to its end.
     pub fn chat(&self, args: &[&str], script: &str) -> assert_cmd::assert::Assert {
         self.cmd().arg("chat").args(args).write_stdin(script).assert()

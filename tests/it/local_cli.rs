@@ -80,16 +80,8 @@ fn offline_without_the_model_says_the_three_ways_forward() {
 fn prompt_rendered_prints_the_template_and_the_real_token_counts() {
     let model = model(Arch::Qwen2);
     let sandbox = Sandbox::new();
-    let out = sandbox
-        .cmd()
-        .args(["prompt", "15", "--rendered", "--stack", "PostgreSQL, EKS", "--model"])
-        .arg(&model.path)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let args = ["prompt", "15", "--rendered", "--stack", "PostgreSQL, EKS"];
+    let out = String::from_utf8(sandbox.stdout_with_model(&args, &model.path)).unwrap();
     let counter = PromptCounter::open(&model.path).unwrap();
     let priming = opening_messages(&sandbox, &model);
     let first = counter.count_prompt(&priming[..1]).unwrap();
@@ -118,16 +110,8 @@ fn prompt_rendered_prints_the_template_and_the_real_token_counts() {
 
 /// The user messages `prompt 15 --json` prints for the same settings.
 fn opening_messages(sandbox: &Sandbox, model: &TinyModel) -> Vec<Message> {
-    let out = sandbox
-        .cmd()
-        .args(["prompt", "15", "--json", "--stack", "PostgreSQL, EKS", "--model"])
-        .arg(&model.path)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).unwrap()
+    let args = ["prompt", "15", "--json", "--stack", "PostgreSQL, EKS"];
+    serde_json::from_slice(&sandbox.stdout_with_model(&args, &model.path)).unwrap()
 }
 
 #[test]

@@ -97,21 +97,19 @@ fn the_oldest_follow_up_is_left_out_exactly_when_the_real_count_requires_it() {
 fn a_dry_run_counts_with_the_local_models_tokenizer() {
     let model = model();
     let sandbox = Sandbox::new();
-    let out = String::from_utf8(stdout(&sandbox, &["batch", "15", "--dry-run"], &model)).unwrap();
+    let out =
+        String::from_utf8(sandbox.stdout_with_model(&["batch", "15", "--dry-run"], &model.path))
+            .unwrap();
     assert!(!out.contains("approximately"), "{out}");
     let counter = PromptCounter::open(&model.path).unwrap();
-    let opening: Vec<Message> =
-        serde_json::from_slice(&stdout(&sandbox, &["prompt", "15", "--json"], &model)).unwrap();
+    let opening: Vec<Message> = serde_json::from_slice(
+        &sandbox.stdout_with_model(&["prompt", "15", "--json"], &model.path),
+    )
+    .unwrap();
     // The priming request, counted as the estimate counts it (framing plus message), is
     // exactly the request the model is sent.
     let priming = counter.count_prompt(&opening[..1]).unwrap();
     let row = out.lines().find(|l| l.split_whitespace().nth(1) == Some("priming")).unwrap();
     let counted: u64 = row.split_whitespace().nth(3).unwrap().replace(',', "").parse().unwrap();
     assert_eq!(counted, priming, "{out}");
-}
-
-/// The standard output of a successful `deepdive ARGS --model MODEL`.
-fn stdout(sandbox: &Sandbox, args: &[&str], model: &TinyModel) -> Vec<u8> {
-    let out = sandbox.cmd().args(args).arg("--model").arg(&model.path).assert().success();
-    out.get_output().stdout.clone()
 }
