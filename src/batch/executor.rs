@@ -377,8 +377,7 @@ impl Talk<'_> {
         };
         let end = driver::run(session, agenda, self.endpoint, &mut events, self.cancel).await?;
         if matches!(end, RunEnd::Complete) {
-            session.conversation.finish();
-            session.save().await?;
+            session.finish().await?;
         }
         let transcript = session.transcript();
         record.usage = transcript.meta.usage;

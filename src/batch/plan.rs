@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::driver::{Agenda, Flow, Opening, PlannedTurn, Replay as Questions, Session, TurnEnd};
 use crate::prompts::{Library, PromptError, Topic};
+use crate::session::Transcript;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -124,6 +125,13 @@ impl Agenda for TopicAgenda<'_> {
 
     fn after(&mut self, end: &TurnEnd) -> Flow {
         end.flow_unattended()
+    }
+
+    fn is_done(&self, transcript: &Transcript) -> bool {
+        match self {
+            TopicAgenda::Guide(plan) => plan.is_done(transcript),
+            TopicAgenda::Replay(questions) => questions.is_done(transcript),
+        }
     }
 }
 

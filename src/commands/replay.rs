@@ -89,8 +89,7 @@ fn replay_file(ctx: &Context, args: &ReplayArgs, until: Option<usize>) -> Comman
         let end =
             driver::run(&mut session, &mut questions, &endpoint, &mut events, &cancel).await?;
         if matches!(end, RunEnd::Complete) {
-            session.conversation.finish();
-            session.save().await?;
+            session.finish().await?;
         }
         Ok::<_, store::StoreError>(end)
     });

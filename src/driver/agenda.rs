@@ -23,6 +23,14 @@ pub trait Agenda {
 
     /// How the last question ended; whether the run goes on to ask [`Self::next`].
     fn after(&mut self, end: &TurnEnd) -> Flow;
+
+    /// Whether nothing is left to ask of `transcript`, known without waiting for anyone. An
+    /// unattended plan knows; the interactive user decides later, so the default is `false`.
+    /// The run marks a conversation complete in its last answer's save when this says so,
+    /// instead of saving the whole transcript once more to change its status.
+    fn is_done(&self, _transcript: &Transcript) -> bool {
+        false
+    }
 }
 
 /// Whether a run goes on after a turn.
@@ -164,6 +172,10 @@ impl Agenda for Opening<'_> {
     fn after(&mut self, end: &TurnEnd) -> Flow {
         end.flow_unattended()
     }
+
+    fn is_done(&self, transcript: &Transcript) -> bool {
+        self.next_turn(transcript).is_none()
+    }
 }
 
 /// A saved transcript's questions, asked again in order.
@@ -197,6 +209,10 @@ impl Agenda for Replay {
 
     fn after(&mut self, end: &TurnEnd) -> Flow {
         end.flow_unattended()
+    }
+
+    fn is_done(&self, transcript: &Transcript) -> bool {
+        self.next_turn(transcript).is_none()
     }
 }
 

@@ -19,6 +19,4 @@ pub use conversation::{Answer, Conversation, Limits, PlannedTurn, Prepared, TooL
 pub use events::{Event, Wait};
 pub use interactive::{Choice, Interactive, User};
 pub use judge::Judge;
-pub use run::{
-    Endpoint, Interrupt, RequestSettings, RunEnd, Session, TurnEnd, TurnFailure, ask, run,
-};
+pub use run::{Endpoint, Interrupt, RequestSettings, RunEnd, Session, TurnEnd, TurnFailure, run};

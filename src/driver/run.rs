@@ -18,7 +18,7 @@ use crate::client::{
 };
 use crate::message::Usage;
 use crate::prompts::Library;
-use crate::session::{Transcript, store};
+use crate::session::{SessionStatus, Transcript, store};
 use crate::tokens::{CountTokens, TokenCounter};
 
 /// Request parameters shared by every turn (the interactive user may switch the model).
@@ -64,6 +64,24 @@ impl Session {
     /// Saves the transcript (atomically).
     pub async fn save(&self) -> Result<(), store::StoreError> {
         store::save_async(&self.path, self.conversation.transcript()).await
+    }
+
+    /// Marks the conversation complete and saves it, unless its last answer's save already
+    /// did (see [`Agenda::is_done`]).
+    pub async fn finish(&mut self) -> Result<(), store::StoreError> {
+        if self.transcript().meta.status == SessionStatus::Complete {
+            return Ok(());
+        }
+        self.conversation.finish();
+        self.save().await
+    }
+
+    /// Marks the conversation complete when `agenda` has nothing more to ask, so that the
+    /// save that follows is the last one.
+    fn finish_if_done(&mut self, agenda: &impl Agenda) {
+        if agenda.is_done(self.transcript()) {
+            self.conversation.finish();
+        }
     }
 }
 
@@ -140,7 +158,7 @@ pub async fn run(
 ) -> Result<RunEnd, store::StoreError> {
     let mut last = RunEnd::Complete;
     while let Some(turn) = agenda.next(session).await {
-        let end = ask(session, turn, endpoint, events, stop).await?;
+        let end = ask(session, turn, &*agenda, endpoint, events, stop).await?;
         let flow = agenda.after(&end);
         last = match end {
             TurnEnd::Answered => RunEnd::Complete,
@@ -155,10 +173,12 @@ pub async fn run(
 }
 
 /// Sends one question and records how it ended. Cancel-safe between saves: the transcript
-/// on disk is always a whole one.
-pub async fn ask(
+/// on disk is always a whole one. When the answer leaves `agenda` nothing more to ask, its
+/// save marks the conversation complete.
+async fn ask(
     session: &mut Session,
     turn: PlannedTurn,
+    agenda: &impl Agenda,
     endpoint: &Endpoint<'_>,
     events: &mut (dyn FnMut(Event<'_>) + Send),
     stop: &impl Interrupt,
@@ -255,14 +275,23 @@ pub async fn ask(
         },
     );
     // The verdicts on the topic's points (and their covered/total on the answer) are
-    // recorded with it; a judge grades them once the answer is safe on disk.
-    let coverage = Step::record(session, endpoint);
+    // recorded with it; a judge grades them once the answer is safe on disk. The judge's
+    // verdicts can change what is asked next (a `gaps` follow-up), so with a judge the
+    // conversation is marked complete in the save after it.
+    let mut coverage = Step::record(session, endpoint);
+    if coverage.as_ref().is_none_or(|step| !step.is_judged(endpoint)) {
+        session.finish_if_done(agenda);
+    }
     session.save().await?;
     if let Some(exchange) = session.transcript().last_exchange() {
         events(Event::Answered { exchange, elapsed: started.elapsed() });
     }
-    if let Some(step) = coverage {
-        step.finish(session, endpoint, events, stop).await?;
+    if let Some(step) = &mut coverage {
+        if step.judge(session, endpoint, events, stop).await {
+            session.finish_if_done(agenda);
+            session.save().await?;
+        }
+        step.report(events);
     }
     Ok(TurnEnd::Answered)
 }

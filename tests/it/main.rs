@@ -9,6 +9,7 @@ mod batch_folder;
 mod chat;
 mod cli;
 mod client;
+mod driver;
 mod handbook;
 mod handbook_browser;
 mod hostile;

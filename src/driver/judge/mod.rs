@@ -19,7 +19,6 @@ use crate::client::{ApiError, ChatBackend, ChatRequest, ClientEvent, Completion}
 use crate::coverage::{self, Verdicts};
 use crate::message::{Message, Usage};
 use crate::prompts::Topic;
-use crate::session::store;
 use crate::tokens::TokenCounter;
 
 /// The messages of a judge's request on `topic`'s points and `answers`.
@@ -171,28 +170,35 @@ impl Step {
         Some(Step { slug, verdicts, answers })
     }
 
-    /// With a judge: asks it, records its verdicts (or the lexical ones, with a note) and
-    /// saves. Then reports the verdicts in force.
-    pub async fn finish(
-        mut self,
+    /// Whether a judge grades these verdicts after the lexical ones are saved.
+    pub fn is_judged(&self, endpoint: &Endpoint<'_>) -> bool {
+        endpoint.judge.is_some() && endpoint.library.topic_by_slug(&self.slug).is_some()
+    }
+
+    /// With a judge: asks it and records its verdicts (or the lexical ones, with a note);
+    /// returns whether it recorded them, so that the caller saves them.
+    pub async fn judge(
+        &mut self,
         session: &mut Session,
         endpoint: &Endpoint<'_>,
         events: &mut (dyn FnMut(Event<'_>) + Send),
         stop: &impl Interrupt,
-    ) -> Result<(), store::StoreError> {
+    ) -> bool {
         let topic = endpoint.library.topic_by_slug(&self.slug);
-        if let (Some(judge), Some(topic)) = (endpoint.judge, topic) {
-            events(Event::Judging { topic: &self.slug, judge: judge.model });
-            let judgement = {
-                let answers = session.transcript().topic_answers(&self.slug);
-                judge.grade(endpoint, topic, &answers, &self.verdicts, stop).await
-            };
-            self.verdicts = judgement.verdicts;
-            let entry = self.verdicts.entry(&self.slug, self.answers);
-            session.conversation.record_coverage(entry, judgement.spent);
-            session.save().await?;
-        }
+        let (Some(judge), Some(topic)) = (endpoint.judge, topic) else { return false };
+        events(Event::Judging { topic: &self.slug, judge: judge.model });
+        let judgement = {
+            let answers = session.transcript().topic_answers(&self.slug);
+            judge.grade(endpoint, topic, &answers, &self.verdicts, stop).await
+        };
+        self.verdicts = judgement.verdicts;
+        let entry = self.verdicts.entry(&self.slug, self.answers);
+        session.conversation.record_coverage(entry, judgement.spent);
+        true
+    }
+
+    /// Reports the verdicts in force.
+    pub fn report(&self, events: &mut (dyn FnMut(Event<'_>) + Send)) {
         events(Event::Coverage { topic: &self.slug, verdicts: &self.verdicts });
-        Ok(())
     }
 }
