@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::manifest::{Manifest, ManifestError, TopicRecord, TopicStatus};
 use super::plan::{Plan, file_name};
-use super::priming::{self, PRIMING_FILE};
+use super::priming::{self, PRIMING_FILE, PRIMING_SLUG};
 use super::{Observer, estimate};
 use crate::client::AdaptiveLimiter;
 use crate::coverage;
@@ -108,35 +108,7 @@ pub struct RunSummary {
 }
 
 fn fresh_record(topic: &Topic) -> TopicRecord {
-    pending_record(topic.number, &topic.slug, &topic.title, file_name(topic))
-}
-
-/// A record of a conversation not run yet.
-fn pending_record(number: u32, slug: &str, title: &str, file: String) -> TopicRecord {
-    TopicRecord {
-        number,
-        slug: slug.to_string(),
-        title: title.to_string(),
-        file,
-        status: TopicStatus::Pending,
-        attempts: 0,
-        error: None,
-        usage: Usage::default(),
-        coverage: None,
-        coverage_by: None,
-        judge_usage: None,
-        missing: Vec::new(),
-        started: None,
-        finished: None,
-        elapsed_ms: 0,
-    }
-}
-
-/// The slug progress and the manifest use for the shared priming exchange.
-pub const PRIMING_SLUG: &str = "priming";
-
-fn priming_record() -> TopicRecord {
-    pending_record(0, PRIMING_SLUG, "Priming", PRIMING_FILE.into())
+    TopicRecord::pending(topic.number, &topic.slug, &topic.title, file_name(topic))
 }
 
 /// Opens or creates the run folder's manifest for `plan`: a folder from an earlier run with
@@ -245,7 +217,7 @@ pub async fn execute(
         if let Some(slot) = manifest.record_mut(&record.slug) {
             *slot = record;
         }
-        manifest.save(&job.dir)?;
+        manifest.save_progress(&job.dir)?;
     }
     let unsent = queue.len();
     let stopped = stop_reason.filter(|_| unsent > 0).map(|reason| {
@@ -260,7 +232,7 @@ pub async fn execute(
     if let Some(line) = &stopped {
         observer.note(line);
         // The skipped topics' records changed; every other change was saved as it happened.
-        manifest.save(&job.dir)?;
+        manifest.save_progress(&job.dir)?;
     }
     write_handbook(job, &manifest)?;
     Ok(RunSummary {
@@ -326,7 +298,7 @@ async fn ensure_priming(
             return Ok(Primed::Ready(Box::new(exchange)));
         }
     }
-    let mut record = manifest.priming.clone().unwrap_or_else(priming_record);
+    let mut record = manifest.priming.clone().unwrap_or_else(TopicRecord::priming);
     record.started = Some(crate::session::now());
     observer.priming_started();
     let conversation = Conversation::new(priming::new_transcript(&job.plan));
@@ -346,7 +318,7 @@ async fn ensure_priming(
     };
     observer.priming_finished(&record);
     manifest.priming = Some(record);
-    manifest.save(&job.dir)?;
+    manifest.save_progress(&job.dir)?;
     Ok(outcome)
 }
 

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::plan::Plan;
+use super::priming::{PRIMING_FILE, PRIMING_SLUG};
 use crate::atomic_file;
 use crate::message::Usage;
 use crate::secret::redact_url;
@@ -99,6 +100,63 @@ pub struct TopicRecord {
     pub finished: Option<SystemTime>,
     /// Time spent on this topic, over all runs of the folder.
     pub elapsed_ms: u64,
+}
+
+impl TopicRecord {
+    /// A record of a conversation not run yet.
+    pub fn pending(number: u32, slug: &str, title: &str, file: String) -> TopicRecord {
+        TopicRecord {
+            number,
+            slug: slug.to_string(),
+            title: title.to_string(),
+            file,
+            status: TopicStatus::Pending,
+            attempts: 0,
+            error: None,
+            usage: Usage::default(),
+            coverage: None,
+            coverage_by: None,
+            judge_usage: None,
+            missing: Vec::new(),
+            started: None,
+            finished: None,
+            elapsed_ms: 0,
+        }
+    }
+
+    /// The record of the shared priming exchange, not asked yet.
+    pub fn priming() -> TopicRecord {
+        TopicRecord::pending(0, PRIMING_SLUG, "Priming", PRIMING_FILE.into())
+    }
+
+    /// Brings the status and usage in line with the transcript in `dir`.
+    fn reconcile(&mut self, dir: &Path) -> Result<(), ManifestError> {
+        let path = dir.join(&self.file);
+        if !path.exists() {
+            if matches!(self.status, TopicStatus::Complete | TopicStatus::Truncated) {
+                self.status = TopicStatus::Pending;
+            }
+            return Ok(());
+        }
+        let transcript = store::load(&path)?;
+        self.usage = transcript.meta.usage;
+        match transcript.meta.status {
+            SessionStatus::Complete => {
+                self.status = TopicStatus::of_finished(&transcript);
+                self.error = None;
+            }
+            SessionStatus::Failed if self.status != TopicStatus::Failed => {
+                self.status = TopicStatus::Failed;
+            }
+            SessionStatus::InProgress | SessionStatus::Interrupted
+                if matches!(self.status, TopicStatus::Complete | TopicStatus::Truncated) =>
+            {
+                self.status = TopicStatus::Interrupted;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -203,15 +261,31 @@ impl Manifest {
         Ok(())
     }
 
-    /// Writes `dir/manifest.json` atomically.
+    /// Writes `dir/manifest.json` atomically and durably: at the start of a run, when the
+    /// plan, which only the manifest holds, may be new.
     pub fn save(&mut self, dir: &Path) -> Result<(), ManifestError> {
+        self.write(dir, atomic_file::write)
+    }
+
+    /// Writes `dir/manifest.json` atomically, not waiting for its new name to reach the
+    /// disk: for the records' progress during a run. A power loss may keep the manifest
+    /// before this save, whole; [`Manifest::reconcile`] brings its records in line with the
+    /// transcripts, which are saved durably.
+    pub fn save_progress(&mut self, dir: &Path) -> Result<(), ManifestError> {
+        self.write(dir, atomic_file::write_recoverable)
+    }
+
+    fn write(
+        &mut self,
+        dir: &Path,
+        write: fn(&Path, &[u8]) -> std::io::Result<()>,
+    ) -> Result<(), ManifestError> {
         self.updated = crate::session::now();
         self.plan.endpoint = redact_url(&self.plan.endpoint);
         let path = dir.join(MANIFEST_FILE);
         // Serialising plain data cannot fail.
         let json = serde_json::to_string_pretty(self).unwrap_or_default() + "\n";
-        atomic_file::write(&path, json.as_bytes())
-            .map_err(|source| ManifestError::Write { path, source })
+        write(&path, json.as_bytes()).map_err(|source| ManifestError::Write { path, source })
     }
 
     /// How the topics stand, for people: "18 complete, 1 failed, 1 skipped".
@@ -250,34 +324,15 @@ impl Manifest {
     }
 
     /// Brings each record in line with its transcript on disk: a run killed after saving a
-    /// transcript but before saving the manifest loses nothing. A transcript that cannot be
-    /// read back is an error about the run folder (exit 2), as for `show` and `replay`.
+    /// transcript but before saving the manifest loses nothing, nor does a power loss after
+    /// [`Manifest::save_progress`]. A transcript that cannot be read back is an error about
+    /// the run folder (exit 2), as for `show` and `replay`.
     pub fn reconcile(&mut self, dir: &Path) -> Result<(), ManifestError> {
-        for record in &mut self.topics {
-            let path = dir.join(&record.file);
-            if !path.exists() {
-                if matches!(record.status, TopicStatus::Complete | TopicStatus::Truncated) {
-                    record.status = TopicStatus::Pending;
-                }
-                continue;
-            }
-            let transcript = store::load(&path)?;
-            record.usage = transcript.meta.usage;
-            match transcript.meta.status {
-                SessionStatus::Complete => {
-                    record.status = TopicStatus::of_finished(&transcript);
-                    record.error = None;
-                }
-                SessionStatus::Failed if record.status != TopicStatus::Failed => {
-                    record.status = TopicStatus::Failed;
-                }
-                SessionStatus::InProgress | SessionStatus::Interrupted
-                    if matches!(record.status, TopicStatus::Complete | TopicStatus::Truncated) =>
-                {
-                    record.status = TopicStatus::Interrupted;
-                }
-                _ => {}
-            }
+        if self.priming.is_none() && dir.join(PRIMING_FILE).exists() {
+            self.priming = Some(TopicRecord::priming());
+        }
+        for record in self.topics.iter_mut().chain(self.priming.as_mut()) {
+            record.reconcile(dir)?;
         }
         Ok(())
     }

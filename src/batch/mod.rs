@@ -10,9 +10,10 @@ pub mod manifest;
 pub mod plan;
 pub mod priming;
 
-pub use executor::{BatchError, Job, PRIMING_SLUG, Rerun, RunSummary, execute, prepare};
+pub use executor::{BatchError, Job, Rerun, RunSummary, execute, prepare};
 pub use manifest::{Manifest, TopicRecord, TopicStatus};
 pub use plan::Plan;
+pub use priming::PRIMING_SLUG;
 
 use crate::driver::Event;
 

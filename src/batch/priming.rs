@@ -16,6 +16,9 @@ use crate::session::{Meta, Transcript, Turn, TurnInfo, TurnKind};
 /// The shared priming transcript in the run folder; `00` sorts it before every topic.
 pub const PRIMING_FILE: &str = "00-priming.md";
 
+/// The slug progress and the manifest use for the shared priming exchange.
+pub const PRIMING_SLUG: &str = "priming";
+
 /// The question every topic's conversation opens with when the run shares one: the guide's
 /// priming turn, or for a replayed run the first question of the source transcripts when
 /// they all open with the same priming prompt. `None` with `--fresh-priming`.

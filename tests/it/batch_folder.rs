@@ -50,6 +50,31 @@ fn the_saved_priming_exchange_is_reused_after_kill_9() {
 }
 
 #[test]
+fn a_manifest_older_than_the_priming_transcript_gets_its_record_back_from_it() {
+    let sandbox = Sandbox::new();
+    let (mut child, _server) = start_batch_until_request(&sandbox, 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What a power loss may keep of the manifest (its progress saves do not wait for the
+    // new name): the one from the start of the run, before the priming was asked.
+    let path = sandbox.run_dir().join("manifest.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(json.as_object_mut().unwrap().remove("priming").is_some());
+    std::fs::write(&path, json.to_string()).unwrap();
+
+    let healthy = TestServer::start(Script::echo());
+    sandbox.write_config(&config_for(&healthy.url(), ""));
+    resume(&sandbox).assert().success();
+    assert_eq!(healthy.requests().len(), 3, "the priming exchange on disk was reused");
+    let priming = manifest(&sandbox).priming.expect("a priming record");
+    assert_eq!(priming.status, TopicStatus::Complete);
+    let saved = store::load(&sandbox.run_dir().join("00-priming.md")).unwrap();
+    assert!(saved.meta.usage.total() > 0);
+    assert_eq!(priming.usage, saved.meta.usage, "the run's token total counts the priming");
+}
+
+#[test]
 fn a_second_batch_into_a_folder_in_use_exits_2_naming_the_holder_and_kill_9_frees_it() {
     let sandbox = Sandbox::new();
     let (mut child, server) = start_batch_until_request(&sandbox, 1);
