@@ -8,6 +8,9 @@
 //! - `markdown/…`: the terminal renderer fed an answer in 5-byte chunks, 20 KB and 2 MB long
 //!   (the same throughput for both: constant work per chunk).
 //! - `prompts/…`, `tokens/…`: the costs behind start-up and batch runs.
+//! - `coverage/…`: the lexical check of a topic's answer, once per answer in every run:
+//!   a real 8 KB answer (from the evaluation set) and one of about 26 KB (the long answers
+//!   of `whole_process`).
 //!
 //! Before the groups run, a few one-shot first-use costs are printed: they happen once per
 //! process, so criterion cannot repeat them.
@@ -51,6 +54,7 @@ fn main() {
     markdown(&mut c);
     prompts(&mut c);
     tokens(&mut c);
+    coverage(&mut c);
     c.final_summary();
 }
 
@@ -221,5 +225,22 @@ fn tokens(c: &mut Criterion) {
     group.bench_function("count-request-all-topics", |b| {
         b.iter(|| counter.count_request(black_box(&messages)))
     });
+    group.finish();
+}
+
+fn coverage(c: &mut Criterion) {
+    let library = Library::builtin();
+    let topic = library.topic_by_slug("health-checks").unwrap();
+    let fixture = include_str!("../tests/fixtures/coverage-eval/health-checks-complete.md");
+    // The answer follows the labels' front matter.
+    let fixture = fixture.splitn(3, "+++\n").nth(2).unwrap();
+    let long = support::transcript::long_answer(&library, 26_000);
+    let mut group = c.benchmark_group("coverage");
+    for (name, answer) in [("check-8kb", fixture.to_string()), ("check-26kb", long)] {
+        group.throughput(Throughput::Bytes(answer.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| deepdive::coverage::check_answers(&topic.cover, &[black_box(&answer)]))
+        });
+    }
     group.finish();
 }

@@ -363,15 +363,7 @@ fn fresh(sandbox: &Sandbox, args: &[&str]) -> Vec<String> {
 
 /// About `bytes` bytes of the markdown models answer the guide's topics with.
 fn markdown(bytes: usize) -> String {
-    let library = Library::builtin();
-    let mut text = String::new();
-    for (n, topic) in library.topics().iter().cycle().enumerate() {
-        if text.len() >= bytes {
-            break;
-        }
-        text.push_str(&support::transcript::answer(topic, n));
-    }
-    text
+    support::transcript::long_answer(&Library::builtin(), bytes)
 }
 
 /// `batch 15`, and `chat 15` answering `/quit` once the plan is done.

@@ -104,3 +104,15 @@ pub fn answer(topic: &Topic, n: usize) -> String {
     );
     out
 }
+
+/// About `bytes` bytes of the markdown models answer the guide's topics with.
+pub fn long_answer(library: &Library, bytes: usize) -> String {
+    let mut text = String::new();
+    for (n, topic) in library.topics().iter().cycle().enumerate() {
+        if text.len() >= bytes {
+            break;
+        }
+        text.push_str(&answer(topic, n));
+    }
+    text
+}

@@ -1,8 +1,9 @@
 //! The word lists behind coverage detection: stop-words, domain words too common to
 //! prove a point on their own, and equivalent terms of the domain.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::stem::stem;
 use super::text::words;
@@ -163,13 +164,14 @@ const EQUIVALENTS: &[(&str, &str)] = &[
 /// An equivalence: the stems of its left side and of its right side.
 type Equivalent = (Vec<String>, Vec<String>);
 
-/// The lists above, normalised once.
+/// The lists above, normalised once. Every word of an answer is looked up in them: their
+/// hashing is the fast one, which is safe here because their keys are these fixed lists.
 pub(super) struct Lexicon {
-    stop: HashSet<&'static str>,
-    generic: HashSet<String>,
-    filler: HashSet<String>,
+    stop: FxHashSet<&'static str>,
+    generic: FxHashSet<String>,
+    filler: FxHashSet<String>,
     /// First stem of a left side → (left side stems, right side stems), longest first.
-    equivalents: HashMap<String, Vec<Equivalent>>,
+    equivalents: FxHashMap<String, Vec<Equivalent>>,
 }
 
 impl Lexicon {
@@ -179,9 +181,9 @@ impl Lexicon {
     }
 
     fn build() -> Lexicon {
-        let stop: HashSet<&'static str> = STOP_WORDS.iter().copied().collect();
+        let stop: FxHashSet<&'static str> = STOP_WORDS.iter().copied().collect();
         let is_stop = |w: &str| stop.contains(w);
-        let mut equivalents: HashMap<String, Vec<Equivalent>> = HashMap::new();
+        let mut equivalents: FxHashMap<String, Vec<Equivalent>> = FxHashMap::default();
         for (from, to) in EQUIVALENTS {
             let from: Vec<String> = words(from, &is_stop).into_iter().map(|w| w.stem).collect();
             let to: Vec<String> =
@@ -193,8 +195,8 @@ impl Lexicon {
         for candidates in equivalents.values_mut() {
             candidates.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
         }
-        let generic = GENERIC.iter().map(|w| stem(w)).collect();
-        let filler = FILLER.iter().map(|w| stem(w)).collect();
+        let generic = GENERIC.iter().map(|w| stem(*w)).collect();
+        let filler = FILLER.iter().map(|w| stem(*w)).collect();
         Lexicon { stop, generic, filler, equivalents }
     }
 

@@ -53,23 +53,27 @@ const MAX_ROUNDS: usize = 4;
 const KEPT_APART: &[(&str, &str)] = &[("graceful", "graceful"), ("gracefully", "graceful")];
 
 /// The stem of one lower-case word. Short words, words with digits and non-ASCII
-/// words are returned unchanged.
-pub(super) fn stem(word: &str) -> String {
+/// words are returned unchanged. An owned `word` is stemmed in its own buffer.
+pub(super) fn stem(word: impl Into<String>) -> String {
+    let word = word.into();
     if word.len() <= MIN_STEM || !word.is_ascii() || word.bytes().any(|b| b.is_ascii_digit()) {
-        return word.to_string();
+        return word;
     }
     if let Some((_, kept)) = KEPT_APART.iter().find(|(w, _)| *w == word) {
         return (*kept).to_string();
     }
-    let mut s = word.to_string();
+    let mut s = word;
     strip_plural(&mut s);
     strip_inflection(&mut s);
     y_to_i(&mut s);
     for _ in 0..MAX_ROUNDS {
-        let Some((suffix, replacement)) = SUFFIXES
-            .iter()
-            .find(|(suffix, _)| s.ends_with(suffix) && s.len() - suffix.len() >= MIN_STEM)
-        else {
+        // Comparing the last letters first spares most suffixes a whole comparison.
+        let last = s.as_bytes().last().copied();
+        let Some((suffix, replacement)) = SUFFIXES.iter().find(|(suffix, _)| {
+            suffix.as_bytes().last().copied() == last
+                && s.ends_with(suffix)
+                && s.len() - suffix.len() >= MIN_STEM
+        }) else {
             break;
         };
         s.truncate(s.len() - suffix.len());
@@ -134,7 +138,7 @@ mod tests {
     fn same(words: &[&str]) {
         let first = stem(words[0]);
         for w in words {
-            assert_eq!(stem(w), first, "{w} vs {}", words[0]);
+            assert_eq!(stem(*w), first, "{w} vs {}", words[0]);
         }
     }
 

@@ -71,11 +71,16 @@ fn word(
     let lower = surface.to_lowercase();
     let stop =
         lower.chars().count() < 2 || lower.bytes().all(|b| b.is_ascii_digit()) || is_stop(&lower);
-    Word { stem: stem(&lower), start, end, stop, identifier }
+    Word { stem: stem(lower), start, end, stop, identifier }
 }
 
 /// Calls `emit` with the byte ranges of the camelCase parts of `text[start..end]`.
 fn split_case(text: &str, start: usize, end: usize, emit: &mut dyn FnMut(usize, usize)) {
+    // Most words have no capital after their first letter: nothing to split.
+    if text.as_bytes()[start..end].iter().skip(1).all(u8::is_ascii_lowercase) {
+        emit(start, end);
+        return;
+    }
     let chars: Vec<(usize, char)> =
         text[start..end].char_indices().map(|(i, c)| (start + i, c)).collect();
     let mut part_start = start;
@@ -114,7 +119,7 @@ pub(super) fn terms(text: &str, offset: usize, out: &mut Vec<Term>) {
                 words[i..].iter().take_while(|w| w.identifier == words[i].identifier).count();
             terms_of_words(&words[i..i + last], offset, out);
             let whole: String = text[start..end].chars().filter(|c| *c != '_').collect();
-            let whole = stem(&whole.to_lowercase());
+            let whole = stem(whole.to_lowercase());
             let identifier = Some((start + offset, end + offset));
             let rewrite = lexicon.equivalents(&whole).iter().find(|(from, _)| from.len() == 1);
             let stems = rewrite.map_or_else(|| vec![whole.clone()], |(_, to)| to.clone());

@@ -1,6 +1,6 @@
 //! The terms the points of one topic use, numbered, and what a passage shows of a point.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::point::PointTerms;
 use super::text::Term;
@@ -14,18 +14,23 @@ pub(super) struct Posting {
 }
 
 /// The points' distinct terms, numbered, and for each the points that use it. A term
-/// with a [modifier](super::point::KeyTerm::modifier) has an entry of its own.
+/// with a [modifier](super::point::KeyTerm::modifier) has an entry of its own. Every term
+/// of an answer is looked up here; the keys are the points' own terms, so the fast hashing
+/// is safe.
 pub(super) struct Vocabulary {
-    ids: HashMap<String, usize>,
+    ids: FxHashMap<String, usize>,
     /// Stem → (modifier, id) for the terms that have one.
-    senses: HashMap<String, Vec<(String, usize)>>,
+    senses: FxHashMap<String, Vec<(String, usize)>>,
     postings: Vec<Vec<Posting>>,
 }
 
 impl Vocabulary {
     pub(super) fn new(points: &[PointTerms]) -> Vocabulary {
-        let mut vocabulary =
-            Vocabulary { ids: HashMap::new(), senses: HashMap::new(), postings: Vec::new() };
+        let mut vocabulary = Vocabulary {
+            ids: FxHashMap::default(),
+            senses: FxHashMap::default(),
+            postings: Vec::new(),
+        };
         for (p, point) in points.iter().enumerate() {
             let core = point.core.iter().map(|t| (t, true));
             for (term, core) in core.chain(point.extras.iter().map(|t| (t, false))) {
