@@ -217,7 +217,7 @@ pub async fn execute(
         if let Some(slot) = manifest.record_mut(&record.slug) {
             *slot = record;
         }
-        manifest.save_progress(&job.dir)?;
+        manifest.save(&job.dir)?;
     }
     let unsent = queue.len();
     let stopped = stop_reason.filter(|_| unsent > 0).map(|reason| {
@@ -232,7 +232,7 @@ pub async fn execute(
     if let Some(line) = &stopped {
         observer.note(line);
         // The skipped topics' records changed; every other change was saved as it happened.
-        manifest.save_progress(&job.dir)?;
+        manifest.save(&job.dir)?;
     }
     write_handbook(job, &manifest)?;
     Ok(RunSummary {
@@ -318,7 +318,7 @@ async fn ensure_priming(
     };
     observer.priming_finished(&record);
     manifest.priming = Some(record);
-    manifest.save_progress(&job.dir)?;
+    manifest.save(&job.dir)?;
     Ok(outcome)
 }
 

@@ -261,31 +261,19 @@ impl Manifest {
         Ok(())
     }
 
-    /// Writes `dir/manifest.json` atomically and durably: at the start of a run, when the
-    /// plan, which only the manifest holds, may be new.
+    /// Writes `dir/manifest.json` atomically, its content on disk before the rename. Its new
+    /// name is not waited for: the next transcript saved into the run folder syncs the
+    /// folder, and with it this name. A power loss before that keeps the manifest before
+    /// this save, whole (or none, at the start of a run, when no answer was saved either);
+    /// [`Manifest::reconcile`] brings its records in line with the transcripts.
     pub fn save(&mut self, dir: &Path) -> Result<(), ManifestError> {
-        self.write(dir, atomic_file::write)
-    }
-
-    /// Writes `dir/manifest.json` atomically, not waiting for its new name to reach the
-    /// disk: for the records' progress during a run. A power loss may keep the manifest
-    /// before this save, whole; [`Manifest::reconcile`] brings its records in line with the
-    /// transcripts, which are saved durably.
-    pub fn save_progress(&mut self, dir: &Path) -> Result<(), ManifestError> {
-        self.write(dir, atomic_file::write_recoverable)
-    }
-
-    fn write(
-        &mut self,
-        dir: &Path,
-        write: fn(&Path, &[u8]) -> std::io::Result<()>,
-    ) -> Result<(), ManifestError> {
         self.updated = crate::session::now();
         self.plan.endpoint = redact_url(&self.plan.endpoint);
         let path = dir.join(MANIFEST_FILE);
         // Serialising plain data cannot fail.
         let json = serde_json::to_string_pretty(self).unwrap_or_default() + "\n";
-        write(&path, json.as_bytes()).map_err(|source| ManifestError::Write { path, source })
+        atomic_file::write_recoverable(&path, json.as_bytes())
+            .map_err(|source| ManifestError::Write { path, source })
     }
 
     /// How the topics stand, for people: "18 complete, 1 failed, 1 skipped".
@@ -325,7 +313,7 @@ impl Manifest {
 
     /// Brings each record in line with its transcript on disk: a run killed after saving a
     /// transcript but before saving the manifest loses nothing, nor does a power loss after
-    /// [`Manifest::save_progress`]. A transcript that cannot be read back is an error about
+    /// [`Manifest::save`]. A transcript that cannot be read back is an error about
     /// the run folder (exit 2), as for `show` and `replay`.
     pub fn reconcile(&mut self, dir: &Path) -> Result<(), ManifestError> {
         if self.priming.is_none() && dir.join(PRIMING_FILE).exists() {
