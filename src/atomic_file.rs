@@ -35,7 +35,8 @@ pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
 
 /// Writes `bytes` to `path` atomically and durably: the file is on disk, and so is its new
 /// name, before this returns, so a power loss keeps either the old or the new whole file.
-/// Creates the directory if needed; keeps an existing file's permissions.
+/// Creates the directory if needed; keeps an existing file's permissions, and gives a new one
+/// the umask's.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     replace(path, bytes, Durability::Synced)
 }
@@ -74,10 +75,17 @@ fn replace(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> 
     };
     fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)?;
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(TEMP_SUFFIX);
+    // A new file gets the mode any program's new file gets (0666 less the umask), not the
+    // temporary file's private 0600: a run's handbook and transcripts are for a team.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     if let Ok(old) = fs::metadata(path) {
         tmp.as_file().set_permissions(old.permissions())?;
     }
@@ -117,6 +125,21 @@ mod tests {
             assert_eq!(fs::read(&path).unwrap(), b"second");
             let names: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().flatten().collect();
             assert_eq!(names.len(), 1);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_gets_the_mode_the_umask_gives_not_the_temporary_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        fs::File::create(&plain).unwrap();
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        for (n, write) in [write, write_recoverable, write_rebuildable].into_iter().enumerate() {
+            let path = dir.path().join(format!("new-{n}"));
+            write(&path, b"x").unwrap();
+            assert_eq!(mode(&path), mode(&plain), "{n}");
         }
     }
 
