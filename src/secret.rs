@@ -150,6 +150,10 @@ struct UrlParts<'a> {
     fragment: Option<&'a str>,
 }
 
+/// Splits `url` leniently: it may be any text. Everything before the last `@` ahead of the
+/// query is user info, even where a strict parser would disagree (an unencoded `/` in a
+/// password, no scheme at all): here a part taken for a credential is only hidden, while a
+/// credential taken for a host would be shown.
 fn split_url(url: &str) -> UrlParts<'_> {
     let (scheme, rest) = match url.find("://") {
         Some(i) => url.split_at(i + 3),
@@ -163,16 +167,23 @@ fn split_url(url: &str) -> UrlParts<'_> {
         Some((rest, query)) => (rest, Some(query)),
         None => (rest, None),
     };
-    let (authority, path) = match (scheme.is_empty(), rest.find('/')) {
+    let (user_info, rest) = match rest.rfind('@') {
+        Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
+        None => (None, rest),
+    };
+    let (host, path) = match (scheme.is_empty(), rest.find('/')) {
         (false, Some(i)) => rest.split_at(i),
         (false, None) => (rest, ""),
         (true, _) => ("", rest),
     };
-    let (user_info, host) = match authority.rfind('@') {
-        Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
-        None => (None, authority),
-    };
     UrlParts { scheme, user_info, host, path, query, fragment }
+}
+
+/// The part of an endpoint URL that is kept in transcripts: scheme, host, port and path.
+/// User info, query and fragment are dropped, not redacted.
+pub fn bare_url(url: &str) -> String {
+    let parts = split_url(url);
+    [parts.scheme, parts.host, parts.path].concat()
 }
 
 /// `url` with its credentials redacted: the user info (`user:pass@` becomes `<redacted>@`)
@@ -369,6 +380,27 @@ mod tests {
             "http://h/cb#access_token=<redacted>"
         );
         assert_eq!(redact_url("not a url ?key=1"), "not a url ?key=<redacted>");
+    }
+
+    #[test]
+    fn user_info_is_hidden_where_a_strict_parser_would_not_find_it() {
+        // No scheme (rejected as a base URL, and the rejection quotes it).
+        assert_eq!(redact_url("u:sk-1@gw.example/v1"), "<redacted>@gw.example/v1");
+        // An unencoded "/" in the password.
+        assert_eq!(redact_url("https://u:sk/1@gw.example/v1"), "https://<redacted>@gw.example/v1");
+        assert_eq!(url_secrets("https://u:sk/1@gw.example/v1"), ["u:sk/1", "u", "sk/1"]);
+    }
+
+    #[test]
+    fn bare_urls_drop_credentials_query_and_fragment() {
+        assert_eq!(bare_url("https://api.openai.com/v1"), "https://api.openai.com/v1");
+        assert_eq!(
+            bare_url("https://u:sk-123@gw.example:8443/v1?api-key=sk-9#x"),
+            "https://gw.example:8443/v1"
+        );
+        assert_eq!(bare_url("http://localhost:11434/v1/"), "http://localhost:11434/v1/");
+        assert_eq!(bare_url("gw.example/v1?key=1"), "gw.example/v1");
+        assert_eq!(bare_url("u:sk-1@gw.example/v1"), "gw.example/v1");
     }
 
     #[test]

@@ -260,6 +260,31 @@ fn credentials_in_the_base_url_are_redacted_everywhere() {
 }
 
 #[test]
+fn user_info_a_strict_url_parser_would_not_find_is_redacted_too() {
+    let sandbox = Sandbox::new();
+    // No scheme (rejected, and the error quotes it: exit 2), and a password with an
+    // unencoded "/" (accepted; the dry run names the endpoint).
+    let cases =
+        [("deploy:PASSCANARY-31@gw.example/v1", 2), ("https://u:PASS/CANARY-31@gw.example/v1", 0)];
+    for (base, code) in cases {
+        for as_flag in [true, false] {
+            let mut cmd = sandbox.cmd();
+            cmd.args(["batch", "15", "--dry-run"]);
+            match as_flag {
+                true => cmd.args(["--base-url", base]),
+                false => cmd.env("OPENAI_BASE_URL", base),
+            };
+            let output = cmd.output().unwrap();
+            assert_eq!(output.status.code(), Some(code), "{base}");
+            let said = [&output.stdout[..], &output.stderr[..]].concat();
+            let said = String::from_utf8_lossy(&said);
+            assert!(said.contains("<redacted>@gw.example/v1"), "{said}");
+            assert_nowhere(&sandbox, &output, "CANARY-31", base);
+        }
+    }
+}
+
+#[test]
 fn a_profile_key_sent_to_an_overridden_url_is_said_once() {
     let server = TestServer::start(Script::echo());
     let sandbox = Sandbox::new();

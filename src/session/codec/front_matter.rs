@@ -31,7 +31,7 @@ pub fn render(meta: &Meta, boundary: &str, summary: &Summary) -> String {
         key("stack", &string(stack));
     }
     key("model", &string(&meta.model));
-    key("endpoint", &string(&base_url(&meta.endpoint)));
+    key("endpoint", &string(&crate::secret::bare_url(&meta.endpoint)));
     if let Some(profile) = &meta.profile {
         key("profile", &string(profile));
     }
@@ -364,35 +364,9 @@ fn toml_int(n: u64) -> u64 {
     n.min(i64::MAX as u64)
 }
 
-/// The part of an endpoint URL that is safe to keep: scheme, host, port and path. User info
-/// (`user:key@`), query (`?api-key=...`) and fragment are dropped.
-pub fn base_url(endpoint: &str) -> String {
-    let cut = |s: &str| s.find(['?', '#']).map_or(s.len(), |i| i);
-    let endpoint = &endpoint[..cut(endpoint)];
-    let (scheme, rest) = match endpoint.find("://") {
-        Some(i) => endpoint.split_at(i + 3),
-        None => ("", endpoint),
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = authority.rfind('@').map_or(authority, |i| &authority[i + 1..]);
-    format!("{scheme}{host}{path}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_url_drops_credentials_query_and_fragment() {
-        assert_eq!(base_url("https://api.openai.com/v1"), "https://api.openai.com/v1");
-        assert_eq!(
-            base_url("https://u:sk-123@gw.example:8443/v1?api-key=sk-9#x"),
-            "https://gw.example:8443/v1"
-        );
-        assert_eq!(base_url("http://localhost:11434/v1/"), "http://localhost:11434/v1/");
-        assert_eq!(base_url("gw.example/v1?key=1"), "gw.example/v1");
-    }
 
     #[test]
     fn strings_stay_on_one_line() {
