@@ -279,7 +279,7 @@ async fn ask(
     // verdicts can change what is asked next (a `gaps` follow-up), so with a judge the
     // conversation is marked complete in the save after it.
     let mut coverage = Step::record(session, endpoint);
-    if coverage.as_ref().is_none_or(|step| !step.is_judged(endpoint)) {
+    if coverage.is_none() || endpoint.judge.is_none() {
         session.finish_if_done(agenda);
     }
     session.save().await?;

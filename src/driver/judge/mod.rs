@@ -170,11 +170,6 @@ impl Step {
         Some(Step { slug, verdicts, answers })
     }
 
-    /// Whether a judge grades these verdicts after the lexical ones are saved.
-    pub fn is_judged(&self, endpoint: &Endpoint<'_>) -> bool {
-        endpoint.judge.is_some() && endpoint.library.topic_by_slug(&self.slug).is_some()
-    }
-
     /// With a judge: asks it and records its verdicts (or the lexical ones, with a note);
     /// returns whether it recorded them, so that the caller saves them.
     pub async fn judge(
