@@ -70,7 +70,10 @@ impl ChatRenderer {
             Event::Answered { exchange, elapsed } => {
                 self.end_answer();
                 if exchange.is_truncated() {
-                    self.printer.warn("the answer was cut off at max_tokens (truncated)");
+                    self.printer.warn(
+                        "the answer was cut off at the token limit (max_tokens or the context \
+                         window; truncated)",
+                    );
                 }
                 let usage = exchange.usage().unwrap_or_default();
                 self.printer.status(status_line(

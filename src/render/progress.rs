@@ -40,9 +40,10 @@ fn topic_note(slug: &str, event: &Event<'_>) -> Option<String> {
             "{slug}: {} left out of the request to fit the context window",
             super::plural(questions.len() as u64, "follow-up exchange")
         )),
-        Event::Answered { exchange, .. } if exchange.is_truncated() => {
-            Some(format!("{slug}: an answer was cut off at max_tokens (recorded as truncated)"))
-        }
+        Event::Answered { exchange, .. } if exchange.is_truncated() => Some(format!(
+            "{slug}: an answer was cut off at the token limit (max_tokens or the context \
+                 window; recorded as truncated)"
+        )),
         Event::Coverage { verdicts, .. } => {
             verdicts.note.as_ref().map(|note| format!("{slug}: coverage: {note}"))
         }
